@@ -1,0 +1,113 @@
+"""Command line: ``python -m ici_assets.cli demo|parse|shares``.
+
+``demo`` parses the dbt project, materialises every asset into the warehouse with a
+persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, dbt_project_dir, warehouse_path
+
+DAGSTER_YAML = """\
+# Written by `python -m ici_assets.cli`: the embedded DuckDB file allows one writer,
+# so runs that write it share one concurrency pool slot.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home() -> Path:
+    """``$DAGSTER_HOME`` (default ``.dagster_home``) with a dagster.yaml limiting the writer pool."""
+    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def print_shares(path: Path) -> None:
+    """Print the current ICI shares beside the demo's ground truth and last click."""
+    from ici_assets.warehouse import connect
+
+    with connect(path, read_only=True) as con:
+        has_truth = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='ground_truth_ici'"
+        ).fetchone()[0]
+        truth_sql = "LEFT JOIN raw.ground_truth_ici t USING (node)" if has_truth else ""
+        truth_col = ", round(t.share, 2) AS true_share" if has_truth else ""
+        df = con.execute(
+            f"""SELECT s.model, s.node, round(s.share, 2) AS share, round(s.share_low, 2) AS share_low,
+                       round(s.share_high, 2) AS share_high {truth_col}
+                FROM ici.ici_shares s {truth_sql}
+                WHERE s.partition_key IS NULL ORDER BY s.model, s.share DESC"""
+        ).df()
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(df.to_string(index=False))
+
+
+def cmd_parse(_: argparse.Namespace) -> int:
+    from ici_assets.dbt import prepare_manifest
+
+    print(f"dbt manifest: {prepare_manifest(dbt_project_dir())}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    home = ensure_dagster_home()
+    wh = warehouse_path()
+    os.environ[WAREHOUSE_ENV] = str(wh)
+    from ici_assets.dbt import prepare_manifest
+
+    prepare_manifest(dbt_project_dir())
+    import dagster as dg
+
+    from ici_assets.definitions import build_definitions
+
+    defs = build_definitions(warehouse=wh)
+    job = defs.resolve_job_def("ici_demo")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        print("The demo run failed; see the log above.", file=sys.stderr)
+        return 1
+    print()
+    print(f"Warehouse:      {wh}")
+    print(f"Dagster home:   {home}  (run `make dev` to browse lineage, charts and runs)")
+    print(f"Run id:         {result.run_id}")
+    print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
+    print_shares(wh)
+    print(f"\nDone in {time.perf_counter() - start:.0f} s.")
+    return 0
+
+
+def cmd_shares(_: argparse.Namespace) -> int:
+    print_shares(warehouse_path())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ici_assets.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("parse", help="run dbt parse so the manifest exists").set_defaults(func=cmd_parse)
+    sub.add_parser("demo", help="materialise every demo asset and print the shares").set_defaults(func=cmd_demo)
+    sub.add_parser("shares", help="print the current shares").set_defaults(func=cmd_shares)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""dbt models as Dagster assets (dagster-dbt): keys, groups, and dbt tests as asset checks."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from ici_assets.factory import WAREHOUSE_POOL
+from ici_assets.paths import WAREHOUSE_ENV
+from ici_assets.resources import WarehouseResource
+
+
+class IciDbtTranslator(DagsterDbtTranslator):
+    """Groups dbt models by folder (staging, marts); sources keep ``raw/<table>`` keys.
+
+    dbt source ``raw.ad_spend`` maps to asset key ``raw/ad_spend``, the key of the raw-table
+    asset that writes it, so lineage runs raw -> staging -> marts without extra wiring.
+    """
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props.get("resource_type") == "source":
+            return "raw"
+        fqn = dbt_resource_props.get("fqn") or []
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+def make_project(project_dir: Path) -> DbtProject:
+    """The DbtProject, with its manifest parsed now when running under ``dagster dev``."""
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+    project.prepare_if_dev()
+    return project
+
+
+def prepare_manifest(project_dir: Path) -> Path:
+    """Run ``dbt parse`` so ``target/manifest.json`` exists (needed outside ``dagster dev``)."""
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+    project.preparer.prepare(project)
+    return project.manifest_path
+
+
+def load_manifest(project: DbtProject) -> dict[str, Any]:
+    """The parsed dbt manifest, or a clear error saying how to create it."""
+    path = Path(project.manifest_path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"dbt manifest {path} not found: run `make parse` (dbt parse) or `make demo` first."
+        )
+    return json.loads(path.read_text())
+
+
+def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> dg.AssetsDefinition:
+    """One multi-asset for every dbt model; dbt tests become asset checks."""
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator,
+                pool=WAREHOUSE_POOL, name="dbt_models")
+    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        # dbt runs as a subprocess and reads the warehouse path from the environment.
+        os.environ[WAREHOUSE_ENV] = warehouse.path
+        context.log.info(f"dbt build against {warehouse.path}")
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return _dbt_models
+
+
+def default_translator() -> IciDbtTranslator:
+    return IciDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

@@ -1,0 +1,59 @@
+"""The demo's raw marketing tables, generated with a known causal truth.
+
+A team with real data replaces this asset with its own ingestion (Airbyte, dlt, Fivetran,
+a COPY job...) that writes the same tables; the dbt sources point at them by name.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ici_assets.factory import WAREHOUSE_POOL
+from ici_assets.resources import WarehouseResource
+
+RAW_TABLES = ("ad_spend", "web_sessions", "orders", "demand_index", "ground_truth_ici")
+RAW_DESCRIPTIONS = {
+    "ad_spend": "Ad platform export: spend and impressions per date, region, channel, campaign.",
+    "web_sessions": "Web analytics export: sessions per date, region, source, medium.",
+    "orders": "Shop export: one row per order with its last-click channel.",
+    "demand_index": "Search interest per date and region (market demand).",
+    "ground_truth_ici": "Population ICI shares of the demo's data-generating process.",
+}
+
+
+class RawDemoConfig(dg.Config):
+    """Size and seed of the generated demo data."""
+
+    seed: int = 0
+    n_regions: int = 20
+    n_days: int = 730
+    start_date: str = "2024-01-01"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=RAW_DESCRIPTIONS[t], kinds={"duckdb"})
+        for t in RAW_TABLES
+    ],
+    pool=WAREHOUSE_POOL,
+    name="raw_marketing_tables",
+)
+def raw_marketing_tables(context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource):
+    """Generate the demo's raw tables (schema ``raw``) in one transaction."""
+    from ici_assets.demo.raw_data import generate_raw_tables, write_raw_tables
+
+    context.log.info(
+        f"Generating demo data: {config.n_regions} regions x {config.n_days} days from {config.start_date}, seed {config.seed}"
+    )
+    tables = generate_raw_tables(
+        seed=config.seed, n_regions=config.n_regions, start_date=config.start_date, n_days=config.n_days
+    )
+    with warehouse.connect() as con:
+        write_raw_tables(con, tables)
+    for name in RAW_TABLES:
+        frame = tables[name]
+        context.log.info(f"raw.{name}: {len(frame):,} rows")
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["raw", name]),
+            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+        )

@@ -1,0 +1,223 @@
+"""Read causal-graph declarations (the ``ici`` meta) from a dbt manifest.
+
+The graph has one home: the YAML of a dbt model. The model's ``config.meta.ici`` names the
+target and options; each node column's ``meta.ici.parents`` lists its direct causes. Any
+model carrying that meta gets its own ICI assets, with no new Python code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from ici_assets.sql import check_identifier
+
+MECHANISM_CHOICES = ("auto", "linear", "nonlinear")
+DEFAULT_N_BOOTSTRAP = 200
+
+
+class IciMetaError(ValueError):
+    """The ``ici`` meta of a dbt model is malformed; the message names model and key."""
+
+
+@dataclass(frozen=True)
+class LastClickSpec:
+    """Where the finance team's last-click revenue lives and how its channels map to nodes."""
+
+    model: str
+    channel_column: str
+    value_column: str
+    channels: Mapping[str, str]  # channel value -> causal node
+    time_column: str | None = None
+
+
+@dataclass(frozen=True)
+class IciSpec:
+    """Everything needed to build the ICI assets of one dbt model."""
+
+    model: str
+    unique_id: str
+    relation_name: str
+    target: str
+    parents: Mapping[str, tuple[str, ...]]
+    unit: tuple[str, ...] = ()
+    time_column: str | None = None
+    mechanisms: str = "auto"
+    n_bootstrap: int = DEFAULT_N_BOOTSTRAP
+    seed: int = 0
+    last_click: LastClickSpec | None = None
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> list[str]:
+        """Node columns in declaration order."""
+        return list(self.parents)
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        return [(p, child) for child, ps in self.parents.items() for p in ps]
+
+    def graph(self) -> nx.DiGraph:
+        g = nx.DiGraph()
+        g.add_nodes_from(self.nodes)
+        g.add_edges_from(self.edges)
+        return g
+
+
+def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``ici`` entry of a manifest node or column, wherever dbt placed it."""
+    config_meta = (props.get("config") or {}).get("meta") or {}
+    if "ici" in config_meta:
+        return config_meta["ici"]
+    return (props.get("meta") or {}).get("ici") or {}
+
+
+def _has_meta(props: Mapping[str, Any]) -> bool:
+    config_meta = (props.get("config") or {}).get("meta") or {}
+    return "ici" in config_meta or "ici" in (props.get("meta") or {})
+
+
+def _str_list(value: Any, model: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise IciMetaError(
+            f"dbt model '{model}': meta.ici {key} must be a list of column names, got {value!r}."
+        )
+    return tuple(value)
+
+
+def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
+    """Build an :class:`IciSpec` from one manifest model node; raise IciMetaError if malformed."""
+    model = props.get("name", "?")
+    meta = _meta(props)
+    if not isinstance(meta, Mapping):
+        raise IciMetaError(f"dbt model '{model}': meta.ici must be a mapping, got {meta!r}.")
+    fix = f"Fix the `ici` meta in the YAML of dbt model '{model}'."
+    columns: Mapping[str, Any] = props.get("columns") or {}
+
+    parents: dict[str, tuple[str, ...]] = {}
+    for col_name, col in columns.items():
+        if not _has_meta(col):
+            continue
+        col_meta = _meta(col)
+        if not isinstance(col_meta, Mapping):
+            raise IciMetaError(
+                f"dbt model '{model}', column '{col_name}': meta.ici must be a mapping like "
+                f"{{parents: [...]}}, got {col_meta!r}. {fix}"
+            )
+        check_identifier(col_name, f"dbt model '{model}': column")
+        parents[col_name] = _str_list(col_meta.get("parents"), model, f"parents of '{col_name}'")
+
+    if not parents:
+        raise IciMetaError(
+            f"dbt model '{model}': meta.ici is set but no column declares meta.ici.parents. "
+            f"Add `config: {{meta: {{ici: {{parents: [...]}}}}}}` to each node column. {fix}"
+        )
+    for child, ps in parents.items():
+        for p in ps:
+            if p not in parents:
+                raise IciMetaError(
+                    f"dbt model '{model}': column '{child}' lists parent '{p}', which is not a "
+                    f"node column of the model (nodes: {sorted(parents)}). Declare '{p}' as a "
+                    f"column with meta.ici, or remove it from the parents. {fix}"
+                )
+            if p == child:
+                raise IciMetaError(f"dbt model '{model}': column '{child}' lists itself as parent. {fix}")
+
+    target = meta.get("target")
+    if not isinstance(target, str) or target not in parents:
+        raise IciMetaError(
+            f"dbt model '{model}': meta.ici.target must name one of the node columns "
+            f"{sorted(parents)}, got {target!r}. {fix}"
+        )
+    g = nx.DiGraph([(p, c) for c, ps in parents.items() for p in ps])
+    g.add_nodes_from(parents)
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = " -> ".join(u for u, _ in nx.find_cycle(g))
+        raise IciMetaError(f"dbt model '{model}': the declared graph has a cycle ({cycle}). {fix}")
+    if not nx.ancestors(g, target):
+        raise IciMetaError(
+            f"dbt model '{model}': target '{target}' has no ancestors in the declared graph, so "
+            f"there is nothing to attribute. Declare its parents. {fix}"
+        )
+
+    mechanisms = meta.get("mechanisms", "auto")
+    if mechanisms not in MECHANISM_CHOICES:
+        raise IciMetaError(
+            f"dbt model '{model}': meta.ici.mechanisms must be one of {MECHANISM_CHOICES}, "
+            f"got {mechanisms!r}. {fix}"
+        )
+    n_bootstrap = meta.get("n_bootstrap", DEFAULT_N_BOOTSTRAP)
+    seed = meta.get("seed", 0)
+    for key, val in (("n_bootstrap", n_bootstrap), ("seed", seed)):
+        if not isinstance(val, int) or isinstance(val, bool) or val < 0:
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici.{key} must be a non-negative integer, got {val!r}. {fix}"
+            )
+    unit = _str_list(meta.get("unit"), model, "unit")
+    time_column = meta.get("time_column")
+    for col in (*unit, *([time_column] if time_column else [])):
+        check_identifier(col, f"dbt model '{model}': meta.ici unit/time column")
+        if columns and col not in columns:
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici names column '{col}' as unit/time column, but the "
+                f"model's YAML does not declare it. {fix}"
+            )
+
+    last_click = None
+    lc = meta.get("last_click")
+    if lc is not None:
+        if not isinstance(lc, Mapping) or not isinstance(lc.get("channels"), Mapping):
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici.last_click must be a mapping with keys model, "
+                f"channel_column, value_column and channels ({{channel: node}}), got {lc!r}. {fix}"
+            )
+        for ch, node in lc["channels"].items():
+            if node not in parents:
+                raise IciMetaError(
+                    f"dbt model '{model}': meta.ici.last_click maps channel '{ch}' to '{node}', "
+                    f"which is not a node column. {fix}"
+                )
+        last_click = LastClickSpec(
+            model=check_identifier(lc.get("model"), f"dbt model '{model}': last_click.model"),
+            channel_column=check_identifier(
+                lc.get("channel_column", "channel"), f"dbt model '{model}': last_click.channel_column"
+            ),
+            value_column=check_identifier(
+                lc.get("value_column", "revenue"), f"dbt model '{model}': last_click.value_column"
+            ),
+            channels={str(k): str(v) for k, v in lc["channels"].items()},
+            time_column=lc.get("time_column", time_column),
+        )
+
+    return IciSpec(
+        model=check_identifier(model, "dbt model name"),
+        unique_id=props["unique_id"],
+        relation_name=props.get("relation_name") or model,
+        target=target,
+        parents=parents,
+        unit=unit,
+        time_column=time_column,
+        mechanisms=mechanisms,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        last_click=last_click,
+        description=props.get("description") or "",
+    )
+
+
+def specs_from_manifest(manifest: Mapping[str, Any]) -> list[IciSpec]:
+    """Every dbt model in the manifest that declares an ``ici`` meta, sorted by name."""
+    specs = [
+        parse_model_spec(props)
+        for props in manifest.get("nodes", {}).values()
+        if props.get("resource_type") == "model" and _has_meta(props)
+    ]
+    return sorted(specs, key=lambda s: s.model)
