@@ -1,9 +1,10 @@
 """dbt models as Dagster assets (dagster-dbt): keys, groups, and dbt tests as asset checks."""
 
-from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,16 @@ class IciDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (a venv need not be activated), else ``dbt`` on PATH."""
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+def make_dbt_resource(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, profiles_dir=str(project.project_dir), dbt_executable=dbt_executable())
+
+
 def make_project(project_dir: Path) -> DbtProject:
     """The DbtProject, with its manifest parsed now when running under ``dagster dev``."""
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
@@ -40,8 +51,8 @@ def make_project(project_dir: Path) -> DbtProject:
 def prepare_manifest(project_dir: Path) -> Path:
     """Run ``dbt parse`` so ``target/manifest.json`` exists (needed outside ``dagster dev``)."""
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-    project.preparer.prepare(project)
-    return project.manifest_path
+    make_dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
+    return Path(project.manifest_path)
 
 
 def load_manifest(project: DbtProject) -> dict[str, Any]:
@@ -60,10 +71,19 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> d
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator,
                 pool=WAREHOUSE_POOL, name="dbt_models")
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        # dbt runs as a subprocess and reads the warehouse path from the environment.
-        os.environ[WAREHOUSE_ENV] = warehouse.path
         context.log.info(f"dbt build against {warehouse.path}")
-        yield from dbt.cli(["build"], context=context).stream()
+        # dbt runs as a subprocess that reads the warehouse path from its environment, which
+        # is copied when the subprocess starts; restore ours afterwards.
+        previous = os.environ.get(WAREHOUSE_ENV)
+        os.environ[WAREHOUSE_ENV] = warehouse.path
+        try:
+            invocation = dbt.cli(["build"], context=context)
+        finally:
+            if previous is None:
+                os.environ.pop(WAREHOUSE_ENV, None)
+            else:
+                os.environ[WAREHOUSE_ENV] = previous
+        yield from invocation.stream()
 
     return _dbt_models
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, get_asset_key_for_model
+from dagster_dbt import get_asset_key_for_model
 
-from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_project
+from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
 from ici_assets.factory import build_ici_assets
 from ici_assets.paths import dbt_project_dir, warehouse_path
 from ici_assets.raw_assets import raw_marketing_tables
@@ -64,7 +64,7 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         resources={
-            "dbt": DbtCliResource(project_dir=project, profiles_dir=str(project.project_dir)),
+            "dbt": make_dbt_resource(project),
             "warehouse": WarehouseResource(path=wh_path),
         },
         jobs=[dg.define_asset_job("ici_demo", selection=dg.AssetSelection.all(), description="Everything: raw -> dbt -> SCM -> ICI")],

@@ -6,7 +6,6 @@ manifest into Dagster assets, so a new graph needs YAML, not Python:
     <dbt model>  ->  ici/<model>/scm  ->  ici/<model>/shares  (-> ici.ici_shares in DuckDB)
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -118,7 +117,7 @@ def build_ici_assets(
         period = (None, None)
         if spec.time_column and spec.time_column in frame and len(frame):
             period = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
-        kinds = dict(getattr(scm, "mechanism_kinds", {}) or {})
+        kinds = {str(k): v for k, v in scm.kinds.items()}
         context.log.info(f"Fitted mechanisms: {kinds}; R^2: { {k: round(v, 4) for k, v in scm.r2.items()} }")
         metadata: dict[str, Any] = {
             "n_rows": len(frame),
@@ -154,7 +153,7 @@ def build_ici_assets(
         code_version = shares_code_version(spec)
         now = datetime.now(timezone.utc)
         partition_key = context.partition_key if context.has_partition_key else None
-        kinds = dict(getattr(fit.scm, "mechanism_kinds", {}) or {})
+        kinds = {str(k): v for k, v in fit.scm.kinds.items()}
         rows = pd.DataFrame(
             {
                 "model": spec.model,

@@ -4,7 +4,6 @@ A team with real data replaces this asset with its own ingestion (Airbyte, dlt, 
 a COPY job...) that writes the same tables; the dbt sources point at them by name.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,0 +1,41 @@
+"""Shared fixtures: a parsed dbt manifest and a fully materialised temporary warehouse."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_DIR = REPO / "dbt_project"
+
+
+def copy_dbt_project(dest: Path) -> Path:
+    """A copy of the repo's dbt project without build artefacts (so tests can edit it)."""
+    shutil.copytree(DBT_DIR, dest, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def dbt_project_copy(tmp_path_factory) -> Path:
+    """The demo dbt project, copied and parsed (``prepare_if_dev`` does nothing under pytest)."""
+    from ici_assets.dbt import prepare_manifest
+
+    project = copy_dbt_project(tmp_path_factory.mktemp("dbt") / "dbt_project")
+    prepare_manifest(project)
+    return project
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, dbt_project_copy):
+    """Materialise every demo asset once into a temporary warehouse; shared by the e2e tests."""
+    import dagster as dg
+
+    from ici_assets.definitions import build_definitions
+
+    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    defs = build_definitions(dbt_project_copy, warehouse)
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("ici_demo").execute_in_process(instance=instance, raise_on_error=False)
+    return {"result": result, "warehouse": warehouse, "defs": defs, "instance": instance}

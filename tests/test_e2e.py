@@ -1,0 +1,115 @@
+"""End to end: raw tables -> dbt -> SCM -> ICI shares, materialised into a temporary warehouse."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+
+import dagster as dg
+import duckdb
+import pytest
+
+SHARES_KEY = dg.AssetKey(["ici", "marketing_nodes", "shares"])
+SCM_KEY = dg.AssetKey(["ici", "marketing_nodes", "scm"])
+
+
+def png_size(data_uri_markdown: str) -> tuple[int, int]:
+    """Width and height read from the PNG header inside a markdown data URI (decodes it)."""
+    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", data_uri_markdown)
+    assert match, "no PNG data URI in the markdown"
+    png = base64.b64decode(match.group(1), validate=True)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png[12:16] == b"IHDR"
+    return struct.unpack(">II", png[16:24])
+
+
+def test_every_asset_materialised(demo_run):
+    result = demo_run["result"]
+    assert result.success
+    keys = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
+    for expected in (
+        dg.AssetKey(["raw", "orders"]),
+        dg.AssetKey(["stg_orders"]),
+        dg.AssetKey(["marketing_nodes"]),
+        dg.AssetKey(["last_click_revenue"]),
+        SCM_KEY,
+        SHARES_KEY,
+    ):
+        assert expected in keys, f"{expected} not materialised; got {sorted(k.to_user_string() for k in keys)}"
+
+
+def test_shares_match_ground_truth(demo_run):
+    with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
+        rows = con.execute(
+            """SELECT s.node, s.share, s.share_low, s.share_high, t.share AS truth, s.code_version, s.data_version,
+                      s.materialized_at, s.ici
+               FROM ici.ici_shares s JOIN raw.ground_truth_ici t USING (node)
+               WHERE s.model = 'marketing_nodes'"""
+        ).df()
+        n_nodes = con.execute("SELECT count(*) FROM raw.ground_truth_ici").fetchone()[0]
+    assert len(rows) == n_nodes == 6
+    assert rows["share"].sum() == pytest.approx(100.0, abs=1e-9)
+    worst = (rows["share"] - rows["truth"]).abs().max()
+    assert worst <= 1.5, rows[["node", "share", "truth"]]
+    # bootstrap intervals are filled and bracket the point estimate
+    assert rows["share_low"].notna().all() and rows["share_high"].notna().all()
+    assert (rows["share_low"] <= rows["share"]).all() and (rows["share"] <= rows["share_high"]).all()
+    assert rows["code_version"].str.len().min() > 0 and rows["data_version"].nunique() == 1
+    assert (rows["ici"] > 0).all()
+
+
+def test_history_has_the_same_rows(demo_run):
+    with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
+        cur = con.execute("SELECT node, share FROM ici.ici_shares ORDER BY node").fetchall()
+        hist = con.execute("SELECT node, share FROM ici.ici_shares_history ORDER BY node").fetchall()
+        run_ids = con.execute("SELECT DISTINCT run_id FROM ici.ici_shares_history").fetchall()
+    assert cur == hist
+    assert run_ids == [(demo_run["result"].run_id,)]
+
+
+def test_dbt_tests_ran_as_asset_checks(demo_run):
+    evaluations = demo_run["result"].get_asset_check_evaluations()
+    assert len(evaluations) >= 10
+    by_asset = {e.asset_key for e in evaluations}
+    assert dg.AssetKey(["marketing_nodes"]) in by_asset
+    failed = [e.check_name for e in evaluations if not e.passed]
+    assert not failed, failed
+    names = {e.check_name for e in evaluations}
+    assert any("unique_combination" in n for n in names), names
+    assert any("accepted_values" in n for n in names), names
+
+
+def test_chart_metadata_present_and_png_decodes(demo_run):
+    mats = [e for e in demo_run["result"].get_asset_materialization_events() if e.asset_key == SHARES_KEY]
+    assert len(mats) == 1
+    md = mats[0].materialization.metadata
+    width, height = png_size(md["shares_chart"].value)
+    assert width > 200 and height > 100
+    width, height = png_size(md["ici_vs_last_click_chart"].value)
+    assert width > 200 and height > 100
+    spec = md["shares_chart_spec"].value
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert isinstance(md["shares"], dg.TableMetadataValue) and len(md["shares"].records) == 6
+    floats = {k: v.value for k, v in md.items() if k.startswith("share/")}
+    assert set(floats) == {f"share/{n}" for n in ("demand", "tv_spend", "social_spend", "organic_clicks", "social_clicks", "revenue")}
+    assert sum(floats.values()) == pytest.approx(100.0, abs=1e-6)
+
+
+def test_last_click_comparison_credits_tv_nothing(demo_run):
+    mats = [e for e in demo_run["result"].get_asset_materialization_events() if e.asset_key == SHARES_KEY]
+    table = mats[0].materialization.metadata["ici_vs_last_click"]
+    lc = {r.data["node"]: r.data["last_click_share"] for r in table.records}
+    ici = {r.data["node"]: r.data["ici_share"] for r in table.records}
+    assert lc["tv_spend"] == 0 and lc["demand"] == 0
+    assert lc["organic_clicks"] + lc["social_clicks"] == pytest.approx(100.0, abs=1e-6)
+    assert ici["tv_spend"] > 10  # the point of the product: TV matters although nobody clicks it
+
+
+def test_lineage_raw_to_shares(demo_run):
+    graph = demo_run["defs"].resolve_asset_graph()
+    up = graph.get(SHARES_KEY).parent_keys
+    assert SCM_KEY in up
+    assert dg.AssetKey(["marketing_nodes"]) in graph.get(SCM_KEY).parent_keys
+    assert dg.AssetKey(["stg_orders"]) in graph.get(dg.AssetKey(["marketing_nodes"])).parent_keys
+    assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["stg_orders"])).parent_keys
