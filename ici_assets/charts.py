@@ -66,6 +66,54 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str) -> alt.Chart:
     )
 
 
+def contributions_chart(contrib: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Stacked areas of each node's intrinsic contribution to the target, summed per week.
+
+    Contributions are deviations from the average period, so they stack above and below zero.
+    """
+    data = contrib[["period", "node", "contribution"]].copy()
+    data["week"] = pd.to_datetime(data["period"]).dt.to_period("W").dt.start_time
+    weekly = data.groupby(["week", "node"], as_index=False)["contribution"].sum()
+    return (
+        alt.Chart(weekly)
+        .mark_area(opacity=0.85)
+        .encode(
+            x=alt.X("week:T", title=None),
+            y=alt.Y("contribution:Q", stack="zero", title="Contribution vs an average week"),
+            color=alt.Color("node:N", title="node", legend=alt.Legend(orient="bottom", columns=3)),
+            tooltip=["week:T", "node:N", alt.Tooltip("contribution:Q", format=",.0f")],
+        )
+        .properties(title=title, width=520, height=220)
+    )
+
+
+def shares_over_time_chart(history: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Each node's share per monthly partition, with its 95 % interval as a band."""
+    data = history.copy()
+    data["month"] = pd.to_datetime(data["partition_key"])
+    base = alt.Chart(data).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y-%m")),
+        color=alt.Color("node:N", title="node", legend=alt.Legend(orient="bottom", columns=3)),
+    )
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("share_low:Q", title="ICI share (%)"), y2="share_high:Q")
+    line = base.mark_line(point=True).encode(
+        y="share:Q", tooltip=["partition_key", "node", alt.Tooltip("share:Q", format=".1f")]
+    )
+    return alt.layer(band, line).properties(title=title, width=520, height=240)
+
+
+def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Heat map of each node's share (percent, labelled) per segment partition."""
+    data = history.copy()
+    data["label"] = data["share"].map(lambda s: f"{s:.0f}")
+    base = alt.Chart(data).encode(
+        x=alt.X("node:N", title=None), y=alt.Y("partition_key:N", title=None)
+    )
+    rect = base.mark_rect().encode(color=alt.Color("share:Q", title="share %", scale=alt.Scale(scheme="blues")))
+    text = base.mark_text(fontSize=10).encode(text="label:N")
+    return alt.layer(rect, text).properties(title=title, width=360, height=alt.Step(14))
+
+
 def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     """The chart's Vega-Lite spec with its data inlined (self-contained JSON)."""
     return chart.to_dict()

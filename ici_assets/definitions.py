@@ -61,14 +61,38 @@ def build_definitions(
         )
 
     wh_path = str(Path(warehouse).resolve()) if warehouse else str(warehouse_path())
+    jobs = [
+        dg.define_asset_job(
+            "ici_demo",
+            selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def is None]),
+            description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares",
+        )
+    ]
+    for partitions_def, name in _partitioned_jobs(assets):
+        jobs.append(dg.define_asset_job(
+            name,
+            selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def == partitions_def]),
+            partitions_def=partitions_def,
+            description="Partitioned ICI shares; launch a backfill of all partitions from the UI or the CLI",
+        ))
     return dg.Definitions(
         assets=assets,
         resources={
             "dbt": make_dbt_resource(project),
             "warehouse": WarehouseResource(path=wh_path),
         },
-        jobs=[dg.define_asset_job("ici_demo", selection=dg.AssetSelection.all(), description="Everything: raw -> dbt -> SCM -> ICI")],
+        jobs=jobs,
     )
+
+
+def _partitioned_jobs(assets: list) -> list[tuple[dg.PartitionsDefinition, str]]:
+    """One job per distinct partitions definition among the ICI assets (named after the asset)."""
+    out: list[tuple[dg.PartitionsDefinition, str]] = []
+    for a in assets:
+        if a.partitions_def is not None and all(p != a.partitions_def for p, _ in out):
+            key = next(iter(a.keys))
+            out.append((a.partitions_def, "__".join(key.path)))
+    return out
 
 
 defs = build_definitions()

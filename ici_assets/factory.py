@@ -3,24 +3,29 @@
 This is the plugin's core. It turns an :class:`~ici_assets.spec.IciSpec` read from the dbt
 manifest into Dagster assets, so a new graph needs YAML, not Python:
 
-    <dbt model>  ->  ici/<model>/scm  ->  ici/<model>/shares  (-> ici.ici_shares in DuckDB)
-"""
+    <dbt model> -> ici/<model>/scm -> ici/<model>/shares          (whole period)
+    <dbt model> -> ici/<model>/shares_by_month                    (monthly partitions, trailing window)
+    <dbt model> -> ici/<model>/shares_by_<segment>                (one dynamic partition per segment)
 
+All of them write ``ici.ici_shares`` (latest per asset and partition) and
+``ici.ici_shares_history`` (append-only) in one transaction each.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from ici_assets import charts
-from ici_assets.engine import ENGINE_VERSION, FittedSCM, fit_scm, ici_from_scm
+from ici_assets.engine import ENGINE_VERSION, FittedSCM, contributions, fit_scm, ici_from_scm
 from ici_assets.resources import WarehouseResource
 from ici_assets.spec import IciSpec
 from ici_assets.sql import quote_identifier
 from ici_assets.versions import frame_hash, stable_hash
-from ici_assets.warehouse import write_shares
+from ici_assets.warehouse import ICI_SCHEMA, SHARES_TABLE, write_shares
 
 ICI_GROUP = "ici"
 #: Dagster concurrency pool serialising writers of the embedded DuckDB file.
@@ -36,6 +41,7 @@ class ModelFit:
     n_rows: int
     period_start: str | None
     period_end: str | None
+    times: np.ndarray | None = None  # time column of each training row (for contributions)
 
 
 def scm_code_version(spec: IciSpec) -> str:
@@ -46,19 +52,23 @@ def scm_code_version(spec: IciSpec) -> str:
     )
 
 
-def shares_code_version(spec: IciSpec) -> str:
-    """Hash of what changes the shares: the SCM's code version plus the bootstrap settings."""
-    return stable_hash({"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap})
+def shares_code_version(spec: IciSpec, extra: Any = None) -> str:
+    """Hash of what changes the shares: the SCM's code version, bootstrap settings, window."""
+    return stable_hash({"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap, "extra": extra})
 
 
-def read_node_table(con, spec: IciSpec, schema: str, table: str) -> pd.DataFrame:
-    """Read the unit and node columns of the model's table, ordered by the unit columns."""
-    cols = [*spec.unit, *spec.nodes]
+def segment_partitions_name(spec: IciSpec) -> str:
+    return f"{spec.model}__{spec.partitions.segment_column}"
+
+
+def read_node_table(con, spec: IciSpec, schema: str, table: str, where: str = "", params: list | None = None) -> pd.DataFrame:
+    """Read the unit and node columns of the model's table (optionally a slice), ordered by unit."""
+    cols = list(dict.fromkeys([*spec.unit, *([spec.time_column] if spec.time_column else []), *spec.nodes]))
     col_sql = ", ".join(quote_identifier(c) for c in cols)
-    order = ", ".join(quote_identifier(c) for c in spec.unit) if spec.unit else col_sql
+    order = ", ".join(quote_identifier(c) for c in (spec.unit or cols))
     relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     try:
-        return con.execute(f"SELECT {col_sql} FROM {relation} ORDER BY {order}").df()
+        return con.execute(f"SELECT {col_sql} FROM {relation} {where} ORDER BY {order}", params or []).df()
     except Exception as exc:  # duckdb.CatalogException / BinderException
         raise ValueError(
             f"Could not read columns {cols} of table {schema}.{table} (dbt model '{spec.model}'): "
@@ -66,7 +76,60 @@ def read_node_table(con, spec: IciSpec, schema: str, table: str) -> pd.DataFrame
         ) from exc
 
 
-def _table_metadata(frame: pd.DataFrame) -> dg.MetadataValue:
+def fit_frame(context: dg.AssetExecutionContext, spec: IciSpec, frame: pd.DataFrame, where: str) -> ModelFit:
+    """Fit the SCM on a frame of the node table; log what was fitted."""
+    if frame.empty:
+        raise ValueError(
+            f"No rows in {where} of dbt model '{spec.model}': nothing to fit. Check that the raw tables "
+            "hold data for this period/segment and that the dbt models are built."
+        )
+    context.log.info(f"Fitting the SCM of {spec.model} on {len(frame):,} rows ({where})")
+    scm = fit_scm(frame[spec.nodes], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed)
+    times = None
+    period = (None, None)
+    if spec.time_column and spec.time_column in frame:
+        times = pd.to_datetime(frame[spec.time_column]).to_numpy()
+        period = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
+    context.log.info(
+        "Mechanisms: " + ", ".join(f"{n}={k} (R^2 {scm.r2.get(n, float('nan')):.3f})" for n, k in scm.kinds.items() if k != "root")
+    )
+    return ModelFit(scm=scm, data_version=frame_hash(frame), n_rows=len(frame),
+                    period_start=period[0], period_end=period[1], times=times)
+
+
+def compute_rows(
+    context: dg.AssetExecutionContext, spec: IciSpec, fit: ModelFit, *, asset_key: dg.AssetKey,
+    code_version: str, partition_kind: str | None,
+) -> pd.DataFrame:
+    """ICI with bootstrap intervals as rows of ``ici.ici_shares``."""
+    context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
+    table = ici_from_scm(fit.scm, spec.target, n_bootstrap=spec.n_bootstrap, seed=spec.seed)
+    return pd.DataFrame(
+        {
+            "asset_key": asset_key.to_user_string(),
+            "model": spec.model,
+            "partition_key": context.partition_key if context.has_partition_key else None,
+            "partition_kind": partition_kind,
+            "node": table["node"].astype(str),
+            "ici": table["ici"].astype(float),
+            "share": table["share"].astype(float),
+            "share_low": table["share_low"].astype(float),
+            "share_high": table["share_high"].astype(float),
+            "code_version": code_version,
+            "data_version": fit.data_version,
+            "materialized_at": datetime.now(timezone.utc),
+            "run_id": context.run_id,
+            "target": spec.target,
+            "mechanism": table["mechanism"].astype(str),
+            "r2": table["r2"].astype(float),
+            "n_rows": fit.n_rows,
+            "period_start": pd.to_datetime(fit.period_start).date() if fit.period_start else None,
+            "period_end": pd.to_datetime(fit.period_end).date() if fit.period_end else None,
+        }
+    )
+
+
+def table_metadata(frame: pd.DataFrame) -> dg.MetadataValue:
     """A Dagster table preview of a small frame (floats rounded for reading)."""
     schema = dg.TableSchema(
         columns=[
@@ -82,131 +145,50 @@ def _table_metadata(frame: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
-def build_ici_assets(
-    spec: IciSpec,
-    model_key: dg.AssetKey,
-    *,
-    schema: str,
-    table: str,
-    last_click_key: dg.AssetKey | None = None,
-    last_click_relation: tuple[str, str] | None = None,
-) -> list[dg.AssetsDefinition]:
-    """The SCM and shares assets of one dbt model carrying an ``ici`` meta."""
-    prefix = ["ici", spec.model]
-    scm_key = dg.AssetKey([*prefix, "scm"])
-    shares_key = dg.AssetKey([*prefix, "shares"])
-    graph_md = "\n".join(f"- `{p}` -> `{c}`" for p, c in spec.edges)
+def chart_metadata(name: str, chart, alt_text: str) -> dict[str, dg.MetadataValue]:
+    """A chart as a PNG in markdown (rendered by the UI) plus its Vega-Lite spec."""
+    return {
+        name: dg.MetadataValue.md(charts.png_markdown(charts.chart_png(chart), alt_text=alt_text)),
+        f"{name}_spec": dg.MetadataValue.json(charts.chart_spec(chart)),
+    }
 
-    @dg.asset(
-        key=scm_key,
-        deps=[model_key],
-        group_name=ICI_GROUP,
-        code_version=scm_code_version(spec),
-        kinds={"python", "dowhy"},
-        description=(
-            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
-            f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
-        ),
-    )
-    def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[ModelFit]:
-        with warehouse.connect(read_only=True) as con:
-            frame = read_node_table(con, spec, schema, table)
-        context.log.info(f"Read {len(frame):,} rows x {len(spec.nodes)} nodes from {schema}.{table}")
-        data_version = frame_hash(frame[spec.nodes])
-        scm = fit_scm(frame[spec.nodes], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed)
-        period = (None, None)
-        if spec.time_column and spec.time_column in frame and len(frame):
-            period = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
-        kinds = {str(k): v for k, v in scm.kinds.items()}
-        context.log.info(f"Fitted mechanisms: {kinds}; R^2: { {k: round(v, 4) for k, v in scm.r2.items()} }")
-        metadata: dict[str, Any] = {
-            "n_rows": len(frame),
-            "data_version": data_version,
-            "period_start": period[0] or "",
-            "period_end": period[1] or "",
-            "mechanisms": dg.MetadataValue.json(kinds),
-        }
-        metadata.update({f"r2/{node}": float(v) for node, v in scm.r2.items() if pd.notna(v)})
-        value = ModelFit(scm=scm, data_version=data_version, n_rows=len(frame),
-                         period_start=period[0], period_end=period[1])
-        return dg.Output(value, metadata=metadata, data_version=dg.DataVersion(data_version))
 
-    shares_deps = [last_click_key] if last_click_key is not None else []
+def shares_metadata(rows: pd.DataFrame, fit: ModelFit, spec: IciSpec, title: str) -> dict[str, Any]:
+    """Bar chart, table preview, per-node floats and versions of one ICI result."""
+    shown = rows[["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]].sort_values(
+        "share", ascending=False
+    ).reset_index(drop=True)
+    metadata: dict[str, Any] = {
+        **chart_metadata("shares_chart", charts.share_bar_chart(shown, title=title), "ICI shares"),
+        "shares": table_metadata(shown),
+        "code_version": str(rows["code_version"].iloc[0]),
+        "data_version": fit.data_version,
+        "n_rows": fit.n_rows,
+        "n_bootstrap": spec.n_bootstrap,
+        "period_start": fit.period_start or "",
+        "period_end": fit.period_end or "",
+        "dagster/row_count": len(rows),
+    }
+    metadata.update({f"share/{n}": float(s) for n, s in zip(rows["node"], rows["share"])})
+    return metadata
 
-    @dg.asset(
-        key=shares_key,
-        ins={"fit": dg.AssetIn(scm_key)},
-        deps=shares_deps,
-        group_name=ICI_GROUP,
-        code_version=shares_code_version(spec),
-        kinds={"python", "duckdb"},
-        pool=WAREHOUSE_POOL,
-        description=(
-            f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}`, in percent "
-            f"with 95 % bootstrap intervals ({spec.n_bootstrap} resamples). Written to DuckDB table "
-            "`ici.ici_shares` (latest) and `ici.ici_shares_history` (every materialisation)."
-        ),
-    )
-    def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit) -> dg.MaterializeResult:
-        context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
-        table_df = ici_from_scm(fit.scm, spec.target, n_bootstrap=spec.n_bootstrap, seed=spec.seed)
-        code_version = shares_code_version(spec)
-        now = datetime.now(timezone.utc)
-        partition_key = context.partition_key if context.has_partition_key else None
-        kinds = {str(k): v for k, v in fit.scm.kinds.items()}
-        rows = pd.DataFrame(
-            {
-                "model": spec.model,
-                "partition_key": partition_key,
-                "node": table_df["node"].astype(str),
-                "ici": table_df["ici"].astype(float),
-                "share": table_df["share"].astype(float),
-                "share_low": table_df["share_low"].astype(float),
-                "share_high": table_df["share_high"].astype(float),
-                "code_version": code_version,
-                "data_version": fit.data_version,
-                "materialized_at": now,
-                "run_id": context.run_id,
-                "target": spec.target,
-                "mechanism": table_df["node"].map(lambda n: kinds.get(n, "root")),
-                "n_rows": fit.n_rows,
-            }
-        )
-        comparison = None
-        if spec.last_click is not None and last_click_relation is not None:
-            with warehouse.connect(read_only=True) as con:
-                comparison = last_click_comparison(con, spec, last_click_relation, rows, fit)
-        with warehouse.connect() as con:
-            write_shares(con, rows)
-        context.log.info("Wrote %d rows to ici.ici_shares and ici.ici_shares_history" % len(rows))
 
-        shown = rows[["node", "share", "share_low", "share_high", "ici"]].sort_values("share", ascending=False)
-        period = f"{fit.period_start} to {fit.period_end}" if fit.period_start else f"{fit.n_rows:,} rows"
-        chart = charts.share_bar_chart(shown, title=f"Intrinsic causal influence on {spec.target} ({period})")
-        png = charts.chart_png(chart)
-        metadata: dict[str, Any] = {
-            "shares_chart": dg.MetadataValue.md(charts.png_markdown(png, alt_text="ICI shares")),
-            "shares_chart_spec": dg.MetadataValue.json(charts.chart_spec(chart)),
-            "shares": _table_metadata(shown.reset_index(drop=True)),
-            "code_version": code_version,
-            "data_version": fit.data_version,
-            "n_rows": fit.n_rows,
-            "n_bootstrap": spec.n_bootstrap,
-            "dagster/row_count": len(rows),
-        }
-        metadata.update({f"share/{n}": float(s) for n, s in zip(rows["node"], rows["share"])})
-        if comparison is not None:
-            cmp_chart = charts.comparison_chart(
-                comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"
-            )
-            metadata["ici_vs_last_click_chart"] = dg.MetadataValue.md(
-                charts.png_markdown(charts.chart_png(cmp_chart), alt_text="ICI vs last click")
-            )
-            metadata["ici_vs_last_click_spec"] = dg.MetadataValue.json(charts.chart_spec(cmp_chart))
-            metadata["ici_vs_last_click"] = _table_metadata(comparison)
-        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
-
-    return [_scm, _shares]
+def daily_contributions(spec: IciSpec, fit: ModelFit, *, asset_key: dg.AssetKey, code_version: str, run_id: str) -> pd.DataFrame | None:
+    """Each node's intrinsic contribution to the target per period (summed over units), long format."""
+    if fit.times is None:
+        return None
+    contrib = contributions(fit.scm, spec.target)
+    contrib["period"] = pd.to_datetime(fit.times).normalize()
+    daily = contrib.groupby("period").sum()
+    long = daily.reset_index().melt(id_vars="period", var_name="node", value_name="contribution")
+    long["period"] = long["period"].dt.date
+    long["node"] = long["node"].astype(str)
+    long["asset_key"] = asset_key.to_user_string()
+    long["model"] = spec.model
+    long["code_version"] = code_version
+    long["data_version"] = fit.data_version
+    long["run_id"] = run_id
+    return long
 
 
 def last_click_comparison(con, spec: IciSpec, relation: tuple[str, str], rows: pd.DataFrame, fit: ModelFit) -> pd.DataFrame:
@@ -229,3 +211,197 @@ def last_click_comparison(con, spec: IciSpec, relation: tuple[str, str], rows: p
     out = rows[["node", "share"]].rename(columns={"share": "ici_share"}).copy()
     out["last_click_share"] = out["node"].map(lambda n: 100.0 * float(lc_by_node.get(n, 0.0)) / total if total else 0.0)
     return out.sort_values("ici_share", ascending=False).reset_index(drop=True)
+
+
+def _period_label(fit: ModelFit) -> str:
+    return f"{fit.period_start} to {fit.period_end}" if fit.period_start else f"{fit.n_rows:,} rows"
+
+
+def build_ici_assets(
+    spec: IciSpec,
+    model_key: dg.AssetKey,
+    *,
+    schema: str,
+    table: str,
+    last_click_key: dg.AssetKey | None = None,
+    last_click_relation: tuple[str, str] | None = None,
+) -> list[dg.AssetsDefinition]:
+    """The ICI assets of one dbt model carrying an ``ici`` meta."""
+    prefix = ["ici", spec.model]
+    scm_key = dg.AssetKey([*prefix, "scm"])
+    shares_key = dg.AssetKey([*prefix, "shares"])
+    graph_md = "\n".join(f"- `{p}` -> `{c}`" for p, c in spec.edges)
+    seg = spec.partitions.segment_column
+    segment_parts = dg.DynamicPartitionsDefinition(name=segment_partitions_name(spec)) if seg else None
+
+    @dg.asset(
+        key=scm_key,
+        deps=[model_key],
+        group_name=ICI_GROUP,
+        code_version=scm_code_version(spec),
+        kinds={"python", "dowhy"},
+        description=(
+            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
+            f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
+        ),
+    )
+    def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[ModelFit]:
+        with warehouse.connect(read_only=True) as con:
+            frame = read_node_table(con, spec, schema, table)
+            segments = (
+                [r[0] for r in con.execute(
+                    f"SELECT DISTINCT CAST({quote_identifier(seg)} AS VARCHAR) FROM "
+                    f"{quote_identifier(schema)}.{quote_identifier(table)} ORDER BY 1").fetchall()]
+                if seg else []
+            )
+        fit = fit_frame(context, spec, frame, f"{schema}.{table}")
+        if segment_parts is not None:
+            new = [s for s in segments if not context.instance.has_dynamic_partition(segment_parts.name, s)]
+            if new:
+                context.instance.add_dynamic_partitions(segment_parts.name, new)
+                context.log.info(f"Registered {len(new)} new '{seg}' partitions: {new[:10]}...")
+        metadata: dict[str, Any] = {
+            "n_rows": fit.n_rows,
+            "data_version": fit.data_version,
+            "period_start": fit.period_start or "",
+            "period_end": fit.period_end or "",
+            "mechanisms": dg.MetadataValue.json({str(k): v for k, v in fit.scm.kinds.items()}),
+        }
+        metadata.update({f"r2/{node}": float(v) for node, v in fit.scm.r2.items() if pd.notna(v)})
+        return dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+
+    shares_code = shares_code_version(spec)
+
+    @dg.asset(
+        key=shares_key,
+        ins={"fit": dg.AssetIn(scm_key)},
+        deps=[last_click_key] if last_click_key is not None else [],
+        group_name=ICI_GROUP,
+        code_version=shares_code,
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
+            f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
+            "node's contribution per day. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
+            "`ici.ici_contributions`."
+        ),
+    )
+    def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit) -> dg.MaterializeResult:
+        rows = compute_rows(context, spec, fit, asset_key=shares_key, code_version=shares_code, partition_kind=None)
+        contrib = daily_contributions(spec, fit, asset_key=shares_key, code_version=shares_code, run_id=context.run_id)
+        comparison = None
+        if spec.last_click is not None and last_click_relation is not None:
+            with warehouse.connect(read_only=True) as con:
+                comparison = last_click_comparison(con, spec, last_click_relation, rows, fit)
+        with warehouse.connect() as con:
+            write_shares(con, rows, contrib)
+        context.log.info(f"Wrote {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
+
+        period = _period_label(fit)
+        metadata = shares_metadata(rows, fit, spec, f"Intrinsic causal influence on {spec.target} ({period})")
+        if comparison is not None:
+            metadata.update(chart_metadata(
+                "ici_vs_last_click_chart",
+                charts.comparison_chart(comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"),
+                "ICI vs last click",
+            ))
+            metadata["ici_vs_last_click"] = table_metadata(comparison)
+        if contrib is not None:
+            metadata.update(chart_metadata(
+                "contributions_chart",
+                charts.contributions_chart(contrib, title=f"Intrinsic contribution to {spec.target} per week"),
+                "Contributions over time",
+            ))
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+
+    assets: list[dg.AssetsDefinition] = [_scm, _shares]
+    if spec.partitions.monthly_start:
+        assets.append(_monthly_asset(spec, model_key, schema, table))
+    if segment_parts is not None:
+        assets.append(_segment_asset(spec, model_key, schema, table, segment_parts))
+    return assets
+
+
+def _history_chart_metadata(warehouse: WarehouseResource, asset_key: dg.AssetKey, chart_fn, title: str) -> dict[str, Any]:
+    """Chart of every partition's current shares of one asset (read back after the write)."""
+    with warehouse.connect(read_only=True) as con:
+        current = con.execute(
+            f"SELECT partition_key, node, share, share_low, share_high FROM {ICI_SCHEMA}.{SHARES_TABLE} "
+            "WHERE asset_key = ? ORDER BY partition_key, node",
+            [asset_key.to_user_string()],
+        ).df()
+    return chart_metadata("partitions_chart", chart_fn(current, title=title), title)
+
+
+def _monthly_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: str) -> dg.AssetsDefinition:
+    part = spec.partitions
+    key = dg.AssetKey(["ici", spec.model, "shares_by_month"])
+    partitions_def = dg.MonthlyPartitionsDefinition(start_date=part.monthly_start, end_date=part.monthly_end)
+    code = shares_code_version(spec, {"window_months": part.window_months})
+
+    @dg.asset(
+        key=key,
+        deps=[model_key],
+        partitions_def=partitions_def,
+        group_name=ICI_GROUP,
+        code_version=code,
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"ICI shares of `{spec.model}` per month, each fitted on the trailing {part.window_months} "
+            "months ending with the partition's month (all segments pooled). Query them as the view "
+            "`ici.ici_shares_over_time`."
+        ),
+    )
+    def _by_month(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        end = window.end.date()
+        start = (pd.Timestamp(end) - pd.DateOffset(months=part.window_months)).date()
+        where = f"WHERE {quote_identifier(spec.time_column)} >= CAST(? AS DATE) AND {quote_identifier(spec.time_column)} < CAST(? AS DATE)"
+        with warehouse.connect(read_only=True) as con:
+            frame = read_node_table(con, spec, schema, table, where, [str(start), str(end)])
+        fit = fit_frame(context, spec, frame, f"{start} to {end} (exclusive)")
+        rows = compute_rows(context, spec, fit, asset_key=key, code_version=code, partition_kind="month")
+        with warehouse.connect() as con:
+            write_shares(con, rows)
+        metadata = shares_metadata(rows, fit, spec, f"ICI on {spec.target}, {part.window_months} months to {context.partition_key[:7]}")
+        metadata.update(_history_chart_metadata(warehouse, key, charts.shares_over_time_chart,
+                                                f"ICI shares of {spec.target} over time ({part.window_months}-month trailing windows)"))
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+
+    return _by_month
+
+
+def _segment_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: str, partitions_def) -> dg.AssetsDefinition:
+    seg = spec.partitions.segment_column
+    key = dg.AssetKey(["ici", spec.model, f"shares_by_{seg}"])
+    code = shares_code_version(spec, {"segment": seg})
+
+    @dg.asset(
+        key=key,
+        deps=[model_key],
+        partitions_def=partitions_def,
+        group_name=ICI_GROUP,
+        code_version=code,
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"ICI shares of `{spec.model}` per `{seg}` (one dynamic partition per value, registered by "
+            f"`ici/{spec.model}/scm`), each fitted on that {seg}'s rows over the whole period."
+        ),
+    )
+    def _by_segment(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        where = f"WHERE CAST({quote_identifier(seg)} AS VARCHAR) = ?"
+        with warehouse.connect(read_only=True) as con:
+            frame = read_node_table(con, spec, schema, table, where, [context.partition_key])
+        fit = fit_frame(context, spec, frame, f"{seg} = {context.partition_key}")
+        rows = compute_rows(context, spec, fit, asset_key=key, code_version=code, partition_kind=seg)
+        with warehouse.connect() as con:
+            write_shares(con, rows)
+        metadata = shares_metadata(rows, fit, spec, f"ICI on {spec.target}, {seg} {context.partition_key}")
+        metadata.update(_history_chart_metadata(warehouse, key, charts.shares_by_segment_chart,
+                                                f"ICI shares of {spec.target} by {seg}"))
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+
+    return _by_segment

@@ -35,6 +35,16 @@ class LastClickSpec:
 
 
 @dataclass(frozen=True)
+class PartitionSpec:
+    """How the model's ICI is also computed per month (trailing window) and per segment."""
+
+    monthly_start: str | None = None  # first month (YYYY-MM-01) with a full trailing window
+    monthly_end: str | None = None  # exclusive end month; None = up to the current month
+    window_months: int = 6
+    segment_column: str | None = None  # e.g. region: one dynamic partition per value
+
+
+@dataclass(frozen=True)
 class IciSpec:
     """Everything needed to build the ICI assets of one dbt model."""
 
@@ -49,6 +59,7 @@ class IciSpec:
     n_bootstrap: int = DEFAULT_N_BOOTSTRAP
     seed: int = 0
     last_click: LastClickSpec | None = None
+    partitions: PartitionSpec = field(default_factory=PartitionSpec)
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -197,6 +208,8 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
             time_column=lc.get("time_column", time_column),
         )
 
+    partitions = _parse_partitions(meta.get("partitions"), model, time_column, set(columns), fix)
+
     return IciSpec(
         model=check_identifier(model, "dbt model name"),
         unique_id=props["unique_id"],
@@ -209,8 +222,53 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
         n_bootstrap=n_bootstrap,
         seed=seed,
         last_click=last_click,
+        partitions=partitions,
         description=props.get("description") or "",
     )
+
+
+def _parse_partitions(raw: Any, model: str, time_column: str | None, columns: set[str], fix: str) -> PartitionSpec:
+    """``partitions: {monthly: {start, end, window_months}, segment: region}`` -> PartitionSpec."""
+    if raw is None:
+        return PartitionSpec()
+    if not isinstance(raw, Mapping) or set(raw) - {"monthly", "segment"}:
+        raise IciMetaError(
+            f"dbt model '{model}': meta.ici.partitions must be a mapping with keys 'monthly' "
+            f"and/or 'segment', got {raw!r}. {fix}"
+        )
+    monthly = raw.get("monthly")
+    start = end = None
+    window = 6
+    if monthly is not None:
+        if not time_column:
+            raise IciMetaError(f"dbt model '{model}': monthly partitions need meta.ici.time_column. {fix}")
+        if not isinstance(monthly, Mapping) or "start" not in monthly:
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici.partitions.monthly must be a mapping with 'start' "
+                f"(YYYY-MM-01) and optional 'end' and 'window_months', got {monthly!r}. {fix}"
+            )
+        start, end = str(monthly["start"]), (str(monthly["end"]) if monthly.get("end") else None)
+        for key, val in (("start", start), ("end", end)):
+            if val is not None and not (len(val) == 10 and val[4] == "-" and val[7] == "-" and val.endswith("-01")):
+                raise IciMetaError(
+                    f"dbt model '{model}': meta.ici.partitions.monthly.{key} must be the first day of "
+                    f"a month as YYYY-MM-01, got {val!r}. {fix}"
+                )
+        window = monthly.get("window_months", 6)
+        if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici.partitions.monthly.window_months must be a positive "
+                f"integer, got {window!r}. {fix}"
+            )
+    segment = raw.get("segment")
+    if segment is not None:
+        check_identifier(segment, f"dbt model '{model}': meta.ici.partitions.segment")
+        if columns and segment not in columns:
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici.partitions.segment names column '{segment}', which "
+                f"the model's YAML does not declare. {fix}"
+            )
+    return PartitionSpec(monthly_start=start, monthly_end=end, window_months=window, segment_column=segment)
 
 
 def specs_from_manifest(manifest: Mapping[str, Any]) -> list[IciSpec]:

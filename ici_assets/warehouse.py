@@ -18,8 +18,10 @@ HISTORY_TABLE = "ici_shares_history"
 
 #: Columns of ``ici.ici_shares`` and ``ici.ici_shares_history`` (same layout).
 SHARES_COLUMNS: dict[str, str] = {
+    "asset_key": "VARCHAR NOT NULL",
     "model": "VARCHAR NOT NULL",
     "partition_key": "VARCHAR",
+    "partition_kind": "VARCHAR",
     "node": "VARCHAR NOT NULL",
     "ici": "DOUBLE NOT NULL",
     "share": "DOUBLE NOT NULL",
@@ -31,8 +33,24 @@ SHARES_COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR",
     "target": "VARCHAR NOT NULL",
     "mechanism": "VARCHAR",
+    "r2": "DOUBLE",
     "n_rows": "BIGINT",
+    "period_start": "DATE",
+    "period_end": "DATE",
 }
+CONTRIBUTIONS_TABLE = "ici_contributions"
+#: Columns of ``ici.ici_contributions``: each node's intrinsic contribution per period.
+CONTRIBUTIONS_COLUMNS: dict[str, str] = {
+    "asset_key": "VARCHAR NOT NULL",
+    "model": "VARCHAR NOT NULL",
+    "period": "DATE NOT NULL",
+    "node": "VARCHAR NOT NULL",
+    "contribution": "DOUBLE NOT NULL",
+    "code_version": "VARCHAR NOT NULL",
+    "data_version": "VARCHAR NOT NULL",
+    "run_id": "VARCHAR",
+}
+OVER_TIME_VIEW = "ici_shares_over_time"
 
 
 class WarehouseLockedError(RuntimeError):
@@ -75,42 +93,72 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 
         con.close()
 
 
-def _create_shares_tables(con: duckdb.DuckDBPyConnection) -> None:
-    cols = ", ".join(f"{quote_identifier(c)} {t}" for c, t in SHARES_COLUMNS.items())
+def _columns_sql(columns: dict[str, str]) -> str:
+    return ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
+
+
+def ensure_ici_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema ``ici``, its tables and the time-series view if missing (idempotent)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {ICI_SCHEMA}")
     for table in (SHARES_TABLE, HISTORY_TABLE):
-        con.execute(f"CREATE TABLE IF NOT EXISTS {ICI_SCHEMA}.{table} ({cols})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {ICI_SCHEMA}.{table} ({_columns_sql(SHARES_COLUMNS)})")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} ({_columns_sql(CONTRIBUTIONS_COLUMNS)})"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE VIEW {ICI_SCHEMA}.{OVER_TIME_VIEW} AS
+            SELECT model, asset_key, partition_key AS month, period_start, period_end, node,
+                   share, share_low, share_high, data_version, code_version, materialized_at
+            FROM {ICI_SCHEMA}.{SHARES_TABLE}
+            WHERE partition_kind = 'month'"""
+    )
 
 
-def write_shares(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    """Replace the current shares of (model, partition_key) and append them to history, atomically.
+def _one_key(rows: pd.DataFrame, what: str) -> tuple[str, object]:
+    keys = rows[["asset_key", "partition_key"]].drop_duplicates()
+    if len(keys) != 1:
+        raise ValueError(f"{what}: rows must belong to exactly one (asset_key, partition_key)")
+    asset_key, partition_key = keys.iloc[0]
+    return str(asset_key), (None if pd.isna(partition_key) else partition_key)
 
-    One transaction: either both ``ici.ici_shares`` and ``ici.ici_shares_history`` change or
-    neither does, so a crash mid-write leaves the previous results intact.
+
+def write_shares(
+    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, contributions: pd.DataFrame | None = None
+) -> None:
+    """Replace the current shares of (asset, partition), append them to history, atomically.
+
+    One transaction: ``ici.ici_shares``, ``ici.ici_shares_history`` and (if given) the asset's
+    rows of ``ici.ici_contributions`` all change or none does, so a crash mid-write leaves the
+    previous results intact. History rows are only ever inserted.
     """
     missing = [c for c in SHARES_COLUMNS if c not in rows.columns]
     if missing:
         raise ValueError(f"write_shares: rows lack columns {missing}")
-    keys = rows[["model", "partition_key"]].drop_duplicates()
-    if len(keys) != 1:
-        raise ValueError("write_shares: rows must belong to exactly one (model, partition_key)")
-    model, partition_key = keys.iloc[0]
-    check_identifier(model, "model")
-    frame = rows[list(SHARES_COLUMNS)].copy()
-    col_list = ", ".join(quote_identifier(c) for c in SHARES_COLUMNS)
+    asset_key, partition_key = _one_key(rows, "write_shares")
+    shares_cols = ", ".join(quote_identifier(c) for c in SHARES_COLUMNS)
+    contrib_cols = ", ".join(quote_identifier(c) for c in CONTRIBUTIONS_COLUMNS)
+    con.register("_ici_new_rows", rows[list(SHARES_COLUMNS)])
+    if contributions is not None:
+        con.register("_ici_new_contrib", contributions[list(CONTRIBUTIONS_COLUMNS)])
     con.execute("BEGIN TRANSACTION")
     try:
-        _create_shares_tables(con)
-        con.register("_ici_new_rows", frame)
+        ensure_ici_tables(con)
         con.execute(
-            f"DELETE FROM {ICI_SCHEMA}.{SHARES_TABLE} WHERE model = ? AND partition_key IS NOT DISTINCT FROM ?",
-            [model, None if pd.isna(partition_key) else partition_key],
+            f"DELETE FROM {ICI_SCHEMA}.{SHARES_TABLE} WHERE asset_key = ? AND partition_key IS NOT DISTINCT FROM ?",
+            [asset_key, partition_key],
         )
         for table in (SHARES_TABLE, HISTORY_TABLE):
-            con.execute(f"INSERT INTO {ICI_SCHEMA}.{table} ({col_list}) SELECT {col_list} FROM _ici_new_rows")
+            con.execute(f"INSERT INTO {ICI_SCHEMA}.{table} ({shares_cols}) SELECT {shares_cols} FROM _ici_new_rows")
+        if contributions is not None:
+            con.execute(f"DELETE FROM {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} WHERE asset_key = ?", [asset_key])
+            con.execute(
+                f"INSERT INTO {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} ({contrib_cols}) SELECT {contrib_cols} FROM _ici_new_contrib"
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("_ici_new_rows")
+        if contributions is not None:
+            con.unregister("_ici_new_contrib")
