@@ -19,7 +19,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ici_assets import charts
+from ici_assets import charts, checks
 from ici_assets.engine import ENGINE_VERSION, FittedSCM, contributions, fit_scm, ici_from_scm
 from ici_assets.resources import WarehouseResource
 from ici_assets.spec import IciSpec
@@ -237,6 +237,7 @@ def build_ici_assets(
     @dg.asset(
         key=scm_key,
         deps=[model_key],
+        check_specs=checks.check_specs(scm_key, checks.SCM_CHECKS),
         group_name=ICI_GROUP,
         code_version=scm_code_version(spec),
         kinds={"python", "dowhy"},
@@ -245,7 +246,7 @@ def build_ici_assets(
             f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
         ),
     )
-    def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[ModelFit]:
+    def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect(read_only=True) as con:
             frame = read_node_table(con, spec, schema, table)
             segments = (
@@ -268,7 +269,11 @@ def build_ici_assets(
             "mechanisms": dg.MetadataValue.json({str(k): v for k, v in fit.scm.kinds.items()}),
         }
         metadata.update({f"r2/{node}": float(v) for node, v in fit.scm.r2.items() if pd.notna(v)})
-        return dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+        yield dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+        for result in checks.scm_check_results(spec, fit.scm, frame):
+            if not result.passed:
+                context.log.error(f"Check {result.check_name} failed: {result.description}")
+            yield result
 
     shares_code = shares_code_version(spec)
 
@@ -278,6 +283,7 @@ def build_ici_assets(
         deps=[last_click_key] if last_click_key is not None else [],
         group_name=ICI_GROUP,
         code_version=shares_code,
+        check_specs=checks.check_specs(shares_key, checks.SHARES_CHECKS),
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
         description=(
@@ -294,9 +300,13 @@ def build_ici_assets(
         if spec.last_click is not None and last_click_relation is not None:
             with warehouse.connect(read_only=True) as con:
                 comparison = last_click_comparison(con, spec, last_click_relation, rows, fit)
-        with warehouse.connect() as con:
-            write_shares(con, rows, contrib)
-        context.log.info(f"Wrote {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
+        check_results = checks.shares_check_results(rows["share"])
+        if all(r.passed for r in check_results):
+            with warehouse.connect() as con:
+                write_shares(con, rows, contrib)
+            context.log.info(f"Wrote {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
+        else:
+            context.log.error("Shares failed their checks: NOT written to ici.ici_shares (previous results kept)")
 
         period = _period_label(fit)
         metadata = shares_metadata(rows, fit, spec, f"Intrinsic causal influence on {spec.target} ({period})")
@@ -313,14 +323,93 @@ def build_ici_assets(
                 charts.contributions_chart(contrib, title=f"Intrinsic contribution to {spec.target} per week"),
                 "Contributions over time",
             ))
-        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+        metadata["published"] = all(r.passed for r in check_results)
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version),
+                                    check_results=check_results)
 
     assets: list[dg.AssetsDefinition] = [_scm, _shares]
+    if spec.last_click is not None and last_click_relation is not None:
+        assets.append(_vs_last_click_asset(spec, shares_key, last_click_key, last_click_relation))
     if spec.partitions.monthly_start:
         assets.append(_monthly_asset(spec, model_key, schema, table))
     if segment_parts is not None:
         assets.append(_segment_asset(spec, model_key, schema, table, segment_parts))
     return assets
+
+
+def interpret_comparison(comparison: pd.DataFrame, target: str) -> str:
+    """One sentence for the marketing director, generated from the numbers."""
+    gap = comparison.assign(gap=comparison["ici_share"] - comparison["last_click_share"])
+    under = gap.sort_values("gap", ascending=False).iloc[0]
+    over = gap.sort_values("gap").iloc[0]
+    clicked = comparison[comparison["last_click_share"] > 0]
+    return (
+        f"Last click gives {under['node']} {under['last_click_share']:.1f} % of {target}, but its intrinsic causal "
+        f"influence is {under['ici_share']:.1f} %; it credits {over['node']} with {over['last_click_share']:.1f} % "
+        f"where its own influence is {over['ici_share']:.1f} % (the clicked channels get "
+        f"{clicked['last_click_share'].sum():.0f} % under last click versus {clicked['ici_share'].sum():.1f} % by ICI)."
+    )
+
+
+def _vs_last_click_asset(spec: IciSpec, shares_key: dg.AssetKey, last_click_key, relation) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["ici", spec.model, "ici_vs_last_click"])
+
+    @dg.asset(
+        key=key,
+        deps=[shares_key, last_click_key],
+        group_name=ICI_GROUP,
+        kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"Each node's ICI share next to its last-click share of `{spec.target}` for the same period, with a "
+            "sentence of interpretation. Table `ici.ici_vs_last_click`. Blocked when the shares fail their checks."
+        ),
+    )
+    def _vs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.connect(read_only=True) as con:
+            rows = con.execute(
+                f"SELECT node, share, share_low, share_high, period_start, period_end, data_version "
+                f"FROM {ICI_SCHEMA}.{SHARES_TABLE} WHERE asset_key = ? AND partition_key IS NULL",
+                [shares_key.to_user_string()],
+            ).df()
+            if rows.empty:
+                raise ValueError(f"No current shares for {shares_key.to_user_string()} in ici.ici_shares: materialise it first.")
+            fit_like = ModelFit(scm=None, data_version=str(rows["data_version"].iloc[0]), n_rows=0,  # type: ignore[arg-type]
+                                period_start=str(rows["period_start"].iloc[0])[:10] if pd.notna(rows["period_start"].iloc[0]) else None,
+                                period_end=str(rows["period_end"].iloc[0])[:10] if pd.notna(rows["period_end"].iloc[0]) else None)
+            comparison = last_click_comparison(con, spec, relation, rows, fit_like)
+        comparison = comparison.merge(rows[["node", "share_low", "share_high"]], on="node")
+        sentence = interpret_comparison(comparison, spec.target)
+        context.log.info(sentence)
+        out = comparison.assign(
+            asset_key=key.to_user_string(), model=spec.model, target=spec.target,
+            period_start=fit_like.period_start, period_end=fit_like.period_end,
+            run_id=context.run_id, materialized_at=datetime.now(timezone.utc),
+        )
+        with warehouse.connect() as con:
+            con.register("_cmp", out)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {ICI_SCHEMA}")
+                con.execute(f"CREATE TABLE IF NOT EXISTS {ICI_SCHEMA}.ici_vs_last_click AS SELECT * FROM _cmp WHERE false")
+                con.execute(f"DELETE FROM {ICI_SCHEMA}.ici_vs_last_click WHERE asset_key = ?", [key.to_user_string()])
+                con.execute(f"INSERT INTO {ICI_SCHEMA}.ici_vs_last_click BY NAME SELECT * FROM _cmp")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("_cmp")
+        period = f"{fit_like.period_start} to {fit_like.period_end}"
+        return dg.MaterializeResult(metadata={
+            **chart_metadata("ici_vs_last_click_chart",
+                             charts.comparison_chart(comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"),
+                             "ICI vs last click"),
+            "ici_vs_last_click": table_metadata(comparison[["node", "ici_share", "share_low", "share_high", "last_click_share"]]),
+            "interpretation": dg.MetadataValue.text(sentence),
+        })
+
+    return _vs
 
 
 def _history_chart_metadata(warehouse: WarehouseResource, asset_key: dg.AssetKey, chart_fn, title: str) -> dict[str, Any]:

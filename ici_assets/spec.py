@@ -45,6 +45,16 @@ class PartitionSpec:
 
 
 @dataclass(frozen=True)
+class CheckSpec:
+    """Thresholds of the blocking asset checks that guard every ICI materialisation."""
+
+    min_r2: float = 0.1  # each non-root mechanism must explain at least this share of its variance
+    markov_alpha: float = 0.01  # family-wise level of the local Markov (partial correlation) tests
+    markov_min_abs_corr: float = 0.02  # ignore rejections weaker than this partial correlation
+    min_rows: int = 100
+
+
+@dataclass(frozen=True)
 class IciSpec:
     """Everything needed to build the ICI assets of one dbt model."""
 
@@ -60,6 +70,7 @@ class IciSpec:
     seed: int = 0
     last_click: LastClickSpec | None = None
     partitions: PartitionSpec = field(default_factory=PartitionSpec)
+    checks: CheckSpec = field(default_factory=CheckSpec)
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -223,6 +234,7 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
         seed=seed,
         last_click=last_click,
         partitions=partitions,
+        checks=_parse_checks(meta.get("checks"), model, fix),
         description=props.get("description") or "",
     )
 
@@ -269,6 +281,22 @@ def _parse_partitions(raw: Any, model: str, time_column: str | None, columns: se
                 f"the model's YAML does not declare. {fix}"
             )
     return PartitionSpec(monthly_start=start, monthly_end=end, window_months=window, segment_column=segment)
+
+
+def _parse_checks(raw: Any, model: str, fix: str) -> CheckSpec:
+    """``checks: {min_r2, markov_alpha, markov_min_abs_corr, min_rows}`` -> CheckSpec."""
+    if raw is None:
+        return CheckSpec()
+    allowed = set(CheckSpec.__dataclass_fields__)
+    if not isinstance(raw, Mapping) or set(raw) - allowed:
+        raise IciMetaError(
+            f"dbt model '{model}': meta.ici.checks must be a mapping with keys among {sorted(allowed)}, "
+            f"got {raw!r}. {fix}"
+        )
+    for key, val in raw.items():
+        if not isinstance(val, (int, float)) or isinstance(val, bool) or val < 0:
+            raise IciMetaError(f"dbt model '{model}': meta.ici.checks.{key} must be a non-negative number, got {val!r}. {fix}")
+    return CheckSpec(**{k: (int(v) if k == "min_rows" else float(v)) for k, v in raw.items()})
 
 
 def specs_from_manifest(manifest: Mapping[str, Any]) -> list[IciSpec]:

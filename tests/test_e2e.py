@@ -113,3 +113,24 @@ def test_lineage_raw_to_shares(demo_run):
     assert dg.AssetKey(["marketing_nodes"]) in graph.get(SCM_KEY).parent_keys
     assert dg.AssetKey(["stg_orders"]) in graph.get(dg.AssetKey(["marketing_nodes"])).parent_keys
     assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["stg_orders"])).parent_keys
+
+
+def test_ici_checks_pass_and_comparison_published(demo_run):
+    evals = {(e.asset_key.path[-1], e.check_name): e.passed for e in demo_run["result"].get_asset_check_evaluations()
+             if e.asset_key.path[0] == "ici"}
+    assert evals == {
+        ("scm", "mechanisms_explain_variance"): True,
+        ("scm", "graph_not_contradicted"): True,
+        ("scm", "node_table_coverage"): True,
+        ("shares", "shares_sum_to_100"): True,
+        ("shares", "no_share_below_minus_one"): True,
+    }
+    with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
+        cmp = con.execute("SELECT node, ici_share, last_click_share FROM ici.ici_vs_last_click ORDER BY node").df()
+    assert len(cmp) == 6
+    assert cmp["last_click_share"].sum() == pytest.approx(100.0, abs=1e-6)
+    mats = [e for e in demo_run["result"].get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])]
+    sentence = mats[0].materialization.metadata["interpretation"].value
+    assert "tv_spend" in sentence or "demand" in sentence
+    assert "last click" in sentence.lower()
