@@ -91,7 +91,7 @@ def _partitioned_jobs(assets: list) -> list[tuple[dg.PartitionsDefinition, str]]
     for a in assets:
         if a.partitions_def is not None and all(p != a.partitions_def for p, _ in out):
             key = next(iter(a.keys))
-            out.append((a.partitions_def, "__".join(key.path)))
+            out.append((a.partitions_def, "__".join(key.path) + "_job"))
     return out
 
 

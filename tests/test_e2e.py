@@ -134,3 +134,8 @@ def test_ici_checks_pass_and_comparison_published(demo_run):
     sentence = mats[0].materialization.metadata["interpretation"].value
     assert "tv_spend" in sentence or "demand" in sentence
     assert "last click" in sentence.lower()
+
+
+def test_definitions_are_loadable(demo_run):
+    """What `dagster definitions validate` and the webserver check (execute_in_process does not)."""
+    dg.Definitions.validate_loadable(demo_run["defs"])

@@ -24,10 +24,10 @@ def backfill(demo_run):
 
 def test_partition_sets(demo_run):
     jobs = {j.name: j for j in partition_jobs(demo_run["defs"])}
-    assert set(jobs) == {"ici__marketing_nodes__shares_by_month", "ici__marketing_nodes__shares_by_region"}
-    months = jobs["ici__marketing_nodes__shares_by_month"].partitions_def.get_partition_keys()
+    assert set(jobs) == {"ici__marketing_nodes__shares_by_month_job", "ici__marketing_nodes__shares_by_region_job"}
+    months = jobs["ici__marketing_nodes__shares_by_month_job"].partitions_def.get_partition_keys()
     assert months[0] == "2024-06-01" and months[-1] == "2025-12-01" and len(months) == 19
-    regions = jobs["ici__marketing_nodes__shares_by_region"].partitions_def.get_partition_keys(
+    regions = jobs["ici__marketing_nodes__shares_by_region_job"].partitions_def.get_partition_keys(
         dynamic_partitions_store=demo_run["instance"])
     assert len(regions) == 20  # registered by the scm asset from the data
 
