@@ -1,0 +1,84 @@
+"""Per-row (per-period) contribution of each node's intrinsic part to the target, in target units.
+
+Linear models: exact, contribution_j(t) = a_j * (N_j(t) - mean N_j); rows sum to Y(t) - mean(Y).
+Nonlinear models: per row, the Shapley attribution of the forward pass Y(N(t)) over the noises,
+relative to the mean-noise baseline (noises outside the coalition held at their means), then each
+column centred. For a linear model this reproduces the exact formula; in general rows still sum
+to Y(t) - mean(Y). Exact over all subsets for up to 10 ancestors, else averaged over 64 sampled
+node orders (antithetic pairs), which keeps the sum exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._threads import serial
+from .linear import linear_ici
+from .scm import FittedSCM
+from .shapley import _Forward, shapley_weights
+from .validation import relevant_nodes
+
+MAX_EXACT_ROWWISE = 10
+
+
+def contributions(scm: FittedSCM, target: Any, *, n_orders: int = 64, seed: int = 0) -> pd.DataFrame:
+    """Per-row contribution of each node's intrinsic noise to the target, index aligned with the data.
+
+    Rows sum, plus the target mean, to the fitted target (the observed target, since noises are the
+    residuals). Linear: exact a_j (N_j - mean N_j). Nonlinear: mean-noise-baseline Shapley, centred.
+    """
+    order = relevant_nodes(scm.graph, target)
+    index = scm.data.index
+    if scm.is_linear(order):
+        _, _, a = linear_ici(scm, target)
+        cols = {n: a[n] * (scm.noise[n] - scm.noise[n].mean()) for n in order}
+        return pd.DataFrame(cols, index=index, columns=order)
+    with serial():
+        phi = _rowwise_shapley(scm, order, n_orders, seed)
+    return pd.DataFrame(phi, index=index, columns=order)
+
+
+def _rowwise_shapley(scm: FittedSCM, order: list[Any], n_orders: int, seed: int) -> np.ndarray:
+    """Mean-noise-baseline Shapley attribution of each row's forward pass, columns centred."""
+    N = np.column_stack([scm.noise[n] for n in order])
+    base = np.broadcast_to(N.mean(axis=0), N.shape)
+    fw = _Forward(scm, order)
+    d, t = len(order), len(order) - 1
+    phi = np.zeros_like(N)
+    if d <= MAX_EXACT_ROWWISE:
+        w = shapley_weights(d)
+        ys: dict[int, np.ndarray] = {}
+
+        def visit(mask: int, vals: list[np.ndarray], start: int) -> None:
+            ys[mask] = vals[t]
+            for k in range(start, d):
+                new = fw.swap(vals, k, N[:, k], lambda m: base[:, m])
+                visit(mask | (1 << k), new, k + 1)
+
+        visit(0, fw.full(np.ascontiguousarray(base)), 0)
+        for mask, y in ys.items():
+            size = bin(mask).count("1")
+            for j in range(d):
+                bit = 1 << j
+                if mask & bit:
+                    phi[:, j] += w[size - 1] * (y - ys[mask ^ bit])
+    else:
+        rng = np.random.default_rng([seed, 0xC0])
+        n_orders = max(2, n_orders + n_orders % 2)
+        perm = None
+        y0 = fw.full(np.ascontiguousarray(base))
+        for r in range(n_orders):
+            perm = rng.permutation(d) if r % 2 == 0 else perm[::-1]
+            in_set = np.zeros(d, dtype=bool)
+            vals, y_prev = y0, y0[t]
+            for k in perm:
+                in_set[k] = True
+                vals = fw.swap(vals, k, N[:, k], lambda m: N[:, m] if in_set[m] else base[:, m])
+                phi[:, k] += vals[t] - y_prev
+                y_prev = vals[t]
+        phi /= n_orders
+    phi -= phi.mean(axis=0)
+    return phi
