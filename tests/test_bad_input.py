@@ -1,0 +1,216 @@
+"""Bad input fails at the right asset, with a message naming the column/node/table/file and
+the fix, and leaves ici.ici_shares and ici.ici_shares_history exactly as they were."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ici_assets.spec import IciMetaError
+from tests.conftest import copy_dbt_project
+
+SMALL = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
+SCM = dg.AssetKey(["ici", "marketing_nodes", "scm"])
+SHARES = dg.AssetKey(["ici", "marketing_nodes", "shares"])
+VS = dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A materialised small warehouse and a parsed project; each test works on a copy."""
+    from ici_assets.dbt import prepare_manifest
+    from ici_assets.definitions import build_definitions
+
+    tmp = tmp_path_factory.mktemp("bad")
+    project = copy_dbt_project(tmp / "dbt_project")
+    prepare_manifest(project)
+    warehouse = tmp / "base.duckdb"
+    defs = build_definitions(project, warehouse)
+    assert defs.resolve_job_def("ici_demo").execute_in_process(
+        run_config=SMALL, instance=dg.DagsterInstance.ephemeral()).success
+    return project, warehouse
+
+
+def snapshot(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return (con.execute("SELECT * FROM ici.ici_shares ORDER BY asset_key, node").fetchall(),
+                con.execute("SELECT * FROM ici.ici_shares_history ORDER BY run_id, asset_key, node").fetchall())
+
+
+def run_ici(base, tmp_path, mutate_sql, selection=(SCM, SHARES, VS), wait_seconds=None):
+    """Copy the warehouse, apply the bad input, run the selected assets; return (result, path, before)."""
+    from ici_assets.definitions import build_definitions
+
+    project, warehouse = base
+    path = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, path)
+    before = snapshot(path)
+    if mutate_sql:
+        with duckdb.connect(str(path)) as con:
+            for sql in mutate_sql:
+                con.execute(sql)
+    defs = build_definitions(project, path)
+    run_config = {}
+    if wait_seconds is not None:
+        run_config = {"resources": {"warehouse": {"config": {"path": str(path), "wait_seconds": wait_seconds}}}}
+    result = defs.resolve_job_def("ici_demo").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=list(selection), raise_on_error=False,
+        run_config=run_config)
+    return result, path, before
+
+
+def failure(result):
+    """(step key, error message) of the single failed step."""
+    fails = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert len(fails) == 1, [e.step_key for e in fails]
+    err = fails[0].event_specific_data.error
+    msgs = []
+    while err is not None:
+        msgs.append(err.message)
+        err = err.cause
+    return fails[0].step_key, "\n".join(msgs)
+
+
+NODES = "main.marketing_nodes"
+
+
+def unpartitioned_non_raw(defs):
+    """dbt models and the whole-period ICI assets (what a rerun after a raw-data change runs)."""
+    graph = defs.resolve_asset_graph()
+    return [k for k in graph.get_all_asset_keys() if k.path[0] != "raw" and graph.get(k).partitions_def is None]
+
+
+@pytest.mark.parametrize(
+    "name, sql, needles",
+    [
+        ("null", [f"UPDATE {NODES} SET revenue = NULL WHERE rowid < 3"], ["revenue", "3"]),
+        ("nan", [f"UPDATE {NODES} SET social_spend = 'NaN'::DOUBLE WHERE rowid = 5"], ["social_spend"]),
+        ("inf", [f"UPDATE {NODES} SET organic_clicks = 'inf'::DOUBLE WHERE rowid = 7"], ["organic_clicks"]),
+        ("non_numeric", [f"ALTER TABLE {NODES} ALTER demand TYPE VARCHAR", f"UPDATE {NODES} SET demand = 'high' WHERE rowid = 1"],
+         ["demand", "numeric"]),
+        ("constant", [f"UPDATE {NODES} SET tv_spend = 1000"], ["tv_spend", "constant"]),
+        ("missing_column", [f"ALTER TABLE {NODES} DROP COLUMN social_clicks"], ["social_clicks", "main.marketing_nodes"]),
+        ("too_few_rows", [f"DELETE FROM {NODES} WHERE rowid >= 12"], ["12 rows", "at least"]),
+        ("empty", [f"DELETE FROM {NODES}"], ["No rows", "marketing_nodes"]),
+    ],
+)
+def test_bad_node_table_fails_at_scm_and_keeps_results(base, tmp_path, name, sql, needles):
+    result, path, before = run_ici(base, tmp_path, sql)
+    assert not result.success
+    step, message = failure(result)
+    assert step == "ici__marketing_nodes__scm", step
+    for needle in needles:
+        assert needle.lower() in message.lower(), (name, message)
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert SHARES not in done and VS not in done
+    assert snapshot(path) == before
+    print(f"{name}: {message.splitlines()[0]}")
+
+
+def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
+    from ici_assets.definitions import build_definitions
+
+    project, warehouse = base
+    path = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, path)
+    before = snapshot(path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO raw.demand_index SELECT * FROM raw.demand_index LIMIT 1")
+    defs = build_definitions(project, path)
+    keys = unpartitioned_non_raw(defs)
+    result = defs.resolve_job_def("ici_demo").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+    assert not result.success
+    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert any("unique" in c and "demand_index" in c for c in failed_checks), failed_checks
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert SCM not in done and SHARES not in done
+    assert snapshot(path) == before
+
+
+def test_empty_raw_tables_fail_with_named_table(base, tmp_path):
+    from ici_assets.definitions import build_definitions
+
+    project, warehouse = base
+    path = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, path)
+    before = snapshot(path)
+    with duckdb.connect(str(path)) as con:
+        for t in ("ad_spend", "web_sessions", "orders", "demand_index"):
+            con.execute(f"DELETE FROM raw.{t}")
+    defs = build_definitions(project, path)
+    keys = unpartitioned_non_raw(defs)
+    result = defs.resolve_job_def("ici_demo").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+    assert not result.success
+    step, message = failure(result)
+    assert step == "ici__marketing_nodes__scm" and "No rows" in message and "marketing_nodes" in message
+    assert snapshot(path) == before
+
+
+def test_warehouse_held_by_another_writer(base, tmp_path):
+    project, warehouse = base
+    path = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(path)!r})
+            print("holding", flush=True)
+            time.sleep(120)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        from ici_assets.definitions import build_definitions
+
+        defs = build_definitions(project, path)
+        result = defs.resolve_job_def("ici_demo").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), asset_selection=[SCM, SHARES], raise_on_error=False,
+            run_config={"resources": {"warehouse": {"config": {"path": str(path), "wait_seconds": 2}}}})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not result.success
+    step, message = failure(result)
+    assert step == "ici__marketing_nodes__scm"
+    assert str(path) in message and "another process holds it" in message and "re-run" in message
+    shutil.copy(warehouse, tmp_path / "before.duckdb")
+    assert snapshot(path) == snapshot(tmp_path / "before.duckdb")
+
+
+def write_yaml_variant(base, tmp_path, edit):
+    from ici_assets.dbt import prepare_manifest
+    from ici_assets.definitions import build_definitions
+
+    project = copy_dbt_project(tmp_path / "dbt_project")
+    yml = project / "models" / "marts" / "_marts.yml"
+    yml.write_text(edit(yml.read_text()))
+    prepare_manifest(project)
+    return lambda: build_definitions(project, tmp_path / "wh.duckdb")
+
+
+@pytest.mark.parametrize(
+    "name, edit, needle",
+    [
+        ("cycle", lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1), "cycle"),
+        ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "meta.ici.target must name one of"),
+        ("parent_not_column", lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: [organic_clicks, social_clicks, email_clicks]", 1),
+         "lists parent 'email_clicks'"),
+        ("bad_mechanism", lambda t: t.replace("mechanisms: auto", "mechanisms: quantum", 1), "meta.ici.mechanisms must be one of"),
+        ("no_ancestors", lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1), "has no ancestors"),
+    ],
+)
+def test_malformed_meta_fails_at_load(base, tmp_path, name, edit, needle):
+    load = write_yaml_variant(base, tmp_path, edit)
+    with pytest.raises(IciMetaError) as err:
+        load()
+    assert needle in str(err.value) and "marketing_nodes" in str(err.value)
+    print(f"{name}: {err.value}")
