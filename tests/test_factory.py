@@ -72,3 +72,15 @@ def test_second_model_gets_its_own_ici_assets(tmp_path):
     assert set(got) == set(truth)
     for node, share in got.items():
         assert share == pytest.approx(truth[node], abs=3.0), (node, share, truth[node])
+
+
+def test_without_demo_generator_raw_tables_are_external_sources(dbt_project_copy, tmp_path):
+    """With real data the raw tables are loaded elsewhere: they show as external assets upstream."""
+    from ici_assets.definitions import build_definitions
+
+    defs = build_definitions(dbt_project_copy, tmp_path / "wh.duckdb", include_demo_raw=False)
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    raw = graph.get(dg.AssetKey(["raw", "orders"]))
+    assert raw.is_external and not raw.is_materializable
+    assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["stg_orders"])).parent_keys
