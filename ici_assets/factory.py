@@ -25,7 +25,7 @@ from ici_assets.resources import WarehouseResource
 from ici_assets.spec import IciSpec
 from ici_assets.sql import quote_identifier
 from ici_assets.versions import frame_hash, stable_hash
-from ici_assets.warehouse import ICI_SCHEMA, SHARES_TABLE, write_shares
+from ici_assets.warehouse import ICI_SCHEMA, SHARES_TABLE, replace_rows, write_shares
 
 ICI_GROUP = "ici"
 #: Dagster concurrency pool serialising writers of the embedded DuckDB file.
@@ -387,19 +387,7 @@ def _vs_last_click_asset(spec: IciSpec, shares_key: dg.AssetKey, last_click_key,
             run_id=context.run_id, materialized_at=datetime.now(timezone.utc),
         )
         with warehouse.connect() as con:
-            con.register("_cmp", out)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {ICI_SCHEMA}")
-                con.execute(f"CREATE TABLE IF NOT EXISTS {ICI_SCHEMA}.ici_vs_last_click AS SELECT * FROM _cmp WHERE false")
-                con.execute(f"DELETE FROM {ICI_SCHEMA}.ici_vs_last_click WHERE asset_key = ?", [key.to_user_string()])
-                con.execute(f"INSERT INTO {ICI_SCHEMA}.ici_vs_last_click BY NAME SELECT * FROM _cmp")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.unregister("_cmp")
+            replace_rows(con, "ici_vs_last_click", out, "asset_key", key.to_user_string())
         period = f"{fit_like.period_start} to {fit_like.period_end}"
         return dg.MaterializeResult(metadata={
             **chart_metadata("ici_vs_last_click_chart",
@@ -423,41 +411,59 @@ def _history_chart_metadata(warehouse: WarehouseResource, asset_key: dg.AssetKey
     return chart_metadata("partitions_chart", chart_fn(current, title=title), title)
 
 
+def _publish_slice(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, spec: IciSpec, *, schema: str, table: str,
+    where: str, params: list, label: str, key: dg.AssetKey, code: str, kind: str, title: str, chart_fn, chart_title: str,
+) -> dg.MaterializeResult:
+    """Fit and publish the ICI of one partition's slice of the node table, with the partitions chart.
+
+    The shares checks run before the write: a failing slice raises and writes nothing.
+    """
+    with warehouse.connect(read_only=True) as con:
+        frame = read_node_table(con, spec, schema, table, where, params)
+    fit = fit_frame(context, spec, frame, label)
+    rows = compute_rows(context, spec, fit, asset_key=key, code_version=code, partition_kind=kind)
+    failed = [r.description for r in checks.shares_check_results(rows["share"]) if not r.passed]
+    if failed:
+        raise ValueError(f"ICI of {key.to_user_string()} partition {context.partition_key} failed its checks "
+                         f"({'; '.join(failed)}): nothing written.")
+    with warehouse.connect() as con:
+        write_shares(con, rows)
+    metadata = shares_metadata(rows, fit, spec, title)
+    metadata.update(_history_chart_metadata(warehouse, key, chart_fn, chart_title))
+    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+
+
+def _partitioned_asset(spec: IciSpec, key: dg.AssetKey, model_key: dg.AssetKey, partitions_def, code: str, description: str):
+    """Decorator for a partitioned ICI asset (shared settings of the monthly and segment assets)."""
+    return dg.asset(
+        key=key, deps=[model_key], partitions_def=partitions_def, group_name=ICI_GROUP, code_version=code,
+        kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL, description=description,
+    )
+
+
 def _monthly_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: str) -> dg.AssetsDefinition:
     part = spec.partitions
     key = dg.AssetKey(["ici", spec.model, "shares_by_month"])
     partitions_def = dg.MonthlyPartitionsDefinition(start_date=part.monthly_start, end_date=part.monthly_end)
     code = shares_code_version(spec, {"window_months": part.window_months})
+    time_col = quote_identifier(spec.time_column)
 
-    @dg.asset(
-        key=key,
-        deps=[model_key],
-        partitions_def=partitions_def,
-        group_name=ICI_GROUP,
-        code_version=code,
-        kinds={"python", "duckdb"},
-        pool=WAREHOUSE_POOL,
-        description=(
-            f"ICI shares of `{spec.model}` per month, each fitted on the trailing {part.window_months} "
-            "months ending with the partition's month (all segments pooled). Query them as the view "
-            "`ici.ici_shares_over_time`."
-        ),
-    )
+    @_partitioned_asset(spec, key, model_key, partitions_def, code, (
+        f"ICI shares of `{spec.model}` per month, each fitted on the trailing {part.window_months} "
+        "months ending with the partition's month (all segments pooled). Query them as the view "
+        "`ici.ici_shares_over_time`."))
     def _by_month(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        window = context.partition_time_window
-        end = window.end.date()
+        end = context.partition_time_window.end.date()
         start = (pd.Timestamp(end) - pd.DateOffset(months=part.window_months)).date()
-        where = f"WHERE {quote_identifier(spec.time_column)} >= CAST(? AS DATE) AND {quote_identifier(spec.time_column)} < CAST(? AS DATE)"
-        with warehouse.connect(read_only=True) as con:
-            frame = read_node_table(con, spec, schema, table, where, [str(start), str(end)])
-        fit = fit_frame(context, spec, frame, f"{start} to {end} (exclusive)")
-        rows = compute_rows(context, spec, fit, asset_key=key, code_version=code, partition_kind="month")
-        with warehouse.connect() as con:
-            write_shares(con, rows)
-        metadata = shares_metadata(rows, fit, spec, f"ICI on {spec.target}, {part.window_months} months to {context.partition_key[:7]}")
-        metadata.update(_history_chart_metadata(warehouse, key, charts.shares_over_time_chart,
-                                                f"ICI shares of {spec.target} over time ({part.window_months}-month trailing windows)"))
-        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+        return _publish_slice(
+            context, warehouse, spec, schema=schema, table=table,
+            where=f"WHERE {time_col} >= CAST(? AS DATE) AND {time_col} < CAST(? AS DATE)",
+            params=[str(start), str(end)], label=f"{start} to {end} (exclusive)", key=key, code=code, kind="month",
+            title=f"ICI on {spec.target}, {part.window_months} months to {context.partition_key[:7]}",
+            chart_fn=charts.shares_over_time_chart,
+            chart_title=f"ICI shares of {spec.target} over time ({part.window_months}-month trailing windows)",
+        )
 
     return _by_month
 
@@ -467,30 +473,16 @@ def _segment_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: st
     key = dg.AssetKey(["ici", spec.model, f"shares_by_{seg}"])
     code = shares_code_version(spec, {"segment": seg})
 
-    @dg.asset(
-        key=key,
-        deps=[model_key],
-        partitions_def=partitions_def,
-        group_name=ICI_GROUP,
-        code_version=code,
-        kinds={"python", "duckdb"},
-        pool=WAREHOUSE_POOL,
-        description=(
-            f"ICI shares of `{spec.model}` per `{seg}` (one dynamic partition per value, registered by "
-            f"`ici/{spec.model}/scm`), each fitted on that {seg}'s rows over the whole period."
-        ),
-    )
+    @_partitioned_asset(spec, key, model_key, partitions_def, code, (
+        f"ICI shares of `{spec.model}` per `{seg}` (one dynamic partition per value, registered by "
+        f"`ici/{spec.model}/scm`), each fitted on that {seg}'s rows over the whole period."))
     def _by_segment(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        where = f"WHERE CAST({quote_identifier(seg)} AS VARCHAR) = ?"
-        with warehouse.connect(read_only=True) as con:
-            frame = read_node_table(con, spec, schema, table, where, [context.partition_key])
-        fit = fit_frame(context, spec, frame, f"{seg} = {context.partition_key}")
-        rows = compute_rows(context, spec, fit, asset_key=key, code_version=code, partition_kind=seg)
-        with warehouse.connect() as con:
-            write_shares(con, rows)
-        metadata = shares_metadata(rows, fit, spec, f"ICI on {spec.target}, {seg} {context.partition_key}")
-        metadata.update(_history_chart_metadata(warehouse, key, charts.shares_by_segment_chart,
-                                                f"ICI shares of {spec.target} by {seg}"))
-        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
+        return _publish_slice(
+            context, warehouse, spec, schema=schema, table=table,
+            where=f"WHERE CAST({quote_identifier(seg)} AS VARCHAR) = ?", params=[context.partition_key],
+            label=f"{seg} = {context.partition_key}", key=key, code=code, kind=seg,
+            title=f"ICI on {spec.target}, {seg} {context.partition_key}",
+            chart_fn=charts.shares_by_segment_chart, chart_title=f"ICI shares of {spec.target} by {seg}",
+        )
 
     return _by_segment

@@ -93,6 +93,33 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 
         con.close()
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any error (including KeyboardInterrupt)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key_column: str, key: str) -> None:
+    """Atomically replace the rows of ``ici.<table>`` whose ``key_column`` equals ``key`` (creates the table)."""
+    check_identifier(table, "table")
+    check_identifier(key_column, "column")
+    con.register("_ici_replace", frame)
+    try:
+        with transaction(con):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ICI_SCHEMA}")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {ICI_SCHEMA}.{table} AS SELECT * FROM _ici_replace WHERE false")
+            con.execute(f"DELETE FROM {ICI_SCHEMA}.{table} WHERE {quote_identifier(key_column)} = ?", [key])
+            con.execute(f"INSERT INTO {ICI_SCHEMA}.{table} BY NAME SELECT * FROM _ici_replace")
+    finally:
+        con.unregister("_ici_replace")
+
+
 def _columns_sql(columns: dict[str, str]) -> str:
     return ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
 
@@ -140,24 +167,21 @@ def write_shares(
     con.register("_ici_new_rows", rows[list(SHARES_COLUMNS)])
     if contributions is not None:
         con.register("_ici_new_contrib", contributions[list(CONTRIBUTIONS_COLUMNS)])
-    con.execute("BEGIN TRANSACTION")
     try:
-        ensure_ici_tables(con)
-        con.execute(
-            f"DELETE FROM {ICI_SCHEMA}.{SHARES_TABLE} WHERE asset_key = ? AND partition_key IS NOT DISTINCT FROM ?",
-            [asset_key, partition_key],
-        )
-        for table in (SHARES_TABLE, HISTORY_TABLE):
-            con.execute(f"INSERT INTO {ICI_SCHEMA}.{table} ({shares_cols}) SELECT {shares_cols} FROM _ici_new_rows")
-        if contributions is not None:
-            con.execute(f"DELETE FROM {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} WHERE asset_key = ?", [asset_key])
+        with transaction(con):
+            ensure_ici_tables(con)
             con.execute(
-                f"INSERT INTO {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} ({contrib_cols}) SELECT {contrib_cols} FROM _ici_new_contrib"
+                f"DELETE FROM {ICI_SCHEMA}.{SHARES_TABLE} WHERE asset_key = ? AND partition_key IS NOT DISTINCT FROM ?",
+                [asset_key, partition_key],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            for table in (SHARES_TABLE, HISTORY_TABLE):
+                con.execute(f"INSERT INTO {ICI_SCHEMA}.{table} ({shares_cols}) SELECT {shares_cols} FROM _ici_new_rows")
+            if contributions is not None:
+                con.execute(f"DELETE FROM {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} WHERE asset_key = ?", [asset_key])
+                con.execute(
+                    f"INSERT INTO {ICI_SCHEMA}.{CONTRIBUTIONS_TABLE} ({contrib_cols}) "
+                    f"SELECT {contrib_cols} FROM _ici_new_contrib"
+                )
     finally:
         con.unregister("_ici_new_rows")
         if contributions is not None:
