@@ -70,9 +70,17 @@ def read_node_table(con, spec: IciSpec, schema: str, table: str, where: str = ""
     try:
         return con.execute(f"SELECT {col_sql} FROM {relation} {where} ORDER BY {order}", params or []).df()
     except Exception as exc:  # duckdb.CatalogException / BinderException
+        present = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [schema, table]).fetchall()}
+        if not present:
+            raise ValueError(
+                f"Table {schema}.{table} of dbt model '{spec.model}' does not exist: build the dbt models first."
+            ) from exc
+        missing = [c for c in cols if c not in present]
         raise ValueError(
-            f"Could not read columns {cols} of table {schema}.{table} (dbt model '{spec.model}'): "
-            f"{str(exc).splitlines()[0]}. Check that the model is built and declares every node column."
+            f"Table {schema}.{table} (dbt model '{spec.model}') lacks column(s) {missing} that the graph declares: "
+            f"add them to the model's SQL, or remove them from its `ici` meta. ({str(exc).splitlines()[0]})"
         ) from exc
 
 

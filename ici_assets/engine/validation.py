@@ -124,7 +124,7 @@ def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
             )
         if len(values) and np.ptp(values) == 0:
             raise ValueError(
-                f"column {n!r} is constant ({values[0]!r} in every row): a constant node carries no "
+                f"column {n!r} is constant ({float(values[0]):g} in every row): a constant node carries no "
                 "variance; drop it from the graph or supply varying data"
             )
     need = min_rows(g)
