@@ -39,3 +39,20 @@ def demo_run(tmp_path_factory, dbt_project_copy):
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("ici_demo").execute_in_process(instance=instance, raise_on_error=False)
     return {"result": result, "warehouse": warehouse, "defs": defs, "instance": instance}
+
+
+SMALL_RUN = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
+
+
+@pytest.fixture(scope="session")
+def small_base(tmp_path_factory, dbt_project_copy):
+    """A small materialised warehouse (5 regions x 200 days); tests work on copies of the file."""
+    import dagster as dg
+
+    from ici_assets.definitions import build_definitions
+
+    warehouse = tmp_path_factory.mktemp("small") / "base.duckdb"
+    defs = build_definitions(dbt_project_copy, warehouse)
+    assert defs.resolve_job_def("ici_demo").execute_in_process(
+        run_config=SMALL_RUN, instance=dg.DagsterInstance.ephemeral()).success
+    return dbt_project_copy, warehouse

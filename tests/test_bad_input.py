@@ -21,20 +21,9 @@ SHARES = dg.AssetKey(["ici", "marketing_nodes", "shares"])
 VS = dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A materialised small warehouse and a parsed project; each test works on a copy."""
-    from ici_assets.dbt import prepare_manifest
-    from ici_assets.definitions import build_definitions
-
-    tmp = tmp_path_factory.mktemp("bad")
-    project = copy_dbt_project(tmp / "dbt_project")
-    prepare_manifest(project)
-    warehouse = tmp / "base.duckdb"
-    defs = build_definitions(project, warehouse)
-    assert defs.resolve_job_def("ici_demo").execute_in_process(
-        run_config=SMALL, instance=dg.DagsterInstance.ephemeral()).success
-    return project, warehouse
+@pytest.fixture
+def base(small_base):
+    return small_base
 
 
 def snapshot(path):

@@ -1,6 +1,6 @@
 """Blocking asset checks: each fails on purpose and keeps downstream assets from running."""
 
-import textwrap
+import shutil
 
 import dagster as dg
 import duckdb
@@ -10,27 +10,31 @@ import pytest
 from ici_assets import checks
 from tests.conftest import copy_dbt_project
 
-SMALL = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
-MART_YML = "models/marts/_marts.yml"
+SCM = dg.AssetKey(["ici", "marketing_nodes", "scm"])
+SHARES = dg.AssetKey(["ici", "marketing_nodes", "shares"])
+VS = dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
 
 
-def run_variant(tmp_path, edit_yml=None, edit_sql=None):
-    """Materialise the demo with an edited copy of the dbt project; return result and warehouse."""
+def run_variant(small_base, tmp_path, edit_yml=None, mutate_sql=()):
+    """On a copy of the small warehouse, with an edited graph or data, run SCM -> shares -> comparison."""
     from ici_assets.dbt import prepare_manifest
     from ici_assets.definitions import build_definitions
 
-    project = copy_dbt_project(tmp_path / "dbt_project")
+    project, base_wh = small_base
     if edit_yml:
-        path = project / MART_YML
+        project = copy_dbt_project(tmp_path / "dbt_project")
+        path = project / "models" / "marts" / "_marts.yml"
         path.write_text(edit_yml(path.read_text()))
-    if edit_sql:
-        path = project / "models" / "marts" / "marketing_nodes.sql"
-        path.write_text(edit_sql(path.read_text()))
-    prepare_manifest(project)
+        prepare_manifest(project)
     warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(base_wh, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DROP SCHEMA IF EXISTS ici CASCADE")  # nothing published yet
+        for sql in mutate_sql:
+            con.execute(sql)
     defs = build_definitions(project, warehouse)
     result = defs.resolve_job_def("ici_demo").execute_in_process(
-        run_config=SMALL, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=[SCM, SHARES, VS], raise_on_error=False)
     return result, warehouse
 
 
@@ -39,27 +43,25 @@ def evaluations(result, asset):
             if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", asset])}
 
 
-def materialised(result):
-    return {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-
-
 def assert_blocked(result, warehouse):
     """The SCM materialised with a failed check; shares and the last-click comparison did not run."""
-    done = materialised(result)
-    assert "scm" in done and "shares" not in done and "ici_vs_last_click" not in done
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert SCM in done and SHARES not in done and VS not in done
     with duckdb.connect(str(warehouse), read_only=True) as con:
         exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ici'").fetchone()[0]
     assert exists == 0  # nothing published
 
 
-def test_wrong_graph_fails_graph_check_and_blocks(tmp_path):
+def test_wrong_graph_fails_graph_check_and_blocks(small_base, tmp_path):
     # drop the edge demand -> social_clicks: the data say social_clicks depends on demand
     def edit(text):
-        old = "- name: social_clicks\n        description: Sessions from clicks on social ads (medium paid_social).\n        config: {meta: {ici: {parents: [demand, tv_spend, social_spend]}}}"
-        assert old in text
-        return text.replace(old, old.replace("[demand, tv_spend, social_spend]", "[tv_spend, social_spend]"))
+        marker = "- name: social_clicks\n"
+        head, tail = text.split(marker, 1)
+        line_end = tail.index("config: {meta: {ici: {parents: [demand, ")
+        tail = tail[:line_end] + tail[line_end:].replace("parents: [demand, ", "parents: [", 1)
+        return head + marker + tail
 
-    result, warehouse = run_variant(tmp_path, edit_yml=edit)
+    result, warehouse = run_variant(small_base, tmp_path, edit_yml=edit)
     ev = evaluations(result, "scm")
     assert not ev["graph_not_contradicted"].passed
     assert "social_clicks _||_ demand" in ev["graph_not_contradicted"].description
@@ -67,12 +69,12 @@ def test_wrong_graph_fails_graph_check_and_blocks(tmp_path):
     assert_blocked(result, warehouse)
 
 
-def test_weak_mechanism_fails_r2_check_and_blocks(tmp_path):
+def test_weak_mechanism_fails_r2_check_and_blocks(small_base, tmp_path):
     # a mechanism that explains too little: demand the impossible R^2 of social_clicks (about 0.45)
     def edit(text):
         return text.replace("          mechanisms: auto\n", "          mechanisms: auto\n          checks: {min_r2: 0.9}\n", 1)
 
-    result, warehouse = run_variant(tmp_path, edit_yml=edit)
+    result, warehouse = run_variant(small_base, tmp_path, edit_yml=edit)
     ev = evaluations(result, "scm")
     assert not ev["mechanisms_explain_variance"].passed
     assert "social_clicks" in ev["mechanisms_explain_variance"].description
@@ -80,17 +82,15 @@ def test_weak_mechanism_fails_r2_check_and_blocks(tmp_path):
     assert_blocked(result, warehouse)
 
 
-def test_missing_days_fail_coverage_check_and_block(tmp_path):
-    # the node model loses three days (a broken upstream load)
-    def edit(sql):
-        return sql.replace("order by spine.\"date\", spine.region",
-                           "where spine.\"date\" not between date '2024-03-01' and date '2024-03-03'\norder by spine.\"date\", spine.region")
-
-    result, warehouse = run_variant(tmp_path, edit_sql=edit)
+def test_missing_days_fail_coverage_check_and_block(small_base, tmp_path):
+    # the node table loses three days (a broken upstream load)
+    result, warehouse = run_variant(small_base, tmp_path, mutate_sql=[
+        "DELETE FROM main.marketing_nodes WHERE date BETWEEN DATE '2024-03-01' AND DATE '2024-03-03'"])
     ev = evaluations(result, "scm")
     assert not ev["node_table_coverage"].passed
     assert "3 day(s) missing" in ev["node_table_coverage"].description
     assert ev["node_table_coverage"].metadata["missing_days"].value == 3
+    assert ev["graph_not_contradicted"].passed
     assert_blocked(result, warehouse)
 
 
