@@ -7,6 +7,7 @@ a COPY job...) that writes the same tables; the dbt sources point at them by nam
 
 import dagster as dg
 
+from ici_assets.demo.raw_data import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG
 from ici_assets.factory import WAREHOUSE_POOL
 from ici_assets.resources import WarehouseResource
 from ici_assets.versions import frame_hash
@@ -22,12 +23,19 @@ RAW_DESCRIPTIONS = {
 
 
 class RawDemoConfig(dg.Config):
-    """Size and seed of the generated demo data."""
+    """Size and seed of the generated demo data, and its TV carryover.
+
+    ``tv_adstock_decay``/``tv_adstock_max_lag`` shape the geometric adstock through which TV
+    spend reaches the clicks; keep them equal to the dbt vars of the same names, which the
+    ``marketing_nodes`` mart uses to rebuild the ``tv_adstock`` node (0 and 0: no carryover).
+    """
 
     seed: int = 0
     n_regions: int = 20
     n_days: int = 730
     start_date: str = "2024-01-01"
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY
+    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
 
 
 @dg.multi_asset(
@@ -43,10 +51,12 @@ def raw_marketing_tables(context: dg.AssetExecutionContext, config: RawDemoConfi
     from ici_assets.demo.raw_data import generate_raw_tables, write_raw_tables
 
     context.log.info(
-        f"Generating demo data: {config.n_regions} regions x {config.n_days} days from {config.start_date}, seed {config.seed}"
+        f"Generating demo data: {config.n_regions} regions x {config.n_days} days from {config.start_date}, "
+        f"seed {config.seed}, TV adstock decay {config.tv_adstock_decay} over {config.tv_adstock_max_lag} days"
     )
     tables = generate_raw_tables(
-        seed=config.seed, n_regions=config.n_regions, start_date=config.start_date, n_days=config.n_days
+        seed=config.seed, n_regions=config.n_regions, start_date=config.start_date, n_days=config.n_days,
+        tv_adstock_decay=config.tv_adstock_decay, tv_adstock_max_lag=config.tv_adstock_max_lag,
     )
     with warehouse.connect() as con:
         write_raw_tables(con, tables)

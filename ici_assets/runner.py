@@ -41,3 +41,40 @@ def run_all(
             if not results[-1].success:
                 return results
     return results
+
+
+def _execute_partition(job_fn: Callable[[], dg.JobDefinition], partition_key: str, run_config: dict,
+                       instance_ref: "dg._core.instance.ref.InstanceRef") -> tuple[str, str, bool]:
+    """One partition run of a reconstructable job (runs in a worker process)."""
+    with dg.DagsterInstance.from_ref(instance_ref) as instance:
+        with dg.execute_job(dg.reconstructable(job_fn), instance=instance, tags={"dagster/partition": partition_key},
+                            run_config=run_config, raise_on_error=False) as result:
+            return partition_key, result.run_id, result.success
+
+
+def backfill_parallel(
+    runs: list[tuple[Callable[[], dg.JobDefinition], str]],
+    instance: dg.DagsterInstance,
+    *,
+    workers: int = 2,
+    run_config: dict | None = None,
+) -> list[tuple[str, str, bool]]:
+    """Launch one Dagster run per (job function, partition key), ``workers`` runs at a time.
+
+    Each run uses its job's own executor (multiprocess by default, see :mod:`ici_assets.jobs`);
+    ``job_fn`` is a module-level function returning the job so runs and step processes can
+    rebuild it. The instance must be persistent (a ``$DAGSTER_HOME``): its concurrency pool
+    ``duckdb_warehouse`` then serialises the steps that write the embedded warehouse across
+    all these runs. Returns (partition, run_id, success) in the order of ``runs``.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not instance.is_persistent:
+        raise ValueError("backfill_parallel needs a persistent DagsterInstance (set $DAGSTER_HOME).")
+    ref = instance.get_ref()
+    # spawn: a fresh interpreter per worker (forking a process that holds DuckDB or sqlite
+    # handles and threads is unsafe).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_execute_partition, job_fn, key, run_config or {}, ref) for job_fn, key in runs]
+        return [f.result() for f in futures]

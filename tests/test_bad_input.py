@@ -83,7 +83,7 @@ def unpartitioned_non_raw(defs):
         ("inf", [f"UPDATE {NODES} SET organic_clicks = 'inf'::DOUBLE WHERE rowid = 7"], ["organic_clicks"]),
         ("non_numeric", [f"ALTER TABLE {NODES} ALTER demand TYPE VARCHAR", f"UPDATE {NODES} SET demand = 'high' WHERE rowid = 1"],
          ["demand", "numeric"]),
-        ("constant", [f"UPDATE {NODES} SET tv_spend = 1000"], ["tv_spend", "constant"]),
+        ("constant", [f"UPDATE {NODES} SET tv_adstock = 1000"], ["tv_adstock", "constant"]),
         ("missing_column", [f"ALTER TABLE {NODES} DROP COLUMN social_clicks"], ["social_clicks", "main.marketing_nodes", "lacks column"]),
         ("too_few_rows", [f"DELETE FROM {NODES} WHERE rowid >= 12"], ["12 rows", "at least"]),
         ("empty", [f"DELETE FROM {NODES}"], ["No rows", "marketing_nodes"]),

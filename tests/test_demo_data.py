@@ -10,6 +10,9 @@ import pytest
 from ici_assets.demo import raw_data
 from ici_assets.demo.raw_data import (
     NODE_UNITS,
+    TV_ADSTOCK_DECAY,
+    TV_ADSTOCK_MAX_LAG,
+    adstock_weights,
     generate_raw_tables,
     ground_truth_ici,
     simulate_nodes,
@@ -27,7 +30,7 @@ ARTICLE_SHARES = {
     "social_clicks": 27.34,
     "revenue": 0.17,
 }
-NODE_COLUMNS = ["demand", "tv_spend", "social_spend", "organic_clicks", "social_clicks", "revenue"]
+NODE_COLUMNS = ["demand", "tv_adstock", "social_spend", "organic_clicks", "social_clicks", "revenue"]
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +44,15 @@ def nodes() -> pd.DataFrame:
 
 
 def mart_from_raw(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """What dbt's marketing_nodes computes, in pandas."""
+    """What dbt's marketing_nodes computes, in pandas (tv_adstock over the whole spend history,
+    rows on the demand index's days)."""
     key = ["date", "region"]
     spend = tables["ad_spend"].pivot_table(
         index=key, columns="channel", values="spend", aggfunc="sum", observed=True
     )
+    tv = spend["tv"].unstack("region").asfreq("D").fillna(0.0)  # dense days x regions
+    adstock = sum(float(w) * tv.shift(lag) for lag, w in enumerate(adstock_weights(TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG)))
+    spend["tv_adstock"] = adstock.stack().reindex(spend.index)
     sessions = tables["web_sessions"]
     organic = sessions[(sessions["source"] == "google") & (sessions["medium"] == "organic")]
     social = sessions[sessions["medium"] == "paid_social"]
@@ -57,7 +64,7 @@ def mart_from_raw(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         tables["demand_index"]
         .set_index(key)
         .rename(columns={"search_interest": "demand"})
-        .join(spend.rename(columns={"tv": "tv_spend", "social": "social_spend"}))
+        .join(spend.rename(columns={"tv": "tv_spend", "social": "social_spend"}), how="left")
         .join(organic.groupby(key)["sessions"].sum().rename("organic_clicks"))
         .join(social.groupby(key)["sessions"].sum().rename("social_clicks"))
         .join(orders.groupby(key)["revenue"].sum().rename("revenue"))
@@ -88,10 +95,17 @@ def test_grains_are_unique_and_complete(tables):
     assert not demand.duplicated(["date", "region"]).any()
     assert demand["date"].nunique() == SMALL["n_days"]
     assert not tables["ad_spend"].duplicated(["date", "region", "channel", "campaign"]).any()
+    # Spend history starts TV_ADSTOCK_MAX_LAG days before the shop data (the adstock burn-in).
+    spend_days = tables["ad_spend"]["date"]
+    assert spend_days.nunique() == SMALL["n_days"] + TV_ADSTOCK_MAX_LAG
+    assert spend_days.min() == demand["date"].min() - pd.Timedelta(days=TV_ADSTOCK_MAX_LAG)
+    assert spend_days.max() == demand["date"].max()
+    for name in ("web_sessions", "demand_index"):
+        assert tables[name]["date"].min() == demand["date"].min(), name
     assert not tables["web_sessions"].duplicated(["date", "region", "source", "medium"]).any()
     assert tables["orders"]["order_id"].is_unique
     campaigns = tables["ad_spend"].groupby(["date", "region", "channel"]).size()
-    assert len(campaigns) == 2 * n_cells
+    assert len(campaigns) == 2 * (n_cells + TV_ADSTOCK_MAX_LAG * SMALL["n_regions"])
     assert campaigns.between(2, 3).all() and set(campaigns.unique()) == {2, 3}
     assert set(tables["ad_spend"]["channel"]) == {"tv", "social"}
     assert set(zip(tables["web_sessions"]["source"], tables["web_sessions"]["medium"])) == {
@@ -113,6 +127,8 @@ def test_raw_tables_aggregate_exactly_to_the_nodes(tables, nodes):
         assert (cents == np.rint(nodes[col].to_numpy() * 100).astype(np.int64)).all(), col
     for col in ["demand", "organic_clicks", "social_clicks"]:
         np.testing.assert_array_equal(mart[col].to_numpy(float), nodes[col].to_numpy(float))
+    # the adstock of the recorded spend is the one the clicks responded to
+    np.testing.assert_allclose(mart["tv_adstock"], nodes["tv_adstock"], rtol=1e-12, atol=0)
 
 
 def test_orders_sum_to_the_daily_revenue_and_look_like_orders(tables, nodes):
@@ -156,10 +172,14 @@ def test_last_click_channels_are_clicked_channels_in_proportion(tables, nodes):
     assert observed == pytest.approx(expected, abs=0.003)
 
 
-def test_ground_truth_reproduces_the_article_shares():
-    truth = ground_truth_ici().set_index("node")
-    assert list(truth.index) == list(ARTICLE_SHARES)
-    for node, share in ARTICLE_SHARES.items():
+@pytest.mark.parametrize(("carryover", "tv"), [((0.0, 0), "tv_spend"), ((), "tv_adstock")])
+def test_ground_truth_reproduces_the_article_shares(carryover, tv):
+    # Same-day model (the article's) and the default carryover, whose adstocked TV node has
+    # the article's TV distribution: the same shares, under the TV node's name.
+    truth = ground_truth_ici(*carryover).set_index("node")
+    expected = {(tv if node == "tv_spend" else node): share for node, share in ARTICLE_SHARES.items()}
+    assert list(truth.index) == list(expected)
+    for node, share in expected.items():
         assert truth.loc[node, "share"] == pytest.approx(share, abs=0.01), node
     assert truth["share"].sum() == pytest.approx(100.0)
     # ICI in EUR^2: scale_revenue^2 times the article's a_j^2 Var(N_j); they add to Var(revenue).
@@ -172,13 +192,13 @@ def test_ground_truth_matches_the_generated_data(nodes):
     assert nodes["revenue"].var() == pytest.approx(truth["ici"].sum(), rel=0.05)
     # Plug-in estimate from the data: total effects from OLS, noise variances from residuals.
     coef, noise_var = {}, {}
-    for node in ["demand", "tv_spend", "social_spend"]:
+    for node in ["demand", "tv_adstock", "social_spend"]:
         noise_var[node] = nodes[node].var()
     for child, parents in structural_coefficients().items():
         beta, _, sigma = _ols(nodes[child], nodes[list(parents)])
         coef[child], noise_var[child] = beta, sigma**2
     total = {"revenue": 1.0}
-    for node in ["social_clicks", "organic_clicks", "social_spend", "tv_spend", "demand"]:
+    for node in ["social_clicks", "organic_clicks", "social_spend", "tv_adstock", "demand"]:
         total[node] = sum(b[node] * total[c] for c, b in coef.items() if node in b)
     ici = pd.Series({n: total[n] ** 2 * noise_var[n] for n in truth.index})
     shares = 100 * ici / ici.sum()
@@ -214,13 +234,19 @@ def test_tv_adstock_changes_the_driving_node_and_its_truth():
     truth = ground_truth_ici(tv_adstock_decay=0.5, tv_adstock_max_lag=3).set_index("node")
     w = 0.5 ** np.arange(4)
     w /= w.sum()
+    np.testing.assert_allclose(adstock_weights(0.5, 3), w, rtol=1e-15)
     assert "tv_adstock" in truth.index and "tv_spend" not in truth.index
+    # The adstocked node has the article's TV distribution, so its ICI is the same-day model's.
     assert truth.loc["tv_adstock", "ici"] == pytest.approx(
-        ground_truth_ici().set_index("node").loc["tv_spend", "ici"] * (w**2).sum()
+        ground_truth_ici(0.0, 0).set_index("node").loc["tv_spend", "ici"]
     )
     nodes = simulate_nodes(seed=3, n_regions=20, n_days=200, tv_adstock_decay=0.5, tv_adstock_max_lag=3)
+    # ... and the daily spend behind it has variance Var(TV) / sum(w^2) (4,000 rows: 5 % is about 2 se).
+    tv_sd = NODE_UNITS["tv_spend"][1] * 20_000.0
+    assert nodes["tv_adstock"].var() == pytest.approx(tv_sd**2, rel=0.05)
+    assert nodes["tv_spend"].var() == pytest.approx(tv_sd**2 / (w**2).sum(), rel=0.05)
     beta, _, _ = _ols(nodes["organic_clicks"], nodes[["demand", "tv_adstock", "social_spend"]])
-    assert beta["tv_adstock"] == pytest.approx(structural_coefficients()["organic_clicks"]["tv_spend"], rel=0.05)
+    assert beta["tv_adstock"] == pytest.approx(structural_coefficients()["organic_clicks"]["tv_adstock"], rel=0.05)
     day0 = nodes[nodes["region"] == "region_01"]["tv_spend"].to_numpy()
     adstock = nodes[nodes["region"] == "region_01"]["tv_adstock"].to_numpy()
     assert adstock[10] == pytest.approx(w @ day0[10:6:-1])

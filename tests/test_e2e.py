@@ -92,7 +92,7 @@ def test_chart_metadata_present_and_png_decodes(demo_run):
     assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
     assert isinstance(md["shares"], dg.TableMetadataValue) and len(md["shares"].records) == 6
     floats = {k: v.value for k, v in md.items() if k.startswith("share/")}
-    assert set(floats) == {f"share/{n}" for n in ("demand", "tv_spend", "social_spend", "organic_clicks", "social_clicks", "revenue")}
+    assert set(floats) == {f"share/{n}" for n in ("demand", "tv_adstock", "social_spend", "organic_clicks", "social_clicks", "revenue")}
     assert sum(floats.values()) == pytest.approx(100.0, abs=1e-6)
 
 
@@ -101,9 +101,9 @@ def test_last_click_comparison_credits_tv_nothing(demo_run):
     table = mats[0].materialization.metadata["ici_vs_last_click"]
     lc = {r.data["node"]: r.data["last_click_share"] for r in table.records}
     ici = {r.data["node"]: r.data["ici_share"] for r in table.records}
-    assert lc["tv_spend"] == 0 and lc["demand"] == 0
+    assert lc["tv_adstock"] == 0 and lc["demand"] == 0
     assert lc["organic_clicks"] + lc["social_clicks"] == pytest.approx(100.0, abs=1e-6)
-    assert ici["tv_spend"] > 10  # the point of the product: TV matters although nobody clicks it
+    assert ici["tv_adstock"] > 10  # the point of the product: TV matters although nobody clicks it
 
 
 def test_lineage_raw_to_shares(demo_run):
@@ -132,7 +132,7 @@ def test_ici_checks_pass_and_comparison_published(demo_run):
     mats = [e for e in demo_run["result"].get_asset_materialization_events()
             if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])]
     sentence = mats[0].materialization.metadata["interpretation"].value
-    assert "tv_spend" in sentence or "demand" in sentence
+    assert "tv_adstock" in sentence or "demand" in sentence
     assert "last click" in sentence.lower()
 
 

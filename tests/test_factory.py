@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import copy_dbt_project
 
-FUNNEL_SQL = "select date, region, tv_spend, social_spend, social_clicks from {{ ref('marketing_nodes') }}\n"
+FUNNEL_SQL = "select date, region, tv_adstock, social_spend, social_clicks from {{ ref('marketing_nodes') }}\n"
 FUNNEL_YML = textwrap.dedent(
     """\
     version: 2
@@ -28,12 +28,12 @@ FUNNEL_YML = textwrap.dedent(
         columns:
           - name: date
           - name: region
-          - name: tv_spend
+          - name: tv_adstock
             config: {meta: {ici: {parents: []}}}
           - name: social_spend
             config: {meta: {ici: {parents: []}}}
           - name: social_clicks
-            config: {meta: {ici: {parents: [tv_spend, social_spend]}}}
+            config: {meta: {ici: {parents: [tv_adstock, social_spend]}}}
     """
 )
 
@@ -63,9 +63,11 @@ def test_second_model_gets_its_own_ici_assets(tmp_path):
         got = dict(con.execute("SELECT node, share FROM ici.ici_shares WHERE model = 'funnel_nodes'").fetchall())
         models = {m for (m,) in con.execute("SELECT DISTINCT model FROM ici.ici_shares").fetchall()}
     assert models == {"funnel_nodes", "marketing_nodes"}
-    # Truth from the article's DGP: social_clicks = 0.3 D + 0.5 TV + 0.7 S + N(., 25000); demand is
-    # not in this graph, so its part belongs to social_clicks' own noise.
-    parts = {"tv_spend": 0.5**2 * 20000**2, "social_spend": 0.7**2 * 25000**2,
+    # Truth from the article's DGP: social_clicks = 0.3 D + 0.5 TV + 0.7 S + N(., 25000), where TV is
+    # the adstocked TV (the demo's carryover draws daily spend so that the adstock has the
+    # article's TV sd, 20000); demand is not in this graph, so its part belongs to social_clicks'
+    # own noise.
+    parts = {"tv_adstock": 0.5**2 * 20000**2, "social_spend": 0.7**2 * 25000**2,
              "social_clicks": 0.3**2 * 25000**2 + 25000**2}
     total = sum(parts.values())
     truth = {k: 100 * v / total for k, v in parts.items()}

@@ -17,12 +17,23 @@ invariant to such maps; the ICI values themselves scale with ``scale_revenue ** 
 What the raw tables look like (the dbt project rebuilds the node values from them):
 
 - ``demand_index``: the Demand node as a search-interest index (mean 100).
-- ``ad_spend``: TV and social spend in EUR split over 2-3 campaigns per channel and day.
+- ``ad_spend``: TV and social spend in EUR split over 2-3 campaigns per channel and day. With TV
+  carryover (the default) the export starts ``tv_adstock_max_lag`` days before the shop data:
+  the spend history that the first days' adstock needs.
 - ``web_sessions``: organic clicks as google/organic sessions, social clicks split into
   facebook/instagram paid_social sessions, plus direct and newsletter traffic outside the graph.
 - ``orders``: one row per order; the orders of a date x region sum exactly to its revenue.
   ``last_click_channel`` is what finance's last-click model credits (never TV).
 - ``ground_truth_ici``: the analytic ICI (a_j^2 Var(N_j), data units) and shares in percent.
+
+TV carryover (on by default): brand spend acts with a delay. The clicks respond to the
+geometric adstock of each region's daily TV spend, ``tv_adstock_t = sum_{l=0..L} w_l TV_{t-l}``
+with ``w_l = decay**l / sum_k decay**k`` (weights sum to 1, so adstock keeps spend's mean and
+unit). The article's TV node *is* this adstocked TV pressure (mean 100,000, sd 20,000 in article
+units); the daily spend behind it is more volatile, sd 20,000 / sqrt(sum_l w_l**2), so the
+population shares stay the article's, with ``tv_adstock`` in place of ``tv_spend``. The dbt
+macro ``adstock`` computes the same sum with the same weights (dbt vars ``tv_adstock_decay``,
+``tv_adstock_max_lag``; keep them equal to ``TV_ADSTOCK_DECAY``/``TV_ADSTOCK_MAX_LAG``).
 """
 
 from __future__ import annotations
@@ -59,18 +70,24 @@ ARTICLE_EQUATIONS: dict[str, tuple[dict[str, float], float, float]] = {
     "revenue": ({"organic_clicks": 1.0, "social_clicks": 1.0}, 0.0, 2_000.0),
 }
 
-# data = offset + scale * article. The spend offsets keep spend 5 (social) and 6.25 (TV)
-# standard deviations above zero at a mean of 5,000 EUR; a pure scale (mean 5,000, sd 1,250)
-# would leave social spend only 4 sd above zero, and truncating there moves its share by
-# 0.010 points.
+# data = offset + scale * article. The spend offsets keep daily spend about 5 standard
+# deviations above zero at a mean of 5,000 EUR (social: sd 1,000; TV: sd 983 for the daily
+# spend under the default carryover, whose adstock has sd 500); a pure scale (mean 5,000,
+# sd 1,250) would leave social spend only 4 sd above zero, and truncating there moves its
+# share by 0.010 points. The adstocked TV (a weighted mean of daily spend) has TV's units.
 NODE_UNITS: dict[str, tuple[float, float]] = {
     "demand": (0.0, 1e-3),  # search interest index, mean 100, sd 25
-    "tv_spend": (1_000.0, 0.04),  # EUR per region-day, mean 5,000, sd 800
+    "tv_spend": (2_500.0, 0.025),  # EUR per region-day, mean 5,000, sd 500 (adstock)
     "social_spend": (1_000.0, 0.04),  # EUR per region-day, mean 5,000, sd 1,000
     "organic_clicks": (0.0, 0.02),  # google/organic sessions, mean 3,000
     "social_clicks": (0.0, 0.02),  # paid_social sessions, mean 5,000
     "revenue": (0.0, 0.0375),  # EUR per region-day, mean 15,000
 }
+
+# TV carryover of the demo (defaults of generate_raw_tables and of the dbt vars
+# tv_adstock_decay / tv_adstock_max_lag in dbt_project.yml; keep them equal).
+TV_ADSTOCK_DECAY = 0.6
+TV_ADSTOCK_MAX_LAG = 7
 
 AVERAGE_ORDER_VALUE = 110.0  # EUR
 ORDER_VALUE_GAMMA_SHAPE = 2.0  # order values within a day: coefficient of variation 0.71
@@ -120,44 +137,63 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
 }
 
 
-def _adstock_weights(decay: float, max_lag: int) -> np.ndarray:
-    """Geometric carryover weights w_0..w_L, normalised to sum to 1 (keeps the mean)."""
+def adstock_weights(decay: float, max_lag: int) -> np.ndarray:
+    """Geometric carryover weights w_0..w_L, normalised to sum to 1 (keeps the mean).
+
+    Computed with plain Python floats in the order the dbt macro ``adstock`` uses (powers,
+    a left-to-right sum, one division each), so both give bit-identical weights. No carryover
+    (``decay == 0`` or ``max_lag == 0``) is the single weight 1.
+    """
     if not 0.0 <= decay < 1.0:
         raise ValueError(f"tv_adstock_decay must be in [0, 1), got {decay}")
     if max_lag < 0:
         raise ValueError(f"tv_adstock_max_lag must be >= 0, got {max_lag}")
     if decay == 0.0 or max_lag == 0:
         return np.ones(1)
-    w = decay ** np.arange(max_lag + 1, dtype=float)
-    return w / w.sum()
+    powers = [float(decay) ** lag for lag in range(int(max_lag) + 1)]
+    total = 0.0
+    for p in powers:
+        total = total + p
+    return np.array([p / total for p in powers])
 
 
-def structural_coefficients() -> dict[str, dict[str, float]]:
+def tv_node(tv_adstock_decay: float = TV_ADSTOCK_DECAY, tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG) -> str:
+    """Name of the TV node that drives the clicks: ``tv_adstock`` with carryover, else ``tv_spend``."""
+    return "tv_adstock" if len(adstock_weights(tv_adstock_decay, tv_adstock_max_lag)) > 1 else "tv_spend"
+
+
+def structural_coefficients(
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY, tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
+) -> dict[str, dict[str, float]]:
     """Causal coefficients of each non-root node on its parents, in the units of the data.
 
     E.g. ``["revenue"]["organic_clicks"]`` is EUR of revenue per organic session (1.875).
-    Offsets only move intercepts, so these are scale_child * b / scale_parent.
+    Offsets only move intercepts, so these are scale_child * b / scale_parent. The TV parent
+    is named ``tv_node(...)``: ``tv_adstock`` with carryover (same EUR units as daily spend).
     """
+    tv = tv_node(tv_adstock_decay, tv_adstock_max_lag)
     return {
         child: {
-            parent: NODE_UNITS[child][1] * b / NODE_UNITS[parent][1]
+            (tv if parent == "tv_spend" else parent): NODE_UNITS[child][1] * b / NODE_UNITS[parent][1]
             for parent, b in coefs.items()
         }
         for child, (coefs, _, _) in ARTICLE_EQUATIONS.items()
     }
 
 
-def ground_truth_ici(tv_adstock_decay: float = 0.0, tv_adstock_max_lag: int = 0) -> pd.DataFrame:
+def ground_truth_ici(
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY, tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
+) -> pd.DataFrame:
     """Population ICI of every node on revenue: a_j^2 Var(N_j) in EUR^2, and shares in percent.
 
     In a linear ANM with independent noises Revenue = sum_j a_j N_j + const, with a_j the
     total effect of node j, so the Shapley values of Var(E[Y | N_S]) are exactly
-    a_j^2 Var(N_j). With TV adstock the node that drives the clicks is the adstocked TV
-    spend (reported as ``tv_adstock``); it is a root with variance Var(TV) * sum(w_l^2).
+    a_j^2 Var(N_j). With TV carryover the node that drives the clicks is the adstocked TV
+    spend (reported as ``tv_adstock``): a root with the article's TV distribution (the daily
+    spend is drawn with variance Var(TV) / sum(w_l^2)), so the shares are the article's.
     """
-    weights = _adstock_weights(tv_adstock_decay, tv_adstock_max_lag)
+    adstock_weights(tv_adstock_decay, tv_adstock_max_lag)  # validates the arguments
     noise_var = {node: sd**2 for node, (_, sd) in ARTICLE_ROOTS.items()}
-    noise_var["tv_spend"] *= float(np.sum(weights**2))
     noise_var.update({node: sd**2 for node, (_, _, sd) in ARTICLE_EQUATIONS.items()})
 
     # Total effects on the target (article units), children before parents.
@@ -171,8 +207,7 @@ def ground_truth_ici(tv_adstock_decay: float = 0.0, tv_adstock_max_lag: int = 0)
     scale_y = NODE_UNITS[TARGET][1]
     ici = np.array([(scale_y * total[n]) ** 2 * noise_var[n] for n in NODES])
     names = list(NODES)
-    if len(weights) > 1:
-        names[names.index("tv_spend")] = "tv_adstock"
+    names[names.index("tv_spend")] = tv_node(tv_adstock_decay, tv_adstock_max_lag)
     return pd.DataFrame({"node": names, "ici": ici, "share": 100.0 * ici / ici.sum()})
 
 
@@ -195,15 +230,31 @@ def simulate_nodes(
     n_regions: int = 20,
     start_date: str = "2024-01-01",
     n_days: int = 730,
-    tv_adstock_decay: float = 0.0,
-    tv_adstock_max_lag: int = 0,
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY,
+    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG,
 ) -> pd.DataFrame:
     """The node values per date x region that ``generate_raw_tables`` (same arguments) spreads
     over the raw tables: what ``marketing_nodes`` must rebuild. Adds ``tv_adstock`` (EUR)
-    when TV adstock is on."""
+    when TV carryover is on. The spend of the burn-in days before ``start_date`` is in
+    ``simulate_spend_history``."""
     return _simulate_nodes(
         np.random.default_rng(seed), n_regions, start_date, n_days, tv_adstock_decay, tv_adstock_max_lag
-    )
+    )[0]
+
+
+def simulate_spend_history(
+    seed: int = 0,
+    n_regions: int = 20,
+    start_date: str = "2024-01-01",
+    n_days: int = 730,
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY,
+    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG,
+) -> pd.DataFrame:
+    """Daily ``tv_spend`` and ``social_spend`` per date x region over the whole ``ad_spend``
+    export: the ``tv_adstock_max_lag`` burn-in days before ``start_date``, then the shop days."""
+    return _simulate_nodes(
+        np.random.default_rng(seed), n_regions, start_date, n_days, tv_adstock_decay, tv_adstock_max_lag
+    )[1]
 
 
 def _simulate_nodes(
@@ -213,14 +264,22 @@ def _simulate_nodes(
     n_days: int,
     tv_adstock_decay: float,
     tv_adstock_max_lag: int,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(nodes over the n_days shop days, daily spend over burn-in + shop days)."""
     if n_regions < 1 or n_days < 1:
         raise ValueError(f"n_regions and n_days must be >= 1, got {n_regions}, {n_days}")
-    weights = _adstock_weights(tv_adstock_decay, tv_adstock_max_lag)
+    weights = adstock_weights(tv_adstock_decay, tv_adstock_max_lag)
     lag = len(weights) - 1
-    dates = pd.date_range(start_date, periods=n_days, freq="D").values.astype("datetime64[us]")
+    # The spend history starts `lag` days before the shop data (burn-in): every shop day's
+    # adstock then has its full window of recorded spend.
+    all_dates = (
+        pd.date_range(pd.Timestamp(start_date) - pd.Timedelta(days=lag), periods=n_days + lag, freq="D")
+        .values.astype("datetime64[us]")
+    )
+    dates = all_dates[lag:]
     regions = np.array([f"region_{i + 1:02d}" for i in range(n_regions)], dtype=object)
     shape = (n_days, n_regions)  # cell k = day * n_regions + region (date-major)
+    spend_shape = (n_days + lag, n_regions)
     n_cells = n_days * n_regions
 
     def to_data(node: str, x: np.ndarray) -> np.ndarray:
@@ -231,26 +290,29 @@ def _simulate_nodes(
         off, scale = NODE_UNITS[node]
         return (y - off) / scale
 
-    # Roots, in data units, rounded where recorded.
-    def draw_root(node: str, size: tuple[int, int], positive: bool) -> np.ndarray:
+    # Roots, in data units, rounded where recorded. Daily TV spend is more volatile than its
+    # adstock: sd / sqrt(sum w^2), so that the adstock has the article's TV distribution.
+    def draw_root(node: str, size: tuple[int, int], positive: bool, sd_factor: float = 1.0) -> np.ndarray:
         mean, sd = ARTICLE_ROOTS[node]
+        sd = sd * sd_factor
         x = rng.normal(mean, sd, size)
         while positive and (bad := to_data(node, x) <= 0.0).any():
             x[bad] = rng.normal(mean, sd, int(bad.sum()))
         return x
 
     demand = np.round(to_data("demand", draw_root("demand", shape, False)), 2).ravel()
-    tv_daily = np.round(
-        to_data("tv_spend", draw_root("tv_spend", (n_days + lag, n_regions), True)), 2
-    )
-    social = np.round(to_data("social_spend", draw_root("social_spend", shape, True)), 2).ravel()
-    tv_art_daily = to_article("tv_spend", tv_daily)
-    tv_effective = np.asarray(
-        sum(w * tv_art_daily[lag - k : lag - k + n_days] for k, w in enumerate(weights))
-    ).ravel()
+    tv_sd_factor = 1.0 / float(np.sqrt(np.sum(weights**2)))
+    tv_daily = np.round(to_data("tv_spend", draw_root("tv_spend", spend_shape, True, tv_sd_factor)), 2)
+    social_daily = np.round(to_data("social_spend", draw_root("social_spend", spend_shape, True)), 2)
+    social = social_daily[lag:].ravel()
+    # Adstock of the recorded (rounded) daily spend, in EUR, summed in the dbt macro's order.
+    tv_adstock = np.zeros(shape)
+    for k, w in enumerate(weights):
+        tv_adstock = tv_adstock + float(w) * tv_daily[lag - k : lag - k + n_days]
+    tv_adstock = tv_adstock.ravel()
     parents_art = {
         "demand": to_article("demand", demand),
-        "tv_spend": tv_effective,
+        "tv_spend": to_article("tv_spend", tv_adstock),
         "social_spend": to_article("social_spend", social),
     }
 
@@ -282,8 +344,16 @@ def _simulate_nodes(
         }
     )
     if lag:
-        nodes["tv_adstock"] = to_data("tv_spend", tv_effective)
-    return nodes
+        nodes["tv_adstock"] = tv_adstock
+    history = pd.DataFrame(
+        {
+            "date": np.repeat(all_dates, n_regions),
+            "region": np.tile(regions, n_days + lag),
+            "tv_spend": tv_daily.ravel(),
+            "social_spend": social_daily.ravel(),
+        }
+    )
+    return nodes, history
 
 
 def generate_raw_tables(
@@ -291,8 +361,8 @@ def generate_raw_tables(
     n_regions: int = 20,
     start_date: str = "2024-01-01",
     n_days: int = 730,
-    tv_adstock_decay: float = 0.0,
-    tv_adstock_max_lag: int = 0,
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY,
+    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG,
 ) -> dict[str, pd.DataFrame]:
     """Generate the raw demo tables; the date x region aggregates follow the article's DGP.
 
@@ -300,12 +370,13 @@ def generate_raw_tables(
     ``web_sessions``, ``orders``, ``demand_index`` and ``ground_truth_ici``; dates are
     datetime64 at midnight, money is float rounded to cents, counts are int64 (``orders``
     uses categoricals for its string columns, for speed). The aggregates equal
-    ``simulate_nodes`` with the same arguments.
+    ``simulate_nodes`` with the same arguments (``ad_spend``: ``simulate_spend_history``).
 
     Spend is positive: the rare negative root draws are redrawn, i.e. spend is drawn from a
-    normal truncated at 0. That is 6.25 sd (TV) and 5 sd (social) below the mean, so the
-    variance shrinks by a factor 1 - 1e-8 (TV) and 1 - 8e-6 (social) and the shares move by
-    less than 0.0002 points: the analytic truth stays the untruncated one.
+    normal truncated at 0. That is 5.08 sd (daily TV under the default carryover) and 5 sd
+    (social) below the mean, so the variance shrinks by a factor 1 - 5e-6 (TV) and 1 - 8e-6
+    (social) and the shares move by less than 0.0002 points: the analytic truth stays the
+    untruncated one.
 
     Node values are rounded where they are recorded (search interest to 0.01, spend and
     revenue to cents, sessions to integers) and children are computed from the rounded
@@ -313,21 +384,22 @@ def generate_raw_tables(
     uniform error of variance 1/12 session^2 to the click noises (organic: 1,600 session^2),
     which moves shares by about 1e-5 points.
 
-    ``tv_adstock_decay``/``tv_adstock_max_lag``: when both are > 0 the clicks respond to the
-    geometric adstock sum_l w_l TV_{t-l} (w_l proportional to decay^l, summing to 1) of each
-    region's TV spend instead of the same day's spend; ``ad_spend`` still records daily
-    spend, and the ground truth is the one for the adstocked node (``tv_adstock``).
+    ``tv_adstock_decay``/``tv_adstock_max_lag`` (default 0.6 and 7, the dbt vars): when both
+    are > 0 the clicks respond to the geometric adstock sum_l w_l TV_{t-l} (w_l proportional
+    to decay^l, summing to 1) of each region's TV spend instead of the same day's spend, and
+    the ground truth is the one for the adstocked node (``tv_adstock``). ``ad_spend`` records
+    daily spend of both channels and starts ``tv_adstock_max_lag`` days before ``start_date``
+    (spend history predates the shop data), so the first shop day's adstock is complete; the
+    other tables start on ``start_date``. Both 0 gives the article's same-day model.
     """
     rng = np.random.default_rng(seed)
-    nodes = _simulate_nodes(rng, n_regions, start_date, n_days, tv_adstock_decay, tv_adstock_max_lag)
+    nodes, history = _simulate_nodes(rng, n_regions, start_date, n_days, tv_adstock_decay, tv_adstock_max_lag)
     n_cells = len(nodes)
     cell_date = nodes["date"].to_numpy()
     cell_region = nodes["region"].to_numpy(dtype=object)
     region_idx = np.tile(np.arange(n_regions), n_days)
     regions = cell_region[:n_regions]
     demand = nodes["demand"].to_numpy()
-    tv_spend = nodes["tv_spend"].to_numpy()
-    social = nodes["social_spend"].to_numpy()
     organic = nodes["organic_clicks"].to_numpy().astype(np.int64)
     social_clicks = nodes["social_clicks"].to_numpy().astype(np.int64)
     revenue = nodes["revenue"].to_numpy()
@@ -337,23 +409,27 @@ def generate_raw_tables(
         {"date": cell_date, "region": cell_region, "search_interest": demand}
     )
 
-    # ad_spend: 2-3 campaigns per channel and day, spend in cents summing to the node value.
+    # ad_spend: 2-3 campaigns per channel and day, spend in cents summing to the node value,
+    # over the whole spend history (burn-in days + shop days).
+    spend_date = history["date"].to_numpy()
+    spend_region = history["region"].to_numpy(dtype=object)
+    n_spend = len(history)
     spend_frames = []
-    for channel, node_values in (("tv", tv_spend), ("social", social)):
+    for channel, node_values in (("tv", history["tv_spend"].to_numpy()), ("social", history["social_spend"].to_numpy())):
         camp = CAMPAIGNS[channel]
-        active = np.ones((n_cells, len(camp)), dtype=bool)
-        active[:, 2] = rng.random(n_cells) < 0.5
+        active = np.ones((n_spend, len(camp)), dtype=bool)
+        active[:, 2] = rng.random(n_spend) < 0.5
         cents = _split_cents(
             rng, np.rint(node_values * 100).astype(np.int64), np.array([c[1] for c in camp]), active
         )
-        cpm = np.array([c[2] for c in camp]) * rng.lognormal(0.0, 0.1, (n_cells, len(camp)))
+        cpm = np.array([c[2] for c in camp]) * rng.lognormal(0.0, 0.1, (n_spend, len(camp)))
         impressions = np.rint(cents / 100.0 / cpm * 1000.0).astype(np.int64)
         rows, cols = np.nonzero(active)
         spend_frames.append(
             pd.DataFrame(
                 {
-                    "date": cell_date[rows],
-                    "region": cell_region[rows],
+                    "date": spend_date[rows],
+                    "region": spend_region[rows],
                     "channel": channel,
                     "campaign": np.array([c[0] for c in camp], dtype=object)[cols],
                     "spend": cents[rows, cols] / 100.0,

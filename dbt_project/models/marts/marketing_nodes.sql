@@ -1,10 +1,18 @@
 -- One row per date x region, one column per node of the causal graph.
--- The spine is every day between the first and last day seen in any source, times every
--- region seen in any source, so missing activity shows up as 0 spend/sessions/revenue and
--- a missing demand value fails the not_null test instead of silently dropping the row.
-with days_seen as (
+-- The spine is every day between the first and last day of shop data (demand index, web
+-- sessions, orders), times every region seen in any source, so missing activity shows up as
+-- 0 spend/sessions/revenue and a missing demand value fails the not_null test instead of
+-- silently dropping the row.
+--
+-- TV acts with a delay: tv_adstock is the geometric adstock of daily TV spend (macro
+-- `adstock`, dbt vars tv_adstock_decay and tv_adstock_max_lag). It is computed over the
+-- whole spend history, which may start before the shop data (the demo's ad_spend starts
+-- max_lag days earlier), on a dense zero-filled day x region grid. A day whose window reaches
+-- back before the first day of spend history has no complete adstock: such days are left out
+-- of the spine rather than filled with a shortened sum (the test
+-- marketing_nodes_adstock_history warns when this drops shop days).
+with shop_days_seen as (
     select "date" from {{ ref('stg_demand_index') }}
-    union all select "date" from {{ ref('stg_ad_spend') }}
     union all select "date" from {{ ref('stg_web_sessions') }}
     union all select order_date from {{ ref('stg_orders') }}
 ),
@@ -16,19 +24,23 @@ regions as (
     union select region from {{ ref('stg_orders') }}
 ),
 
-days as (
-    select cast(generate_series as date) as "date"
-    from generate_series(
-        (select cast(min("date") as timestamp) from days_seen),
-        (select cast(max("date") as timestamp) from days_seen),
-        interval 1 day
-    )
+bounds as (
+    select
+        (select min("date") from shop_days_seen) as first_shop_day,
+        (select max("date") from shop_days_seen) as last_shop_day,
+        least(
+            (select min("date") from shop_days_seen),
+            coalesce((select min("date") from {{ ref('stg_ad_spend') }}), (select min("date") from shop_days_seen))
+        ) as first_spend_day
 ),
 
-spine as (
-    select days."date", regions.region
-    from days
-    cross join regions
+spend_days as (
+    select cast(generate_series as date) as "date"
+    from generate_series(
+        (select cast(first_spend_day as timestamp) from bounds),
+        (select cast(last_shop_day as timestamp) from bounds),
+        interval 1 day
+    )
 ),
 
 spend as (
@@ -39,6 +51,35 @@ spend as (
         sum(case when channel = 'social' then spend_eur end) as social_spend
     from {{ ref('stg_ad_spend') }}
     group by "date", region
+),
+
+-- Daily spend over the whole spend history, dense and zero-filled, with TV's adstock.
+spend_history as (
+    select
+        spend_days."date",
+        regions.region,
+        cast(coalesce(spend.tv_spend, 0) as double) as tv_spend,
+        cast(coalesce(spend.social_spend, 0) as double) as social_spend
+    from spend_days
+    cross join regions
+    left join spend
+        on spend_days."date" = spend."date" and regions.region = spend.region
+),
+
+spend_adstocked as (
+    select
+        *,
+        {{ adstock('tv_spend', 'region', '"date"', var('tv_adstock_decay'), var('tv_adstock_max_lag')) }}
+            as tv_adstock
+    from spend_history
+),
+
+spine as (
+    select spend_adstocked.*
+    from spend_adstocked
+    cross join bounds
+    where spend_adstocked."date" between bounds.first_shop_day and bounds.last_shop_day
+        and spend_adstocked.tv_adstock is not null
 ),
 
 sessions as (
@@ -61,16 +102,15 @@ select
     spine."date",
     spine.region,
     cast(demand.search_interest as double) as demand,
-    cast(coalesce(spend.tv_spend, 0) as double) as tv_spend,
-    cast(coalesce(spend.social_spend, 0) as double) as social_spend,
+    spine.tv_spend,
+    spine.tv_adstock,
+    spine.social_spend,
     cast(coalesce(sessions.organic_clicks, 0) as double) as organic_clicks,
     cast(coalesce(sessions.social_clicks, 0) as double) as social_clicks,
     cast(coalesce(revenue.revenue, 0) as double) as revenue
 from spine
 left join {{ ref('stg_demand_index') }} as demand
     on spine."date" = demand."date" and spine.region = demand.region
-left join spend
-    on spine."date" = spend."date" and spine.region = spend.region
 left join sessions
     on spine."date" = sessions."date" and spine.region = sessions.region
 left join revenue
