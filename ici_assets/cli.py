@@ -75,7 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     prepare_manifest(dbt_project_dir())
     import dagster as dg
 
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     from ici_assets.runner import run_all
 

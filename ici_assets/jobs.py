@@ -47,7 +47,7 @@ def definitions() -> dg.Definitions:
 
     Cached per process: rebuilding parses the dbt manifest, which takes about a second.
     """
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     base = build_definitions()
     return dg.Definitions(

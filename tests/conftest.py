@@ -32,7 +32,7 @@ def demo_run(tmp_path_factory, dbt_project_copy):
     """Materialise every demo asset once into a temporary warehouse; shared by the e2e tests."""
     import dagster as dg
 
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     defs = build_definitions(dbt_project_copy, warehouse)
@@ -49,7 +49,7 @@ def small_base(tmp_path_factory, dbt_project_copy):
     """A small materialised warehouse (5 regions x 200 days); tests work on copies of the file."""
     import dagster as dg
 
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     warehouse = tmp_path_factory.mktemp("small") / "base.duckdb"
     defs = build_definitions(dbt_project_copy, warehouse)

@@ -34,7 +34,7 @@ def snapshot(path):
 
 def run_ici(base, tmp_path, mutate_sql, selection=(SCM, SHARES, VS), wait_seconds=None):
     """Copy the warehouse, apply the bad input, run the selected assets; return (result, path, before)."""
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     project, warehouse = base
     path = tmp_path / "wh.duckdb"
@@ -103,7 +103,7 @@ def test_bad_node_table_fails_at_scm_and_keeps_results(base, tmp_path, name, sql
 
 
 def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     project, warehouse = base
     path = tmp_path / "wh.duckdb"
@@ -124,7 +124,7 @@ def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
 
 
 def test_empty_raw_tables_fail_with_named_table(base, tmp_path):
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     project, warehouse = base
     path = tmp_path / "wh.duckdb"
@@ -158,7 +158,7 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
-        from ici_assets.definitions import build_definitions
+        from ici_assets.build import build_definitions
 
         defs = build_definitions(project, path)
         result = defs.resolve_job_def("ici_demo").execute_in_process(
@@ -177,7 +177,7 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
 
 def write_yaml_variant(base, tmp_path, edit):
     from ici_assets.dbt import prepare_manifest
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     project = copy_dbt_project(tmp_path / "dbt_project")
     yml = project / "models" / "marts" / "_marts.yml"

@@ -18,7 +18,7 @@ VS = dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
 def run_variant(small_base, tmp_path, edit_yml=None, mutate_sql=()):
     """On a copy of the small warehouse, with an edited graph or data, run SCM -> shares -> comparison."""
     from ici_assets.dbt import prepare_manifest
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     project, base_wh = small_base
     if edit_yml:

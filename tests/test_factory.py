@@ -40,7 +40,7 @@ FUNNEL_YML = textwrap.dedent(
 
 def test_second_model_gets_its_own_ici_assets(tmp_path):
     from ici_assets.dbt import prepare_manifest
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     project = copy_dbt_project(tmp_path / "dbt_project")
     (project / "models" / "marts" / "funnel_nodes.sql").write_text(FUNNEL_SQL)
@@ -78,7 +78,7 @@ def test_second_model_gets_its_own_ici_assets(tmp_path):
 
 def test_without_demo_generator_raw_tables_are_external_sources(dbt_project_copy, tmp_path):
     """With real data the raw tables are loaded elsewhere: they show as external assets upstream."""
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     defs = build_definitions(dbt_project_copy, tmp_path / "wh.duckdb", include_demo_raw=False)
     dg.Definitions.validate_loadable(defs)

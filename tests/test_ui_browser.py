@@ -46,7 +46,7 @@ if CHROMIUM is None and not os.environ.get("CI"):
 ENTRY = '''\
 import os
 
-from ici_assets.definitions import build_definitions
+from ici_assets.build import build_definitions
 
 defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
 '''
@@ -105,7 +105,7 @@ def ui_server(tmp_path_factory, dbt_project_copy):
         pytest.fail("CI is set but chromium is not installed: run `make browser`")
     import dagster as dg
 
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     tmp = tmp_path_factory.mktemp("ui")
     home = tmp / "dagster_home"

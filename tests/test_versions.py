@@ -18,7 +18,7 @@ COLS = "node, ici, share, share_low, share_high, code_version, data_version, mod
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     from ici_assets.dbt import prepare_manifest
-    from ici_assets.definitions import build_definitions
+    from ici_assets.build import build_definitions
 
     tmp = tmp_path_factory.mktemp("versions")
     project = copy_dbt_project(tmp / "dbt_project")

@@ -1,0 +1,99 @@
+"""Build Dagster definitions: raw tables -> dbt models -> fitted SCM -> ICI shares, for every ``ici`` model.
+
+Importing this module builds nothing; ``ici_assets.definitions`` builds ``defs`` for ``dagster dev``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+
+from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
+from ici_assets.factory import build_ici_assets
+from ici_assets.paths import dbt_project_dir, warehouse_path
+from ici_assets.raw_assets import raw_marketing_tables
+from ici_assets.resources import WarehouseResource
+from ici_assets.spec import specs_from_manifest
+
+
+def build_definitions(
+    project_dir: str | Path | None = None,
+    warehouse: str | Path | None = None,
+    *,
+    include_demo_raw: bool = True,
+) -> dg.Definitions:
+    """Definitions for a dbt project: its models, and ICI assets for each model with ``ici`` meta.
+
+    ``project_dir`` and ``warehouse`` default to ``$ICI_DBT_PROJECT_DIR`` / ``$ICI_WAREHOUSE``.
+    """
+    project = make_project(Path(project_dir).resolve() if project_dir else dbt_project_dir())
+    manifest = load_manifest(project)
+    translator = default_translator()
+    dbt_models = build_dbt_assets(project, translator)
+
+    assets: list = [dbt_models]
+    if include_demo_raw:
+        assets.insert(0, raw_marketing_tables)
+    nodes = manifest["nodes"]
+    for spec in specs_from_manifest(manifest):
+        props = nodes[spec.unique_id]
+        last_click_key = last_click_relation = None
+        if spec.last_click is not None:
+            lc_uid = next(
+                (uid for uid, p in nodes.items() if p.get("resource_type") == "model" and p.get("name") == spec.last_click.model),
+                None,
+            )
+            if lc_uid is None:
+                raise ValueError(
+                    f"dbt model '{spec.model}': meta.ici.last_click.model '{spec.last_click.model}' is not a "
+                    "model of this dbt project."
+                )
+            last_click_key = get_asset_key_for_model([dbt_models], spec.last_click.model)
+            last_click_relation = (nodes[lc_uid]["schema"], nodes[lc_uid].get("alias") or spec.last_click.model)
+        assets.extend(
+            build_ici_assets(
+                spec,
+                get_asset_key_for_model([dbt_models], spec.model),
+                schema=props["schema"],
+                table=props.get("alias") or spec.model,
+                last_click_key=last_click_key,
+                last_click_relation=last_click_relation,
+            )
+        )
+
+    wh_path = str(Path(warehouse).resolve()) if warehouse else str(warehouse_path())
+    jobs = [
+        dg.define_asset_job(
+            "ici_demo",
+            selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def is None]),
+            description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares",
+        )
+    ]
+    for partitions_def, name in _partitioned_jobs(assets):
+        jobs.append(dg.define_asset_job(
+            name,
+            selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def == partitions_def]),
+            partitions_def=partitions_def,
+            description="Partitioned ICI shares; launch a backfill of all partitions from the UI or the CLI",
+        ))
+    return dg.Definitions(
+        assets=assets,
+        resources={
+            "dbt": make_dbt_resource(project),
+            "warehouse": WarehouseResource(path=wh_path),
+        },
+        jobs=jobs,
+    )
+
+
+def _partitioned_jobs(assets: list) -> list[tuple[dg.PartitionsDefinition, str]]:
+    """One job per distinct partitions definition among the ICI assets (named after the asset)."""
+    out: list[tuple[dg.PartitionsDefinition, str]] = []
+    for a in assets:
+        if a.partitions_def is not None and all(p != a.partitions_def for p, _ in out):
+            key = next(iter(a.keys))
+            out.append((a.partitions_def, "__".join(key.path) + "_job"))
+    return out
+
