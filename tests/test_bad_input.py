@@ -45,6 +45,8 @@ def run_ici(base, tmp_path, mutate_sql, selection=(SCM, SHARES, VS), wait_second
             for sql in mutate_sql:
                 con.execute(sql)
     defs = build_definitions(project, path)
+    if callable(selection):
+        selection = selection(defs)
     run_config = {}
     if wait_seconds is not None:
         run_config = {"resources": {"warehouse": {"config": {"path": str(path), "wait_seconds": wait_seconds}}}}
@@ -103,18 +105,9 @@ def test_bad_node_table_fails_at_scm_and_keeps_results(base, tmp_path, name, sql
 
 
 def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
-    from ici_assets.build import build_definitions
-
-    project, warehouse = base
-    path = tmp_path / "wh.duckdb"
-    shutil.copy(warehouse, path)
-    before = snapshot(path)
-    with duckdb.connect(str(path)) as con:
-        con.execute("INSERT INTO raw.demand_index SELECT * FROM raw.demand_index LIMIT 1")
-    defs = build_definitions(project, path)
-    keys = unpartitioned_non_raw(defs)
-    result = defs.resolve_job_def("ici_demo").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+    result, path, before = run_ici(
+        base, tmp_path, ["INSERT INTO raw.demand_index SELECT * FROM raw.demand_index LIMIT 1"],
+        selection=unpartitioned_non_raw)
     assert not result.success
     failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert any("unique" in c and "demand_index" in c for c in failed_checks), failed_checks
@@ -124,19 +117,9 @@ def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
 
 
 def test_empty_raw_tables_fail_with_named_table(base, tmp_path):
-    from ici_assets.build import build_definitions
-
-    project, warehouse = base
-    path = tmp_path / "wh.duckdb"
-    shutil.copy(warehouse, path)
-    before = snapshot(path)
-    with duckdb.connect(str(path)) as con:
-        for t in ("ad_spend", "web_sessions", "orders", "demand_index"):
-            con.execute(f"DELETE FROM raw.{t}")
-    defs = build_definitions(project, path)
-    keys = unpartitioned_non_raw(defs)
-    result = defs.resolve_job_def("ici_demo").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+    result, path, before = run_ici(
+        base, tmp_path, [f"DELETE FROM raw.{t}" for t in ("ad_spend", "web_sessions", "orders", "demand_index")],
+        selection=unpartitioned_non_raw)
     assert not result.success
     step, message = failure(result)
     assert step == "ici__marketing_nodes__scm" and "No rows" in message and "marketing_nodes" in message

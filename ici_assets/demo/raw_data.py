@@ -43,6 +43,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ici_assets.sql import quote_identifier as _quote
+from ici_assets.warehouse import transaction
+
 TARGET = "revenue"
 NODES: tuple[str, ...] = (
     "demand",
@@ -509,10 +512,6 @@ def generate_raw_tables(
     }
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def write_raw_tables(con, tables: dict[str, pd.DataFrame], schema: str = "raw") -> None:
     """Write ``tables`` into ``schema`` of the DuckDB connection ``con`` in one transaction.
 
@@ -524,26 +523,22 @@ def write_raw_tables(con, tables: dict[str, pd.DataFrame], schema: str = "raw") 
         if missing:
             raise ValueError(f"table {name!r} lacks column(s) {sorted(missing)}")
     registered: list[str] = []
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
-        for name, df in tables.items():
-            view = f"__ici_demo_{name}"
-            con.register(view, df)
-            registered.append(view)
-            types = TABLE_SCHEMAS.get(name, {})
-            select = ", ".join(
-                f"CAST({_quote(c)} AS {types[c]}) AS {_quote(c)}" if c in types else _quote(c)
-                for c in map(str, df.columns)
-            )
-            con.execute(
-                f"CREATE OR REPLACE TABLE {_quote(schema)}.{_quote(name)} AS "
-                f"SELECT {select} FROM {_quote(view)}"
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
+            for name, df in tables.items():
+                view = f"__ici_demo_{name}"
+                con.register(view, df)
+                registered.append(view)
+                types = TABLE_SCHEMAS.get(name, {})
+                select = ", ".join(
+                    f"CAST({_quote(c)} AS {types[c]}) AS {_quote(c)}" if c in types else _quote(c)
+                    for c in map(str, df.columns)
+                )
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {_quote(schema)}.{_quote(name)} AS "
+                    f"SELECT {select} FROM {_quote(view)}"
+                )
     finally:
         for view in registered:
             con.unregister(view)
