@@ -4,9 +4,8 @@ Executors that run steps in other processes or machines (Dagster's multiprocess 
 dagster-dask, dagster-celery, dagster-k8s) rebuild the job there from a *reconstructable*
 target: a module-level function importable by name. The functions below build the
 definitions from ``$ICI_DBT_PROJECT_DIR`` / ``$ICI_WAREHOUSE`` and pick the executor from
-``$ICI_EXECUTOR`` (``multiprocess``, the default, or ``in_process``), so the choice of executor
-is configuration, not code (dagster-dask 0.29.27 fails on dask 2026.8 before any step runs, so
-a distributed executor is not offered yet)::
+``$ICI_EXECUTOR`` (``multiprocess``, the default, ``in_process``, or ``dask`` for a Dask cluster,
+see :mod:`ici_assets.executors`), so the choice of executor is configuration, not code::
 
     import dagster as dg
     from ici_assets import jobs
@@ -23,7 +22,7 @@ import os
 
 import dagster as dg
 
-#: Environment variable choosing the executor of every job: ``multiprocess`` (default) or ``in_process``.
+#: Environment variable choosing the executor of every job: ``multiprocess`` (default), ``in_process`` or ``dask``.
 EXECUTOR_ENV = "ICI_EXECUTOR"
 
 DEMO_JOB = "ici_demo"
@@ -38,7 +37,11 @@ def executor_from_env() -> dg.ExecutorDefinition:
         return dg.multiprocess_executor
     if name == "in_process":
         return dg.in_process_executor
-    raise ValueError(f"${EXECUTOR_ENV}={name!r} is not supported: use 'multiprocess' or 'in_process'.")
+    if name == "dask":
+        from ici_assets.executors import dask_executor
+
+        return dask_executor()
+    raise ValueError(f"${EXECUTOR_ENV}={name!r} is not supported: use 'multiprocess', 'in_process' or 'dask'.")
 
 
 @functools.cache
@@ -54,6 +57,19 @@ def definitions() -> dg.Definitions:
         assets=base.assets, asset_checks=base.asset_checks, resources=base.resources, jobs=base.jobs,
         executor=executor_from_env(),
     )
+
+
+def reload() -> None:
+    """Forget the definitions built in this process, so the next job reads ``ICI_*`` afresh.
+
+    Needed only when one process changes those variables between runs (tests, benchmarks):
+    besides :func:`definitions`, Dagster's ``ReconstructableJob`` caches the last job it loaded.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    definitions.cache_clear()
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
 
 
 def demo_job() -> dg.JobDefinition:

@@ -48,7 +48,7 @@ def persistent_env(tmp: Path, project: Path, mp: pytest.MonkeyPatch, executor: s
     for name, value in {"DAGSTER_HOME": str(home), "ICI_DBT_PROJECT_DIR": str(project),
                         "ICI_WAREHOUSE": str(tmp / "warehouse.duckdb"), "ICI_EXECUTOR": executor}.items():
         mp.setenv(name, value)
-    jobs.definitions.cache_clear()
+    jobs.reload()
     return dg.DagsterInstance.get()
 
 
@@ -75,7 +75,7 @@ def backfill(tmp_path_factory):
         yield {"instance": instance, "results": results, "months": months, "regions": regions,
                "warehouse": os.environ["ICI_WAREHOUSE"], "demo_run_id": demo_run_id}
         instance.dispose()
-        jobs.definitions.cache_clear()
+        jobs.reload()
 
 
 def test_jobs_use_the_multiprocess_executor(backfill):

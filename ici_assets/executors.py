@@ -1,0 +1,145 @@
+"""Executors offered by ``$ICI_EXECUTOR``: Dagster's own, and dagster-dask for a Dask cluster.
+
+``dask`` is dagster-dask's executor (same name, same config: ``cluster: {local: {...}}``,
+``{existing: {address: ...}}``, ``{kube: ...}``, ``{slurm: ...}`` ...; steps run by
+dagster-dask's own worker function) with one repair. dagster-dask 0.29 passes the run, the
+known execution state and the rest to ``Client.submit`` as separate arguments. Dask walks tuple
+arguments looking for futures (every release checked here, 2024.11 through 2026.8), and
+Dagster's ``@record`` types refuse iteration: a run whose assets use a concurrency pool
+(``RunOpConcurrency``) or time-window partitions (``TimeWindowPartitionsDefinition``) fails
+before any step with "Iteration is not allowed on `@record` ...". Here the step's arguments
+travel as one opaque object that Dask pickles without looking inside; only the futures of the
+upstream steps, which order the graph, stay visible to Dask. Task keys also carry the run id:
+dagster-dask names them ``<job>.<step>``, so two runs of one job on a shared cluster (a
+backfill) would be merged by Dask into one task.
+
+Dask does not enforce Dagster's concurrency pools (only executors built on Dagster's own step
+scheduler do). Writers of the embedded DuckDB file still cannot collide: every connection is
+short and waits for the file lock (see :func:`ici_assets.warehouse.connect`). A shared
+warehouse adapter has no single-writer lock to begin with.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from collections.abc import Iterator
+
+import dagster as dg
+
+#: cluster type of dagster-dask's config -> (module, class) building it
+_CLUSTERS = {
+    "local": ("dask.distributed", "LocalCluster"),
+    "ssh": ("dask.distributed", "SSHCluster"),
+    "yarn": ("dask_yarn", "YarnCluster"),
+    "pbs": ("dask_jobqueue", "PBSCluster"),
+    "moab": ("dask_jobqueue", "MoabCluster"),
+    "sge": ("dask_jobqueue", "SGECluster"),
+    "lsf": ("dask_jobqueue", "LSFCluster"),
+    "slurm": ("dask_jobqueue", "SLURMCluster"),
+    "oar": ("dask_jobqueue", "OARCluster"),
+    "kube": ("dask_kubernetes", "KubeCluster"),
+}
+
+
+class _Opaque:
+    """Values Dask must carry without looking inside (pickled as a whole)."""
+
+    def __init__(self, *values):
+        self.values = values
+
+
+def _opaque_sizeof(obj: _Opaque) -> int:
+    # Dask sizes task results to manage worker memory; its generic walk fails on Dagster's
+    # @record values (and logs a warning each time), so report the pickled size instead.
+    return len(pickle.dumps(obj.values, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+try:  # registered wherever this module is imported: the run's process and every Dask worker
+    from dask.sizeof import sizeof as _dask_sizeof
+except ImportError:  # pragma: no cover - the 'dask' extra is optional
+    pass
+else:
+    _dask_sizeof.register(_Opaque)(_opaque_sizeof)
+
+
+def _run_step(dependencies, step_args: _Opaque) -> _Opaque:
+    """Runs on a Dask worker once ``dependencies`` (upstream steps' futures) are done."""
+    from dagster_dask.executor import query_on_dask_worker
+
+    return _Opaque(*query_on_dask_worker(None, *step_args.values))
+
+
+def dask_executor() -> dg.ExecutorDefinition:
+    """dagster-dask's ``dask`` executor, for runs whose arguments hold Dagster ``@record`` values."""
+    try:
+        import dask.distributed
+        from dagster_dask import executor as upstream
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "ICI_EXECUTOR=dask needs the optional 'dask' extra: pip install 'ici-assets[dask]' "
+            "(make install includes it)."
+        ) from exc
+
+    from dagster._core.errors import raise_execution_interrupts
+    from dagster._utils import iterate_with_context
+
+    class OpaqueArgsDaskExecutor(upstream.DaskExecutor):
+        def execute(self, plan_context, execution_plan) -> Iterator[dg.DagsterEvent]:
+            if not plan_context.instance.is_persistent:
+                raise dg.DagsterInvariantViolationError(
+                    "The dask executor needs a persistent Dagster instance: set DAGSTER_HOME.")
+            job_name = plan_context.job_name
+            if self.cluster_type == "existing":
+                cluster = self.cluster_configuration["address"]
+            elif self.cluster_type in _CLUSTERS:
+                module, name = _CLUSTERS[self.cluster_type]
+                cluster = getattr(importlib.import_module(module), name)(**self.build_dict(job_name))
+            else:
+                raise ValueError(f"Unknown dask cluster type {self.cluster_type!r}: use 'existing' or one of "
+                                 f"{sorted(_CLUSTERS)}.")
+            instance_ref = plan_context.instance.get_ref()
+            with dask.distributed.Client(cluster) as client:
+                futures = {}
+                for level in execution_plan.get_steps_to_execute_by_level():
+                    for step in level:
+                        dependencies = [futures[key] for step_input in step.step_inputs
+                                        for key in step_input.dependency_keys]
+                        futures[step.key] = client.submit(
+                            _run_step, dependencies,
+                            _Opaque(plan_context.reconstructable_job, plan_context.dagster_run,
+                                      plan_context.run_config, [step.key], instance_ref,
+                                      execution_plan.known_state),
+                            key=f"{job_name}.{step.key}.{plan_context.run_id}",
+                            resources=upstream.get_dask_resource_requirements(step.tags),
+                            pure=False,
+                        )
+                done = dask.distributed.as_completed(list(futures.values()), with_results=True)
+                for _, events in iterate_with_context(raise_execution_interrupts, done):
+                    yield from events.values
+
+    upstream_def = upstream.dask_executor
+
+    @dg.executor(
+        name=upstream_def.name,
+        config_schema=upstream_def.config_schema,
+        requirements=upstream_def.get_requirements,
+    )
+    def _dask(init_context) -> OpaqueArgsDaskExecutor:
+        ((cluster_type, cluster_configuration),) = init_context.executor_config["cluster"].items()
+        return OpaqueArgsDaskExecutor(cluster_type, cluster_configuration)
+
+    _dask.__doc__ = upstream_def.description
+    return _dask
+
+
+def dask_run_config(address: str | None = None, *, n_workers: int = 2) -> dict:
+    """``execution`` run config for :func:`dask_executor`.
+
+    With ``address`` (``tcp://host:8786``) steps go to an existing scheduler, whose workers must
+    see the same ``ICI_*`` environment variables and code; without, each run starts a local
+    cluster of ``n_workers`` single-threaded worker processes (Dagster is not thread-safe).
+    """
+    cluster = ({"existing": {"address": address}} if address
+               else {"local": {"n_workers": n_workers, "threads_per_worker": 1, "processes": True}})
+    return {"execution": {"config": {"cluster": cluster}}}
