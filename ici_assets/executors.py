@@ -11,7 +11,8 @@ before any step with "Iteration is not allowed on `@record` ...". Here the step'
 travel as one opaque object that Dask pickles without looking inside; only the futures of the
 upstream steps, which order the graph, stay visible to Dask. Task keys also carry the run id:
 dagster-dask names them ``<job>.<step>``, so two runs of one job on a shared cluster (a
-backfill) would be merged by Dask into one task.
+backfill) would be merged by Dask into one task. And dagster-dask starts a step even when the step
+it depends on failed (a failed blocking asset check included); here it does not start.
 
 Dask does not enforce Dagster's concurrency pools (only executors built on Dagster's own step
 scheduler do). Writers of the embedded DuckDB file still cannot collide: every connection is
@@ -63,10 +64,21 @@ else:
     _dask_sizeof.register(_Opaque)(_opaque_sizeof)
 
 
-def _run_step(dependencies, step_args: _Opaque) -> _Opaque:
-    """Runs on a Dask worker once ``dependencies`` (upstream steps' futures) are done."""
+def _succeeded(events: _Opaque) -> bool:
+    return any(event.event_type == dg.DagsterEventType.STEP_SUCCESS for event in events.values)
+
+
+def _run_step(dependencies: list[_Opaque], step_args: _Opaque) -> _Opaque:
+    """Runs on a Dask worker once ``dependencies`` (upstream steps' events) are done.
+
+    A step whose upstream step failed (or was itself skipped) does not start, as under Dagster's
+    own executors; dagster-dask would run it on whatever the upstream step had stored, so a
+    failed blocking check would not block anything.
+    """
     from dagster_dask.executor import query_on_dask_worker
 
+    if not all(_succeeded(upstream) for upstream in dependencies):
+        return _Opaque()
     return _Opaque(*query_on_dask_worker(None, *step_args.values))
 
 

@@ -45,8 +45,9 @@ def dask_runs(tmp_path_factory):
             months = jobs.shares_by_month_job().partitions_def.get_partition_keys()[-1:]
             runs = [(jobs.shares_by_region_job, r) for r in regions] + [(jobs.shares_by_month_job, m) for m in months]
             results = backfill_parallel(runs, instance, workers=2, run_config=run_config)
-        yield {"instance": instance, "worker_pids": worker_pids, "demo_run_id": demo_run_id, "results": results,
-               "regions": regions, "months": months, "warehouse": os.environ["ICI_WAREHOUSE"]}
+            yield {"instance": instance, "worker_pids": worker_pids, "demo_run_id": demo_run_id,
+                   "results": results, "regions": regions, "months": months,
+                   "warehouse": os.environ["ICI_WAREHOUSE"], "run_config": run_config}
         instance.dispose()
         jobs.reload()
 
@@ -118,3 +119,24 @@ def test_same_shares_as_an_in_process_run(dask_runs):
                                "WHERE run_id = ? ORDER BY node", [run_id]).fetchall()
         assert shares(again.run_id) == shares(dask_run)
         assert len(shares(dask_run)) == 6
+
+
+def test_failed_blocking_check_blocks_downstream_steps_on_dask(dask_runs):
+    """Runs last: it breaks the node table. The SCM's coverage check fails; the shares and the
+    last-click comparison never start on the cluster, and the published shares stay as they were."""
+    from ici_assets import jobs
+
+    with duckdb.connect(dask_runs["warehouse"]) as con:
+        before = con.execute("SELECT * FROM ici.ici_shares ORDER BY ALL").fetchall()
+        con.execute("DELETE FROM main.marketing_nodes WHERE date BETWEEN DATE '2024-03-01' AND DATE '2024-03-03'")
+    selection = [dg.AssetKey(["ici", "marketing_nodes", name]) for name in ("scm", "shares", "ici_vs_last_click")]
+    with dg.execute_job(dg.reconstructable(jobs.demo_job), instance=dask_runs["instance"], asset_selection=selection,
+                        run_config=dask_runs["run_config"], raise_on_error=False) as result:
+        assert not result.success
+        started = {e.step_key for e in _step_events(dask_runs["instance"], result.run_id)}
+        failed = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE}
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert started == failed == {"ici__marketing_nodes__scm"}
+    assert checks["node_table_coverage"] is False
+    with duckdb.connect(dask_runs["warehouse"], read_only=True) as con:
+        assert con.execute("SELECT * FROM ici.ici_shares ORDER BY ALL").fetchall() == before
