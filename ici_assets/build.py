@@ -75,7 +75,6 @@ def build_definitions(
         jobs.append(dg.define_asset_job(
             name,
             selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def == partitions_def]),
-            partitions_def=partitions_def,
             description="Partitioned ICI shares; launch a backfill of all partitions from the UI or the CLI",
         ))
     return dg.Definitions(

@@ -12,7 +12,9 @@ travel as one opaque object that Dask pickles without looking inside; only the f
 upstream steps, which order the graph, stay visible to Dask. Task keys also carry the run id:
 dagster-dask names them ``<job>.<step>``, so two runs of one job on a shared cluster (a
 backfill) would be merged by Dask into one task. And dagster-dask starts a step even when the step
-it depends on failed (a failed blocking asset check included); here it does not start.
+it depends on failed (a failed blocking asset check included); here it does not start, and the
+run's log says so in the words of Dagster's own executors ("Dependencies for step ... failed:
+[...]. Not executing.").
 
 Dask does not enforce Dagster's concurrency pools (only executors built on Dagster's own step
 scheduler do). Writers of the embedded DuckDB file still cannot collide: every connection is
@@ -68,6 +70,19 @@ def _succeeded(events: _Opaque) -> bool:
     return any(event.event_type == dg.DagsterEventType.STEP_SUCCESS for event in events.values)
 
 
+def _upstream_keys(step) -> list[str]:
+    return [key for step_input in step.step_inputs for key in step_input.dependency_keys]
+
+
+def _not_executed_message(step, outcome: dict[str, str]) -> str:
+    """Dagster's own wording for a step its executors abandon (``ActiveExecution``)."""
+    upstream = _upstream_keys(step)
+    failed = [key for key in upstream if outcome.get(key) == "failed"]
+    abandoned = [key for key in upstream if outcome.get(key) == "not executed"]
+    return (f"Dependencies for step {step.key}" + (f" failed: {failed}" if failed else "")
+            + (f" were not executed: {abandoned}" if abandoned else "") + ". Not executing.")
+
+
 def _run_step(dependencies: list[_Opaque], step_args: _Opaque) -> _Opaque:
     """Runs on a Dask worker once ``dependencies`` (upstream steps' events) are done.
 
@@ -112,11 +127,10 @@ def dask_executor() -> dg.ExecutorDefinition:
                                  f"{sorted(_CLUSTERS)}.")
             instance_ref = plan_context.instance.get_ref()
             with dask.distributed.Client(cluster) as client:
-                futures = {}
+                futures, steps = {}, {}
                 for level in execution_plan.get_steps_to_execute_by_level():
                     for step in level:
-                        dependencies = [futures[key] for step_input in step.step_inputs
-                                        for key in step_input.dependency_keys]
+                        dependencies = [futures[key] for key in _upstream_keys(step) if key in futures]
                         futures[step.key] = client.submit(
                             _run_step, dependencies,
                             _Opaque(plan_context.reconstructable_job, plan_context.dagster_run,
@@ -126,9 +140,18 @@ def dask_executor() -> dg.ExecutorDefinition:
                             resources=upstream.get_dask_resource_requirements(step.tags),
                             pure=False,
                         )
+                        steps[futures[step.key].key] = step
+                # upstream steps finish before their dependants, so their outcome is known first
+                outcome: dict[str, str] = {}
                 done = dask.distributed.as_completed(list(futures.values()), with_results=True)
-                for _, events in iterate_with_context(raise_execution_interrupts, done):
-                    yield from events.values
+                for future, events in iterate_with_context(raise_execution_interrupts, done):
+                    step = steps[future.key]
+                    if events.values:
+                        outcome[step.key] = "succeeded" if _succeeded(events) else "failed"
+                        yield from events.values
+                    else:
+                        outcome[step.key] = "not executed"
+                        plan_context.for_step(step).log.error(_not_executed_message(step, outcome))
 
     upstream_def = upstream.dask_executor
 

@@ -126,7 +126,7 @@ def compute_rows(
             "code_version": code_version,
             "data_version": fit.data_version,
             "materialized_at": datetime.now(timezone.utc),
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "target": spec.target,
             "mechanism": table["mechanism"].astype(str),
             "r2": table["r2"].astype(float),
@@ -303,7 +303,7 @@ def build_ici_assets(
     )
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit) -> dg.MaterializeResult:
         rows = compute_rows(context, spec, fit, asset_key=shares_key, code_version=shares_code, partition_kind=None)
-        contrib = daily_contributions(spec, fit, asset_key=shares_key, code_version=shares_code, run_id=context.run_id)
+        contrib = daily_contributions(spec, fit, asset_key=shares_key, code_version=shares_code, run_id=context.run.run_id)
         comparison = None
         if spec.last_click is not None and last_click_relation is not None:
             with warehouse.connect(read_only=True) as con:
@@ -392,7 +392,7 @@ def _vs_last_click_asset(spec: IciSpec, shares_key: dg.AssetKey, last_click_key,
         out = comparison.assign(
             asset_key=key.to_user_string(), model=spec.model, target=spec.target,
             period_start=fit_like.period_start, period_end=fit_like.period_end,
-            run_id=context.run_id, materialized_at=datetime.now(timezone.utc),
+            run_id=context.run.run_id, materialized_at=datetime.now(timezone.utc),
         )
         with warehouse.connect() as con:
             replace_rows(con, "ici_vs_last_click", out, "asset_key", key.to_user_string())

@@ -7,6 +7,7 @@ whole demo job (raw tables, dbt build, SCM, shares) and several partitions, two 
 time, execute their steps on the Dask workers, and give the same numbers as in-process runs.
 """
 
+import logging
 import os
 
 import dagster as dg
@@ -96,10 +97,9 @@ def test_partitions_materialised_once_each(dask_runs):
     assert all(n == 6 and runs == 1 and gap < 1e-6 for _, _, n, runs, gap in groups)
     assert history == {run_id: 6 for _, run_id, _ in results}
     materialised = {
-        (e.asset_key.to_user_string(), e.partition)
-        for e in dask_runs["instance"].get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION))
-        for e in [e.asset_materialization] if e.partition
+        (key, record.partition_key)
+        for key in (BY_REGION, MONTHLY)
+        for record in dask_runs["instance"].fetch_materializations(dg.AssetKey.from_user_string(key), limit=1000).records
     }
     assert expected <= materialised
 
@@ -136,7 +136,14 @@ def test_failed_blocking_check_blocks_downstream_steps_on_dask(dask_runs):
         started = {e.step_key for e in _step_events(dask_runs["instance"], result.run_id)}
         failed = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE}
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        errors = [e.user_message for e in dask_runs["instance"].all_logs(result.run_id)
+                  if e.dagster_event is None and e.level >= logging.ERROR]
     assert started == failed == {"ici__marketing_nodes__scm"}
+    # the run's log says why, in the words of Dagster's own executors
+    assert ("Dependencies for step ici__marketing_nodes__shares failed: ['ici__marketing_nodes__scm']. "
+            "Not executing.") in errors
+    assert any(m.startswith("Dependencies for step ici__marketing_nodes__ici_vs_last_click")
+               and "were not executed: ['ici__marketing_nodes__shares']" in m for m in errors), errors
     assert checks["node_table_coverage"] is False
     with duckdb.connect(dask_runs["warehouse"], read_only=True) as con:
         assert con.execute("SELECT * FROM ici.ici_shares ORDER BY ALL").fetchall() == before
