@@ -101,7 +101,7 @@ def test_bad_node_table_fails_at_scm_and_keeps_results(base, tmp_path, name, sql
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     assert SHARES not in done and VS not in done
     assert snapshot(path) == before
-    print(f"{name}: {message.strip().splitlines()[-1]}")
+    print(f"\n{name}:", next(line for line in message.splitlines() if needles[0].lower() in line.lower()))
 
 
 def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
@@ -114,6 +114,7 @@ def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     assert SCM not in done and SHARES not in done
     assert snapshot(path) == before
+    print(f"\nduplicate rows: failed dbt checks {failed_checks}")
 
 
 def test_empty_raw_tables_fail_with_named_table(base, tmp_path):
@@ -124,6 +125,7 @@ def test_empty_raw_tables_fail_with_named_table(base, tmp_path):
     step, message = failure(result)
     assert step == "ici__marketing_nodes__scm" and "No rows" in message and "marketing_nodes" in message
     assert snapshot(path) == before
+    print(f"\nempty raw tables: {message.strip().splitlines()[-1]}")
 
 
 def test_warehouse_held_by_another_writer(base, tmp_path):
@@ -154,6 +156,7 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
     step, message = failure(result)
     assert step == "ici__marketing_nodes__scm"
     assert str(path) in message and "another process holds it" in message and "re-run" in message
+    print("\nwarehouse held:", next(line for line in message.splitlines() if "another process holds it" in line))
     shutil.copy(warehouse, tmp_path / "before.duckdb")
     assert snapshot(path) == snapshot(tmp_path / "before.duckdb")
 
@@ -198,4 +201,4 @@ def test_malformed_meta_fails_at_load(meta_variants, tmp_path, name, edit, needl
     with pytest.raises(IciMetaError) as err:
         build_definitions(meta_variants[name], tmp_path / "wh.duckdb")
     assert needle in str(err.value) and "marketing_nodes" in str(err.value)
-    print(f"{name}: {err.value}")
+    print(f"\n{name}: {err.value}")
