@@ -2,7 +2,7 @@
 
 ``dask`` is dagster-dask's executor (same name, same config: ``cluster: {local: {...}}``,
 ``{existing: {address: ...}}``, ``{kube: ...}``, ``{slurm: ...}`` ...; steps run by
-dagster-dask's own worker function) with one repair. dagster-dask 0.29 passes the run, the
+dagster-dask's own worker function) with four repairs. dagster-dask 0.29 passes the run, the
 known execution state and the rest to ``Client.submit`` as separate arguments. Dask walks tuple
 arguments looking for futures (every release checked here, 2024.11 through 2026.8), and
 Dagster's ``@record`` types refuse iteration: a run whose assets use a concurrency pool
@@ -14,7 +14,9 @@ dagster-dask names them ``<job>.<step>``, so two runs of one job on a shared clu
 backfill) would be merged by Dask into one task. And dagster-dask starts a step even when the step
 it depends on failed (a failed blocking asset check included); here it does not start, and the
 run's log says so in the words of Dagster's own executors ("Dependencies for step ... failed:
-[...]. Not executing.").
+[...]. Not executing."). A re-execution of some steps of a run (from failure, or a step
+selection) works too: dagster-dask looks up every upstream step among this run's steps and fails
+with a KeyError on one that ran in the parent run.
 
 Dask does not enforce Dagster's concurrency pools (only executors built on Dagster's own step
 scheduler do). Writers of the embedded DuckDB file still cannot collide: every connection is
@@ -130,6 +132,8 @@ def dask_executor() -> dg.ExecutorDefinition:
                 futures, steps = {}, {}
                 for level in execution_plan.get_steps_to_execute_by_level():
                     for step in level:
+                        # an upstream step missing from this plan ran in the parent run (re-execution):
+                        # its output is already stored, there is nothing to wait for
                         dependencies = [futures[key] for key in _upstream_keys(step) if key in futures]
                         futures[step.key] = client.submit(
                             _run_step, dependencies,

@@ -58,6 +58,13 @@ def _step_events(instance, run_id):
             if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.STEP_START]
 
 
+def _shares_of_run(dask_runs, run_id):
+    """The shares one run wrote (its rows of ici.ici_shares_history)."""
+    with duckdb.connect(dask_runs["warehouse"], read_only=True) as con:
+        return con.execute("SELECT node, ici, share, share_low, share_high FROM ici.ici_shares_history "
+                           "WHERE run_id = ? ORDER BY node", [run_id]).fetchall()
+
+
 def test_jobs_use_the_dask_executor(dask_runs):
     from ici_assets import jobs
 
@@ -113,12 +120,26 @@ def test_same_shares_as_an_in_process_run(dask_runs):
         instance=dask_runs["instance"], partition_key=region, run_config=QUIET)
     assert again.success
     dask_run = next(run_id for key, run_id, _ in dask_runs["results"] if key == region)
-    with duckdb.connect(dask_runs["warehouse"], read_only=True) as con:
-        def shares(run_id):
-            return con.execute("SELECT node, ici, share, share_low, share_high FROM ici.ici_shares_history "
-                               "WHERE run_id = ? ORDER BY node", [run_id]).fetchall()
-        assert shares(again.run_id) == shares(dask_run)
-        assert len(shares(dask_run)) == 6
+    assert _shares_of_run(dask_runs, again.run_id) == _shares_of_run(dask_runs, dask_run)
+    assert len(_shares_of_run(dask_runs, dask_run)) == 6
+
+
+def test_reexecuting_one_step_on_dask_uses_the_parent_runs_output(dask_runs):
+    """Re-executing only the shares step of the demo run: its input (the fitted SCM) comes from
+    the parent run, not from a step of this run, and the shares come out identical."""
+    from ici_assets import jobs
+
+    instance = dask_runs["instance"]
+    options = dg.ReexecutionOptions(parent_run_id=dask_runs["demo_run_id"],
+                                    step_selection=["ici__marketing_nodes__shares"])
+    with dg.execute_job(dg.reconstructable(jobs.demo_job), instance=instance, reexecution_options=options,
+                        run_config={**RAW, **dask_runs["run_config"]}) as again:
+        assert again.success
+        started = {e.step_key for e in _step_events(instance, again.run_id)}
+        rerun_id = again.run_id
+    assert started == {"ici__marketing_nodes__shares"}
+    assert _shares_of_run(dask_runs, rerun_id) == _shares_of_run(dask_runs, dask_runs["demo_run_id"])
+    assert len(_shares_of_run(dask_runs, rerun_id)) == 6
 
 
 def test_failed_blocking_check_blocks_downstream_steps_on_dask(dask_runs):
