@@ -6,7 +6,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: install parse demo dev test browser bench clean
+.PHONY: install parse demo dev test browser bench clean lint
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -30,6 +30,10 @@ browser:
 
 test: install browser
 	$(RUN) pytest
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
 bench: install
 	$(RUN) python benchmarks/bench_article.py

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -41,9 +42,7 @@ def dowhy_ici(
                 if scm.graph.in_degree(node) == 0:
                     scm.set_causal_mechanism(node, gcm.EmpiricalDistribution())
                 else:
-                    scm.set_causal_mechanism(
-                        node, gcm.AdditiveNoiseModel(gcm.ml.create_ridge_regressor())
-                    )
+                    scm.set_causal_mechanism(node, gcm.AdditiveNoiseModel(gcm.ml.create_ridge_regressor()))
         else:
             gcm.auto.assign_causal_mechanisms(scm, df)
         gcm.fit(scm, df)
@@ -64,8 +63,6 @@ def side_by_side(nodes, truth: dict, columns: dict[str, dict]) -> str:
         for shares in columns.values():
             row += f"{shares[n]:>14.2f}{shares[n] - truth[n]:>+8.2f}"
         lines.append(row)
-    maxerr = "".join(
-        f"{'':>14}{max(abs(s[n] - truth[n]) for n in nodes):>8.2f}" for s in columns.values()
-    )
+    maxerr = "".join(f"{'':>14}{max(abs(s[n] - truth[n]) for n in nodes):>8.2f}" for s in columns.values())
     lines.append(f"{'max |err|':<24}" + maxerr)
     return "\n".join(lines)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -57,7 +57,7 @@ class TreeMemory:
             self.peak_single = max(self.peak_single, max(rss))
             self._stop.wait(self._interval)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> TreeMemory:
         self._thread.start()
         return self
 
@@ -73,8 +73,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="concurrent partition runs (and Dask workers)")
     parser.add_argument("--executor", choices=["multiprocess", "dask"], default="multiprocess")
     parser.add_argument("--pool-limit", type=int, default=1, help="slots of the duckdb_warehouse pool")
-    parser.add_argument("--n-bootstrap", type=int, default=None,
-                        help="override the model's n_bootstrap (default: the dbt YAML's value)")
+    parser.add_argument(
+        "--n-bootstrap", type=int, default=None, help="override the model's n_bootstrap (default: the dbt YAML's value)"
+    )
     parser.add_argument("--max-partitions", type=int, default=None, help="backfill only the first N of each job")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
@@ -91,9 +92,16 @@ def main() -> int:
         home = tmp / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text(
-            f"concurrency:\n  pools:\n    default_limit: {args.pool_limit}\ntelemetry:\n  enabled: false\n")
-        os.environ.update({"DAGSTER_HOME": str(home), "ICI_DBT_PROJECT_DIR": str(project),
-                           "ICI_WAREHOUSE": str(tmp / "warehouse.duckdb"), "ICI_EXECUTOR": args.executor})
+            f"concurrency:\n  pools:\n    default_limit: {args.pool_limit}\ntelemetry:\n  enabled: false\n"
+        )
+        os.environ.update(
+            {
+                "DAGSTER_HOME": str(home),
+                "ICI_DBT_PROJECT_DIR": str(project),
+                "ICI_WAREHOUSE": str(tmp / "warehouse.duckdb"),
+                "ICI_EXECUTOR": args.executor,
+            }
+        )
 
         import contextlib
 
@@ -107,9 +115,12 @@ def main() -> int:
         t0 = time.perf_counter()
         prepare_manifest(project)
         t_parse = time.perf_counter() - t0
-        print(f"data: {args.regions} regions x {args.days} days = {args.regions * args.days:,} unit rows; "
-              f"{args.workers} concurrent runs, executor {args.executor}"
-              + (f", pool limit {args.pool_limit}" if args.executor == "multiprocess" else ""), flush=True)
+        print(
+            f"data: {args.regions} regions x {args.days} days = {args.regions * args.days:,} unit rows; "
+            f"{args.workers} concurrent runs, executor {args.executor}"
+            + (f", pool limit {args.pool_limit}" if args.executor == "multiprocess" else ""),
+            flush=True,
+        )
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         with contextlib.ExitStack() as stack:
             memory = stack.enter_context(TreeMemory())
@@ -119,15 +130,22 @@ def main() -> int:
 
                 from ici_assets.executors import dask_run_config
 
-                cluster = stack.enter_context(distributed.LocalCluster(
-                    n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None))
+                cluster = stack.enter_context(
+                    distributed.LocalCluster(
+                        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    )
+                )
                 exec_config = dask_run_config(cluster.scheduler_address)
             else:
                 exec_config = jobs.multiprocess_run_config()
             t0 = time.perf_counter()
-            demo_cfg = {**quiet, "ops": {"raw_marketing_tables": {"config": {"n_regions": args.regions, "n_days": args.days}}}}
-            with dg.execute_job(dg.reconstructable(jobs.demo_job), instance=instance,
-                                run_config={**demo_cfg, **exec_config}) as res:
+            demo_cfg = {
+                **quiet,
+                "ops": {"raw_marketing_tables": {"config": {"n_regions": args.regions, "n_days": args.days}}},
+            }
+            with dg.execute_job(
+                dg.reconstructable(jobs.demo_job), instance=instance, run_config={**demo_cfg, **exec_config}
+            ) as res:
                 assert res.success, f"ici_demo run {res.run_id} failed"
             t_demo = time.perf_counter() - t0
             print(f"ici_demo (raw + dbt build + SCM + whole-period ICI): {t_demo:.1f} s", flush=True)
@@ -138,21 +156,27 @@ def main() -> int:
                 keys = job_fn().partitions_def.get_partition_keys(dynamic_partitions_store=instance)
                 keys = keys[: args.max_partitions] if args.max_partitions else keys
                 t0 = time.perf_counter()
-                out = backfill_parallel([(job_fn, k) for k in keys], instance, workers=args.workers,
-                                         run_config={**quiet, **exec_config})
+                out = backfill_parallel(
+                    [(job_fn, k) for k in keys], instance, workers=args.workers, run_config={**quiet, **exec_config}
+                )
                 timings[job_fn.__name__] = (len(keys), time.perf_counter() - t0)
                 failed = [k for k, _, ok in out if not ok]
                 assert not failed, f"{job_fn.__name__}: partitions failed: {failed[:5]}"
                 n_runs += len(out)
-                print(f"{job_fn.__name__}: {len(keys)} partitions in {timings[job_fn.__name__][1]:.1f} s "
-                      f"({timings[job_fn.__name__][1] / len(keys):.2f} s/partition)", flush=True)
+                print(
+                    f"{job_fn.__name__}: {len(keys)} partitions in {timings[job_fn.__name__][1]:.1f} s "
+                    f"({timings[job_fn.__name__][1] / len(keys):.2f} s/partition)",
+                    flush=True,
+                )
 
         with duckdb.connect(os.environ["ICI_WAREHOUSE"], read_only=True) as con:
             groups = con.execute(
                 "SELECT count(*), min(n), max(n) FROM (SELECT asset_key, partition_key, count(*) n "
-                "FROM ici.ici_shares WHERE partition_key IS NOT NULL GROUP BY ALL)").fetchone()
-            hist = con.execute("SELECT count(DISTINCT run_id), count(*) FROM ici.ici_shares_history "
-                               "WHERE partition_key IS NOT NULL").fetchone()
+                "FROM ici.ici_shares WHERE partition_key IS NOT NULL GROUP BY ALL)"
+            ).fetchone()
+            hist = con.execute(
+                "SELECT count(DISTINCT run_id), count(*) FROM ici.ici_shares_history WHERE partition_key IS NOT NULL"
+            ).fetchone()
             n_orders = con.execute("SELECT count(*) FROM raw.orders").fetchone()[0]
         assert groups == (n_runs, 6, 6), groups
         assert hist == (n_runs, 6 * n_runs), hist
@@ -165,10 +189,14 @@ def main() -> int:
             print(f"{name:<28}{n:>11}{t:>9.1f}")
         print(f"{'total':<28}{n_runs:>11}{total:>9.1f}")
         print(f"raw.orders: {n_orders:,} rows")
-        print(f"peak RSS (sampled every 0.2 s): all processes together {memory.peak_total / 2**20:,.0f} MB, "
-              f"largest single process {memory.peak_single / 2**20:,.0f} MB")
-        print(f"checked: {groups[0]} (asset, partition) groups x 6 nodes in ici.ici_shares; "
-              f"{hist[0]} runs x 6 rows in ici.ici_shares_history")
+        print(
+            f"peak RSS (sampled every 0.2 s): all processes together {memory.peak_total / 2**20:,.0f} MB, "
+            f"largest single process {memory.peak_single / 2**20:,.0f} MB"
+        )
+        print(
+            f"checked: {groups[0]} (asset, partition) groups x 6 nodes in ici.ici_shares; "
+            f"{hist[0]} runs x 6 rows in ici.ici_shares_history"
+        )
         return 0
     finally:
         if args.keep:

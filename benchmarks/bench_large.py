@@ -72,9 +72,11 @@ def main() -> None:
     t0 = time.perf_counter()
     df, g, target, truth = random_dag_case(args.nodes, args.rows, args.seed)
     t_gen = time.perf_counter() - t0
-    print(f"data: {args.rows:,} rows x {args.nodes} nodes, {g.number_of_edges()} edges, "
-          f"target {target} with {len(truth) - 1} ancestors; generated in {t_gen:.1f} s, "
-          f"RSS so far {peak_rss_mb():.0f} MB")
+    print(
+        f"data: {args.rows:,} rows x {args.nodes} nodes, {g.number_of_edges()} edges, "
+        f"target {target} with {len(truth) - 1} ancestors; generated in {t_gen:.1f} s, "
+        f"RSS so far {peak_rss_mb():.0f} MB"
+    )
     t0 = time.perf_counter()
     point = compute_ici(df, g, target, mechanisms="linear")
     t_point = time.perf_counter() - t0
@@ -82,20 +84,23 @@ def main() -> None:
     table = compute_ici(df, g, target, mechanisms="linear", n_bootstrap=args.bootstrap, seed=1)
     t_boot = time.perf_counter() - t0
     err = np.array([table.share[i] - truth[n] for i, n in enumerate(table.node)])
-    cover = np.mean([lo <= truth[n] <= hi for n, lo, hi in
-                     zip(table.node, table.share_low, table.share_high)])
+    cover = np.mean([lo <= truth[n] <= hi for n, lo, hi in zip(table.node, table.share_low, table.share_high)])
     print()
     print(f"{'step':<44}{'wall s':>10}")
     print(f"{'ICI point estimate (validate+fit+closed form)':<44}{t_point:>10.2f}")
     print(f"{'ICI + ' + str(args.bootstrap) + ' bootstrap resamples (total)':<44}{t_boot:>10.2f}")
     print(f"peak RSS (whole process, incl. data): {peak_rss_mb():.0f} MB")
-    print(f"max |share - truth| = {np.abs(err).max():.3f} points; "
-          f"95% intervals cover truth for {100 * cover:.0f}% of {len(err)} nodes")
-    print(f"budget: < 60 s and < 4096 MB -> "
-          f"{'OK' if t_boot < 60 and peak_rss_mb() < 4096 else 'MISSED'}")
+    print(
+        f"max |share - truth| = {np.abs(err).max():.3f} points; "
+        f"95% intervals cover truth for {100 * cover:.0f}% of {len(err)} nodes"
+    )
+    print(f"budget: < 60 s and < 4096 MB -> {'OK' if t_boot < 60 and peak_rss_mb() < 4096 else 'MISSED'}")
     top = table.assign(truth=[truth[n] for n in table.node]).sort_values("share", ascending=False)
-    print(top.head(8)[["node", "share", "share_low", "share_high", "truth"]].to_string(
-        index=False, float_format=lambda v: f"{v:.3f}"))
+    print(
+        top.head(8)[["node", "share", "share_low", "share_high", "truth"]].to_string(
+            index=False, float_format=lambda v: f"{v:.3f}"
+        )
+    )
     sys.stdout.flush()
     del point
 

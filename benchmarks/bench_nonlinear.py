@@ -11,8 +11,8 @@ gcm.auto.assign_causal_mechanisms defaults + gcm.fit + default gcm.intrinsic_cau
 from __future__ import annotations
 
 import numpy as np
-
 from _common import dowhy_ici, side_by_side, timed
+
 from ici_assets.engine import compute_ici, fit_scm, ici_from_scm
 from ici_assets.engine.cases import EDGES, TARGET, saturating_case, saturating_truth
 
@@ -21,8 +21,10 @@ def main() -> None:
     (truth, t_truth) = timed(lambda: saturating_truth(14))
     truth10 = saturating_truth(10)
     nodes = list(truth)
-    print(f"Truth by quadrature (k=14: {t_truth:.1f} s); max |k=14 - k=10| = "
-          f"{max(abs(truth[n] - truth10[n]) for n in nodes):.1e} points\n")
+    print(
+        f"Truth by quadrature (k=14: {t_truth:.1f} s); max |k=14 - k=10| = "
+        f"{max(abs(truth[n] - truth10[n]) for n in nodes):.1e} points\n"
+    )
 
     df = saturating_case(30_000, seed=0)
     ours, t_ours = timed(lambda: compute_ici(df, EDGES, TARGET, mechanisms="auto", seed=0), repeat=2)
@@ -37,13 +39,20 @@ def main() -> None:
     print(f"{'DoWhy auto-assign + fit + default ICI (seed 1, warm)':<60}{fit_d2 + ici_d2:>10.2f}")
     print(f"speed-up vs DoWhy warm: {(fit_d2 + ici_d2) / t_ours:.1f}x\n")
     print("our mechanisms:", {n: k for n, k in scm.kinds.items() if k != "root"})
-    print("held-out MSE by kind:", {n: {k: round(v, 2) for k, v in m.items()}
-                                    for n, m in scm.selection_mse.items()}, "\n")
-    print(side_by_side(nodes, truth, {
-        "ours": dict(zip(ours.node, ours.share)),
-        "DoWhy s0": dw,
-        "DoWhy s1": dw2,
-    }))
+    print(
+        "held-out MSE by kind:", {n: {k: round(v, 2) for k, v in m.items()} for n, m in scm.selection_mse.items()}, "\n"
+    )
+    print(
+        side_by_side(
+            nodes,
+            truth,
+            {
+                "ours": dict(zip(ours.node, ours.share)),
+                "DoWhy s0": dw,
+                "DoWhy s1": dw2,
+            },
+        )
+    )
 
     # Monte Carlo spread of our estimator on one fitted SCM, 8 seeds
     mc = np.array([ici_from_scm(scm, TARGET, seed=s).share for s in range(8)])
@@ -55,13 +64,12 @@ def main() -> None:
     print("\nOurs on 5 further datasets (data seeds 1-5): max |share - truth| per dataset")
     errs = []
     for ds in range(1, 6):
-        t, dt = timed(lambda: compute_ici(saturating_case(30_000, seed=ds), EDGES, TARGET))
+        t, dt = timed(lambda ds=ds: compute_ici(saturating_case(30_000, seed=ds), EDGES, TARGET))
         e = np.array([t.share[i] - truth[n] for i, n in enumerate(t.node)])
         errs.append(e)
         print(f"  seed {ds}: {np.abs(e).max():.2f}  ({dt:.1f} s)  mechanisms {list(t.mechanism)[3:]}")
     errs = np.array(errs)
-    print("  mean error per node over datasets:", {n: round(float(v), 2)
-                                                  for n, v in zip(order, errs.mean(axis=0))})
+    print("  mean error per node over datasets:", {n: round(float(v), 2) for n, v in zip(order, errs.mean(axis=0))})
 
 
 if __name__ == "__main__":

@@ -42,7 +42,11 @@ def build_definitions(
         last_click_key = last_click_relation = None
         if spec.last_click is not None:
             lc_uid = next(
-                (uid for uid, p in nodes.items() if p.get("resource_type") == "model" and p.get("name") == spec.last_click.model),
+                (
+                    uid
+                    for uid, p in nodes.items()
+                    if p.get("resource_type") == "model" and p.get("name") == spec.last_click.model
+                ),
                 None,
             )
             if lc_uid is None:
@@ -72,11 +76,13 @@ def build_definitions(
         )
     ]
     for partitions_def, name in _partitioned_jobs(assets):
-        jobs.append(dg.define_asset_job(
-            name,
-            selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def == partitions_def]),
-            description="Partitioned ICI shares; launch a backfill of all partitions from the UI or the CLI",
-        ))
+        jobs.append(
+            dg.define_asset_job(
+                name,
+                selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def == partitions_def]),
+                description="Partitioned ICI shares; launch a backfill of all partitions from the UI or the CLI",
+            )
+        )
     return dg.Definitions(
         assets=assets,
         resources={
@@ -95,4 +101,3 @@ def _partitioned_jobs(assets: list) -> list[tuple[dg.PartitionsDefinition, str]]
             key = next(iter(a.keys))
             out.append((a.partitions_def, "__".join(key.path) + "_job"))
     return out
-

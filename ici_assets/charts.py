@@ -28,12 +28,14 @@ def share_bar_chart(shares: pd.DataFrame, *, title: str) -> alt.Chart:
     bars = base.mark_bar(color="#4C78A8").encode(
         y=y,
         x=alt.X("share:Q", title="Share of revenue variance explained by the node itself (%)"),
-        tooltip=["node", alt.Tooltip("share:Q", format=".2f"), alt.Tooltip("share_low:Q", format=".2f"),
-                 alt.Tooltip("share_high:Q", format=".2f")],
+        tooltip=[
+            "node",
+            alt.Tooltip("share:Q", format=".2f"),
+            alt.Tooltip("share_low:Q", format=".2f"),
+            alt.Tooltip("share_high:Q", format=".2f"),
+        ],
     )
-    labels = base.mark_text(align="left", dx=4, fontSize=12).encode(
-        y=y, x=alt.X("label_x:Q"), text="label:N"
-    )
+    labels = base.mark_text(align="left", dx=4, fontSize=12).encode(y=y, x=alt.X("label_x:Q"), text="label:N")
     layers = [bars, labels]
     if data["share_low"].notna().all() and len(data):
         layers.insert(1, base.mark_rule(color="#333333").encode(y=y, x="share_low:Q", x2="share_high:Q"))
@@ -51,13 +53,12 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str) -> alt.Chart:
     enc = dict(
         y=alt.Y("model:N", title=None, axis=None),
         x=alt.X("share:Q", title="Share of revenue (%)"),
-        color=alt.Color("model:N", title=None, scale=alt.Scale(range=["#4C78A8", "#F58518"]),
-                        legend=alt.Legend(orient="bottom")),
+        color=alt.Color(
+            "model:N", title=None, scale=alt.Scale(range=["#4C78A8", "#F58518"]), legend=alt.Legend(orient="bottom")
+        ),
     )
     bars = alt.Chart().mark_bar().encode(**enc)
-    text = alt.Chart().mark_text(align="left", dx=3, fontSize=11).encode(
-        y=enc["y"], x="share:Q", text="label:N"
-    )
+    text = alt.Chart().mark_text(align="left", dx=3, fontSize=11).encode(y=enc["y"], x="share:Q", text="label:N")
     return (
         alt.layer(bars, text, data=long)
         .properties(width=380, height=36)
@@ -106,9 +107,7 @@ def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.Chart:
     """Heat map of each node's share (percent, labelled) per segment partition."""
     data = history.copy()
     data["label"] = data["share"].map(lambda s: f"{s:.0f}")
-    base = alt.Chart(data).encode(
-        x=alt.X("node:N", title=None), y=alt.Y("partition_key:N", title=None)
-    )
+    base = alt.Chart(data).encode(x=alt.X("node:N", title=None), y=alt.Y("partition_key:N", title=None))
     rect = base.mark_rect().encode(color=alt.Color("share:Q", title="share %", scale=alt.Scale(scheme="blues")))
     text = base.mark_text(fontSize=10).encode(text="label:N")
     return alt.layer(rect, text).properties(title=title, width=360, height=alt.Step(14))

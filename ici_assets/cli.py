@@ -76,7 +76,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from ici_assets.build import build_definitions
-
     from ici_assets.runner import run_all
 
     defs = build_definitions(warehouse=wh)

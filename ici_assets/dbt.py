@@ -1,6 +1,5 @@
 """dbt models as Dagster assets (dagster-dbt): keys, groups, and dbt tests as asset checks."""
 
-
 import json
 import os
 import shutil
@@ -59,17 +58,20 @@ def load_manifest(project: DbtProject) -> dict[str, Any]:
     """The parsed dbt manifest, or a clear error saying how to create it."""
     path = Path(project.manifest_path)
     if not path.exists():
-        raise FileNotFoundError(
-            f"dbt manifest {path} not found: run `make parse` (dbt parse) or `make demo` first."
-        )
+        raise FileNotFoundError(f"dbt manifest {path} not found: run `make parse` (dbt parse) or `make demo` first.")
     return json.loads(path.read_text())
 
 
 def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> dg.AssetsDefinition:
     """One multi-asset for every dbt model; dbt tests become asset checks."""
 
-    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator,
-                pool=WAREHOUSE_POOL, name="dbt_models")
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator,
+        pool=WAREHOUSE_POOL,
+        name="dbt_models",
+    )
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         context.log.info(f"dbt build against {warehouse.path}")
         # dbt runs as a subprocess that reads the warehouse path from its environment, which

@@ -81,8 +81,12 @@ def _not_executed_message(step, outcome: dict[str, str]) -> str:
     upstream = _upstream_keys(step)
     failed = [key for key in upstream if outcome.get(key) == "failed"]
     abandoned = [key for key in upstream if outcome.get(key) == "not executed"]
-    return (f"Dependencies for step {step.key}" + (f" failed: {failed}" if failed else "")
-            + (f" were not executed: {abandoned}" if abandoned else "") + ". Not executing.")
+    return (
+        f"Dependencies for step {step.key}"
+        + (f" failed: {failed}" if failed else "")
+        + (f" were not executed: {abandoned}" if abandoned else "")
+        + ". Not executing."
+    )
 
 
 def _run_step(dependencies: list[_Opaque], step_args: _Opaque) -> _Opaque:
@@ -117,7 +121,8 @@ def dask_executor() -> dg.ExecutorDefinition:
         def execute(self, plan_context, execution_plan) -> Iterator[dg.DagsterEvent]:
             if not plan_context.instance.is_persistent:
                 raise dg.DagsterInvariantViolationError(
-                    "The dask executor needs a persistent Dagster instance: set DAGSTER_HOME.")
+                    "The dask executor needs a persistent Dagster instance: set DAGSTER_HOME."
+                )
             job_name = plan_context.job_name
             if self.cluster_type == "existing":
                 cluster = self.cluster_configuration["address"]
@@ -125,8 +130,9 @@ def dask_executor() -> dg.ExecutorDefinition:
                 module, name = _CLUSTERS[self.cluster_type]
                 cluster = getattr(importlib.import_module(module), name)(**self.build_dict(job_name))
             else:
-                raise ValueError(f"Unknown dask cluster type {self.cluster_type!r}: use 'existing' or one of "
-                                 f"{sorted(_CLUSTERS)}.")
+                raise ValueError(
+                    f"Unknown dask cluster type {self.cluster_type!r}: use 'existing' or one of {sorted(_CLUSTERS)}."
+                )
             instance_ref = plan_context.instance.get_ref()
             with dask.distributed.Client(cluster) as client:
                 futures, steps = {}, {}
@@ -136,10 +142,16 @@ def dask_executor() -> dg.ExecutorDefinition:
                         # its output is already stored, there is nothing to wait for
                         dependencies = [futures[key] for key in _upstream_keys(step) if key in futures]
                         futures[step.key] = client.submit(
-                            _run_step, dependencies,
-                            _Opaque(plan_context.reconstructable_job, plan_context.dagster_run,
-                                      plan_context.run_config, [step.key], instance_ref,
-                                      execution_plan.known_state),
+                            _run_step,
+                            dependencies,
+                            _Opaque(
+                                plan_context.reconstructable_job,
+                                plan_context.dagster_run,
+                                plan_context.run_config,
+                                [step.key],
+                                instance_ref,
+                                execution_plan.known_state,
+                            ),
                             key=f"{job_name}.{step.key}.{plan_context.run_id}",
                             resources=upstream.get_dask_resource_requirements(step.tags),
                             pure=False,
@@ -179,6 +191,9 @@ def dask_run_config(address: str | None = None, *, n_workers: int = 2) -> dict:
     see the same ``ICI_*`` environment variables and code; without, each run starts a local
     cluster of ``n_workers`` single-threaded worker processes (Dagster is not thread-safe).
     """
-    cluster = ({"existing": {"address": address}} if address
-               else {"local": {"n_workers": n_workers, "threads_per_worker": 1, "processes": True}})
+    cluster = (
+        {"existing": {"address": address}}
+        if address
+        else {"local": {"n_workers": n_workers, "threads_per_worker": 1, "processes": True}}
+    )
     return {"execution": {"config": {"cluster": cluster}}}

@@ -12,7 +12,7 @@ All of them write ``ici.ici_shares`` (latest per asset and partition) and
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -47,8 +47,14 @@ class ModelFit:
 def scm_code_version(spec: IciSpec) -> str:
     """Hash of what changes the fitted model: graph, target, mechanisms, seed, engine version."""
     return stable_hash(
-        {"edges": sorted(spec.edges), "nodes": sorted(spec.nodes), "target": spec.target,
-         "mechanisms": spec.mechanisms, "seed": spec.seed, "engine": ENGINE_VERSION}
+        {
+            "edges": sorted(spec.edges),
+            "nodes": sorted(spec.nodes),
+            "target": spec.target,
+            "mechanisms": spec.mechanisms,
+            "seed": spec.seed,
+            "engine": ENGINE_VERSION,
+        }
     )
 
 
@@ -61,7 +67,9 @@ def segment_partitions_name(spec: IciSpec) -> str:
     return f"{spec.model}__{spec.partitions.segment_column}"
 
 
-def read_node_table(con, spec: IciSpec, schema: str, table: str, where: str = "", params: list | None = None) -> pd.DataFrame:
+def read_node_table(
+    con, spec: IciSpec, schema: str, table: str, where: str = "", params: list | None = None
+) -> pd.DataFrame:
     """Read the unit and node columns of the model's table (optionally a slice), ordered by unit."""
     cols = list(dict.fromkeys([*spec.unit, *([spec.time_column] if spec.time_column else []), *spec.nodes]))
     col_sql = ", ".join(quote_identifier(c) for c in cols)
@@ -70,9 +78,13 @@ def read_node_table(con, spec: IciSpec, schema: str, table: str, where: str = ""
     try:
         return con.execute(f"SELECT {col_sql} FROM {relation} {where} ORDER BY {order}", params or []).df()
     except Exception as exc:  # duckdb.CatalogException / BinderException
-        present = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-            [schema, table]).fetchall()}
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [schema, table],
+            ).fetchall()
+        }
         if not present:
             raise ValueError(
                 f"Table {schema}.{table} of dbt model '{spec.model}' does not exist: build the dbt models first."
@@ -99,15 +111,27 @@ def fit_frame(context: dg.AssetExecutionContext, spec: IciSpec, frame: pd.DataFr
         times = pd.to_datetime(frame[spec.time_column]).to_numpy()
         period = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
     context.log.info(
-        "Mechanisms: " + ", ".join(f"{n}={k} (R^2 {scm.r2.get(n, float('nan')):.3f})" for n, k in scm.kinds.items() if k != "root")
+        "Mechanisms: "
+        + ", ".join(f"{n}={k} (R^2 {scm.r2.get(n, float('nan')):.3f})" for n, k in scm.kinds.items() if k != "root")
     )
-    return ModelFit(scm=scm, data_version=frame_hash(frame), n_rows=len(frame),
-                    period_start=period[0], period_end=period[1], times=times)
+    return ModelFit(
+        scm=scm,
+        data_version=frame_hash(frame),
+        n_rows=len(frame),
+        period_start=period[0],
+        period_end=period[1],
+        times=times,
+    )
 
 
 def compute_rows(
-    context: dg.AssetExecutionContext, spec: IciSpec, fit: ModelFit, *, asset_key: dg.AssetKey,
-    code_version: str, partition_kind: str | None,
+    context: dg.AssetExecutionContext,
+    spec: IciSpec,
+    fit: ModelFit,
+    *,
+    asset_key: dg.AssetKey,
+    code_version: str,
+    partition_kind: str | None,
 ) -> pd.DataFrame:
     """ICI with bootstrap intervals as rows of ``ici.ici_shares``."""
     context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
@@ -125,7 +149,7 @@ def compute_rows(
             "share_high": table["share_high"].astype(float),
             "code_version": code_version,
             "data_version": fit.data_version,
-            "materialized_at": datetime.now(timezone.utc),
+            "materialized_at": datetime.now(UTC),
             "run_id": context.run.run_id,
             "target": spec.target,
             "mechanism": table["mechanism"].astype(str),
@@ -146,8 +170,12 @@ def table_metadata(frame: pd.DataFrame) -> dg.MetadataValue:
         ]
     )
     records = [
-        dg.TableRecord({k: (round(float(v), 3) if isinstance(v, float) else (None if v is None else str(v)))
-                        for k, v in row.items()})
+        dg.TableRecord(
+            {
+                k: (round(float(v), 3) if isinstance(v, float) else (None if v is None else str(v)))
+                for k, v in row.items()
+            }
+        )
         for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
     ]
     return dg.MetadataValue.table(records=records, schema=schema)
@@ -163,9 +191,11 @@ def chart_metadata(name: str, chart, alt_text: str) -> dict[str, dg.MetadataValu
 
 def shares_metadata(rows: pd.DataFrame, fit: ModelFit, spec: IciSpec, title: str) -> dict[str, Any]:
     """Bar chart, table preview, per-node floats and versions of one ICI result."""
-    shown = rows[["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]].sort_values(
-        "share", ascending=False
-    ).reset_index(drop=True)
+    shown = (
+        rows[["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]]
+        .sort_values("share", ascending=False)
+        .reset_index(drop=True)
+    )
     metadata: dict[str, Any] = {
         **chart_metadata("shares_chart", charts.share_bar_chart(shown, title=title), "ICI shares"),
         "shares": table_metadata(shown),
@@ -181,7 +211,9 @@ def shares_metadata(rows: pd.DataFrame, fit: ModelFit, spec: IciSpec, title: str
     return metadata
 
 
-def daily_contributions(spec: IciSpec, fit: ModelFit, *, asset_key: dg.AssetKey, code_version: str, run_id: str) -> pd.DataFrame | None:
+def daily_contributions(
+    spec: IciSpec, fit: ModelFit, *, asset_key: dg.AssetKey, code_version: str, run_id: str
+) -> pd.DataFrame | None:
     """Each node's intrinsic contribution to the target per period (summed over units), long format."""
     if fit.times is None:
         return None
@@ -199,7 +231,9 @@ def daily_contributions(spec: IciSpec, fit: ModelFit, *, asset_key: dg.AssetKey,
     return long
 
 
-def last_click_comparison(con, spec: IciSpec, relation: tuple[str, str], rows: pd.DataFrame, fit: ModelFit) -> pd.DataFrame:
+def last_click_comparison(
+    con, spec: IciSpec, relation: tuple[str, str], rows: pd.DataFrame, fit: ModelFit
+) -> pd.DataFrame:
     """Each node's ICI share beside its last-click revenue share over the same period."""
     lc = spec.last_click
     assert lc is not None
@@ -258,10 +292,15 @@ def build_ici_assets(
         with warehouse.connect(read_only=True) as con:
             frame = read_node_table(con, spec, schema, table)
             segments = (
-                [r[0] for r in con.execute(
-                    f"SELECT DISTINCT CAST({quote_identifier(seg)} AS VARCHAR) FROM "
-                    f"{quote_identifier(schema)}.{quote_identifier(table)} ORDER BY 1").fetchall()]
-                if seg else []
+                [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT DISTINCT CAST({quote_identifier(seg)} AS VARCHAR) FROM "
+                        f"{quote_identifier(schema)}.{quote_identifier(table)} ORDER BY 1"
+                    ).fetchall()
+                ]
+                if seg
+                else []
             )
         fit = fit_frame(context, spec, frame, f"{schema}.{table}")
         if segment_parts is not None:
@@ -303,7 +342,9 @@ def build_ici_assets(
     )
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit) -> dg.MaterializeResult:
         rows = compute_rows(context, spec, fit, asset_key=shares_key, code_version=shares_code, partition_kind=None)
-        contrib = daily_contributions(spec, fit, asset_key=shares_key, code_version=shares_code, run_id=context.run.run_id)
+        contrib = daily_contributions(
+            spec, fit, asset_key=shares_key, code_version=shares_code, run_id=context.run.run_id
+        )
         comparison = None
         if spec.last_click is not None and last_click_relation is not None:
             with warehouse.connect(read_only=True) as con:
@@ -319,21 +360,28 @@ def build_ici_assets(
         period = _period_label(fit)
         metadata = shares_metadata(rows, fit, spec, f"Intrinsic causal influence on {spec.target} ({period})")
         if comparison is not None:
-            metadata.update(chart_metadata(
-                "ici_vs_last_click_chart",
-                charts.comparison_chart(comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"),
-                "ICI vs last click",
-            ))
+            metadata.update(
+                chart_metadata(
+                    "ici_vs_last_click_chart",
+                    charts.comparison_chart(
+                        comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"
+                    ),
+                    "ICI vs last click",
+                )
+            )
             metadata["ici_vs_last_click"] = table_metadata(comparison)
         if contrib is not None:
-            metadata.update(chart_metadata(
-                "contributions_chart",
-                charts.contributions_chart(contrib, title=f"Intrinsic contribution to {spec.target} per week"),
-                "Contributions over time",
-            ))
+            metadata.update(
+                chart_metadata(
+                    "contributions_chart",
+                    charts.contributions_chart(contrib, title=f"Intrinsic contribution to {spec.target} per week"),
+                    "Contributions over time",
+                )
+            )
         metadata["published"] = all(r.passed for r in check_results)
-        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version),
-                                    check_results=check_results)
+        return dg.MaterializeResult(
+            metadata=metadata, data_version=dg.DataVersion(fit.data_version), check_results=check_results
+        )
 
     assets: list[dg.AssetsDefinition] = [_scm, _shares]
     if spec.last_click is not None and last_click_relation is not None:
@@ -381,34 +429,54 @@ def _vs_last_click_asset(spec: IciSpec, shares_key: dg.AssetKey, last_click_key,
                 [shares_key.to_user_string()],
             ).df()
             if rows.empty:
-                raise ValueError(f"No current shares for {shares_key.to_user_string()} in ici.ici_shares: materialise it first.")
-            fit_like = ModelFit(scm=None, data_version=str(rows["data_version"].iloc[0]), n_rows=0,  # type: ignore[arg-type]
-                                period_start=str(rows["period_start"].iloc[0])[:10] if pd.notna(rows["period_start"].iloc[0]) else None,
-                                period_end=str(rows["period_end"].iloc[0])[:10] if pd.notna(rows["period_end"].iloc[0]) else None)
+                raise ValueError(
+                    f"No current shares for {shares_key.to_user_string()} in ici.ici_shares: materialise it first."
+                )
+            fit_like = ModelFit(
+                scm=None,
+                data_version=str(rows["data_version"].iloc[0]),
+                n_rows=0,  # type: ignore[arg-type]
+                period_start=str(rows["period_start"].iloc[0])[:10] if pd.notna(rows["period_start"].iloc[0]) else None,
+                period_end=str(rows["period_end"].iloc[0])[:10] if pd.notna(rows["period_end"].iloc[0]) else None,
+            )
             comparison = last_click_comparison(con, spec, relation, rows, fit_like)
         comparison = comparison.merge(rows[["node", "share_low", "share_high"]], on="node")
         sentence = interpret_comparison(comparison, spec.target)
         context.log.info(sentence)
         out = comparison.assign(
-            asset_key=key.to_user_string(), model=spec.model, target=spec.target,
-            period_start=fit_like.period_start, period_end=fit_like.period_end,
-            run_id=context.run.run_id, materialized_at=datetime.now(timezone.utc),
+            asset_key=key.to_user_string(),
+            model=spec.model,
+            target=spec.target,
+            period_start=fit_like.period_start,
+            period_end=fit_like.period_end,
+            run_id=context.run.run_id,
+            materialized_at=datetime.now(UTC),
         )
         with warehouse.connect() as con:
             replace_rows(con, "ici_vs_last_click", out, "asset_key", key.to_user_string())
         period = f"{fit_like.period_start} to {fit_like.period_end}"
-        return dg.MaterializeResult(metadata={
-            **chart_metadata("ici_vs_last_click_chart",
-                             charts.comparison_chart(comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"),
-                             "ICI vs last click"),
-            "ici_vs_last_click": table_metadata(comparison[["node", "ici_share", "share_low", "share_high", "last_click_share"]]),
-            "interpretation": dg.MetadataValue.text(sentence),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                **chart_metadata(
+                    "ici_vs_last_click_chart",
+                    charts.comparison_chart(
+                        comparison, title=f"{spec.target}: intrinsic causal influence vs last click ({period})"
+                    ),
+                    "ICI vs last click",
+                ),
+                "ici_vs_last_click": table_metadata(
+                    comparison[["node", "ici_share", "share_low", "share_high", "last_click_share"]]
+                ),
+                "interpretation": dg.MetadataValue.text(sentence),
+            }
+        )
 
     return _vs
 
 
-def _history_chart_metadata(warehouse: WarehouseResource, asset_key: dg.AssetKey, chart_fn, title: str) -> dict[str, Any]:
+def _history_chart_metadata(
+    warehouse: WarehouseResource, asset_key: dg.AssetKey, chart_fn, title: str
+) -> dict[str, Any]:
     """Chart of every partition's current shares of one asset (read back after the write)."""
     with warehouse.connect(read_only=True) as con:
         current = con.execute(
@@ -420,8 +488,21 @@ def _history_chart_metadata(warehouse: WarehouseResource, asset_key: dg.AssetKey
 
 
 def _publish_slice(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, spec: IciSpec, *, schema: str, table: str,
-    where: str, params: list, label: str, key: dg.AssetKey, code: str, kind: str, title: str, chart_fn, chart_title: str,
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    spec: IciSpec,
+    *,
+    schema: str,
+    table: str,
+    where: str,
+    params: list,
+    label: str,
+    key: dg.AssetKey,
+    code: str,
+    kind: str,
+    title: str,
+    chart_fn,
+    chart_title: str,
 ) -> dg.MaterializeResult:
     """Fit and publish the ICI of one partition's slice of the node table, with the partitions chart.
 
@@ -433,8 +514,10 @@ def _publish_slice(
     rows = compute_rows(context, spec, fit, asset_key=key, code_version=code, partition_kind=kind)
     failed = [r.description for r in checks.shares_check_results(rows["share"]) if not r.passed]
     if failed:
-        raise ValueError(f"ICI of {key.to_user_string()} partition {context.partition_key} failed its checks "
-                         f"({'; '.join(failed)}): nothing written.")
+        raise ValueError(
+            f"ICI of {key.to_user_string()} partition {context.partition_key} failed its checks "
+            f"({'; '.join(failed)}): nothing written."
+        )
     with warehouse.connect() as con:
         write_shares(con, rows)
     metadata = shares_metadata(rows, fit, spec, title)
@@ -442,11 +525,19 @@ def _publish_slice(
     return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.data_version))
 
 
-def _partitioned_asset(spec: IciSpec, key: dg.AssetKey, model_key: dg.AssetKey, partitions_def, code: str, description: str):
+def _partitioned_asset(
+    spec: IciSpec, key: dg.AssetKey, model_key: dg.AssetKey, partitions_def, code: str, description: str
+):
     """Decorator for a partitioned ICI asset (shared settings of the monthly and segment assets)."""
     return dg.asset(
-        key=key, deps=[model_key], partitions_def=partitions_def, group_name=ICI_GROUP, code_version=code,
-        kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL, description=description,
+        key=key,
+        deps=[model_key],
+        partitions_def=partitions_def,
+        group_name=ICI_GROUP,
+        code_version=code,
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=description,
     )
 
 
@@ -457,17 +548,33 @@ def _monthly_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: st
     code = shares_code_version(spec, {"window_months": part.window_months})
     time_col = quote_identifier(spec.time_column)
 
-    @_partitioned_asset(spec, key, model_key, partitions_def, code, (
-        f"ICI shares of `{spec.model}` per month, each fitted on the trailing {part.window_months} "
-        "months ending with the partition's month (all segments pooled). Query them as the view "
-        "`ici.ici_shares_over_time`."))
+    @_partitioned_asset(
+        spec,
+        key,
+        model_key,
+        partitions_def,
+        code,
+        (
+            f"ICI shares of `{spec.model}` per month, each fitted on the trailing {part.window_months} "
+            "months ending with the partition's month (all segments pooled). Query them as the view "
+            "`ici.ici_shares_over_time`."
+        ),
+    )
     def _by_month(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         end = context.partition_time_window.end.date()
         start = (pd.Timestamp(end) - pd.DateOffset(months=part.window_months)).date()
         return _publish_slice(
-            context, warehouse, spec, schema=schema, table=table,
+            context,
+            warehouse,
+            spec,
+            schema=schema,
+            table=table,
             where=f"WHERE {time_col} >= CAST(? AS DATE) AND {time_col} < CAST(? AS DATE)",
-            params=[str(start), str(end)], label=f"{start} to {end} (exclusive)", key=key, code=code, kind="month",
+            params=[str(start), str(end)],
+            label=f"{start} to {end} (exclusive)",
+            key=key,
+            code=code,
+            kind="month",
             title=f"ICI on {spec.target}, {part.window_months} months to {context.partition_key[:7]}",
             chart_fn=charts.shares_over_time_chart,
             chart_title=f"ICI shares of {spec.target} over time ({part.window_months}-month trailing windows)",
@@ -476,21 +583,40 @@ def _monthly_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: st
     return _by_month
 
 
-def _segment_asset(spec: IciSpec, model_key: dg.AssetKey, schema: str, table: str, partitions_def) -> dg.AssetsDefinition:
+def _segment_asset(
+    spec: IciSpec, model_key: dg.AssetKey, schema: str, table: str, partitions_def
+) -> dg.AssetsDefinition:
     seg = spec.partitions.segment_column
     key = dg.AssetKey(["ici", spec.model, f"shares_by_{seg}"])
     code = shares_code_version(spec, {"segment": seg})
 
-    @_partitioned_asset(spec, key, model_key, partitions_def, code, (
-        f"ICI shares of `{spec.model}` per `{seg}` (one dynamic partition per value, registered by "
-        f"`ici/{spec.model}/scm`), each fitted on that {seg}'s rows over the whole period."))
+    @_partitioned_asset(
+        spec,
+        key,
+        model_key,
+        partitions_def,
+        code,
+        (
+            f"ICI shares of `{spec.model}` per `{seg}` (one dynamic partition per value, registered by "
+            f"`ici/{spec.model}/scm`), each fitted on that {seg}'s rows over the whole period."
+        ),
+    )
     def _by_segment(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         return _publish_slice(
-            context, warehouse, spec, schema=schema, table=table,
-            where=f"WHERE CAST({quote_identifier(seg)} AS VARCHAR) = ?", params=[context.partition_key],
-            label=f"{seg} = {context.partition_key}", key=key, code=code, kind=seg,
+            context,
+            warehouse,
+            spec,
+            schema=schema,
+            table=table,
+            where=f"WHERE CAST({quote_identifier(seg)} AS VARCHAR) = ?",
+            params=[context.partition_key],
+            label=f"{seg} = {context.partition_key}",
+            key=key,
+            code=code,
+            kind=seg,
             title=f"ICI on {spec.target}, {seg} {context.partition_key}",
-            chart_fn=charts.shares_by_segment_chart, chart_title=f"ICI shares of {spec.target} by {seg}",
+            chart_fn=charts.shares_by_segment_chart,
+            chart_title=f"ICI shares of {spec.target} by {seg}",
         )
 
     return _by_segment

@@ -54,7 +54,10 @@ def definitions() -> dg.Definitions:
 
     base = build_definitions()
     return dg.Definitions(
-        assets=base.assets, asset_checks=base.asset_checks, resources=base.resources, jobs=base.jobs,
+        assets=base.assets,
+        asset_checks=base.asset_checks,
+        resources=base.resources,
+        jobs=base.jobs,
         executor=executor_from_env(),
     )
 

@@ -4,7 +4,6 @@ A team with real data replaces this asset with its own ingestion (Airbyte, dlt, 
 a COPY job...) that writes the same tables; the dbt sources point at them by name.
 """
 
-
 import dagster as dg
 
 from ici_assets.demo.raw_data import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG
@@ -55,8 +54,12 @@ def raw_marketing_tables(context: dg.AssetExecutionContext, config: RawDemoConfi
         f"seed {config.seed}, TV adstock decay {config.tv_adstock_decay} over {config.tv_adstock_max_lag} days"
     )
     tables = generate_raw_tables(
-        seed=config.seed, n_regions=config.n_regions, start_date=config.start_date, n_days=config.n_days,
-        tv_adstock_decay=config.tv_adstock_decay, tv_adstock_max_lag=config.tv_adstock_max_lag,
+        seed=config.seed,
+        n_regions=config.n_regions,
+        start_date=config.start_date,
+        n_days=config.n_days,
+        tv_adstock_decay=config.tv_adstock_decay,
+        tv_adstock_max_lag=config.tv_adstock_max_lag,
     )
     with warehouse.connect() as con:
         write_raw_tables(con, tables)

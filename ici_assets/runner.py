@@ -28,27 +28,42 @@ def run_all(
     """
     run_config = run_config or {}
     part_config = {k: v for k, v in run_config.items() if k == "loggers"}
-    results = [defs.resolve_job_def("ici_demo").execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False)]
+    results = [
+        defs.resolve_job_def("ici_demo").execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+    ]
     if not results[-1].success or not partitions:
         return results
     for job in partition_jobs(defs):
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
         log(f"{job.name}: {len(keys)} partitions")
         for key in keys:
-            results.append(job.execute_in_process(
-                instance=instance, partition_key=key, run_config=part_config, raise_on_error=False))
+            results.append(
+                job.execute_in_process(
+                    instance=instance, partition_key=key, run_config=part_config, raise_on_error=False
+                )
+            )
             if not results[-1].success:
                 return results
     return results
 
 
-def _execute_partition(job_fn: Callable[[], dg.JobDefinition], partition_key: str, run_config: dict,
-                       instance_ref: "dg._core.instance.ref.InstanceRef") -> tuple[str, str, bool]:
+def _execute_partition(
+    job_fn: Callable[[], dg.JobDefinition],
+    partition_key: str,
+    run_config: dict,
+    instance_ref: "dg._core.instance.ref.InstanceRef",
+) -> tuple[str, str, bool]:
     """One partition run of a reconstructable job (runs in a worker process)."""
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
-        with dg.execute_job(dg.reconstructable(job_fn), instance=instance, tags={"dagster/partition": partition_key},
-                            run_config=run_config, raise_on_error=False) as result:
+        with dg.execute_job(
+            dg.reconstructable(job_fn),
+            instance=instance,
+            tags={"dagster/partition": partition_key},
+            run_config=run_config,
+            raise_on_error=False,
+        ) as result:
             return partition_key, result.run_id, result.success
 
 

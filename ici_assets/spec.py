@@ -109,9 +109,7 @@ def _str_list(value: Any, model: str, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise IciMetaError(
-            f"dbt model '{model}': meta.ici {key} must be a list of column names, got {value!r}."
-        )
+        raise IciMetaError(f"dbt model '{model}': meta.ici {key} must be a list of column names, got {value!r}.")
     return tuple(value)
 
 
@@ -173,8 +171,7 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
     mechanisms = meta.get("mechanisms", "auto")
     if mechanisms not in MECHANISM_CHOICES:
         raise IciMetaError(
-            f"dbt model '{model}': meta.ici.mechanisms must be one of {MECHANISM_CHOICES}, "
-            f"got {mechanisms!r}. {fix}"
+            f"dbt model '{model}': meta.ici.mechanisms must be one of {MECHANISM_CHOICES}, got {mechanisms!r}. {fix}"
         )
     n_bootstrap = meta.get("n_bootstrap", DEFAULT_N_BOOTSTRAP)
     seed = meta.get("seed", 0)
@@ -295,7 +292,9 @@ def _parse_checks(raw: Any, model: str, fix: str) -> CheckSpec:
         )
     for key, val in raw.items():
         if not isinstance(val, (int, float)) or isinstance(val, bool) or val < 0:
-            raise IciMetaError(f"dbt model '{model}': meta.ici.checks.{key} must be a non-negative number, got {val!r}. {fix}")
+            raise IciMetaError(
+                f"dbt model '{model}': meta.ici.checks.{key} must be a non-negative number, got {val!r}. {fix}"
+            )
     return CheckSpec(**{k: (int(v) if k == "min_rows" else float(v)) for k, v in raw.items()})
 
 

@@ -58,7 +58,9 @@ class WarehouseLockedError(RuntimeError):
 
 
 @contextlib.contextmanager
-def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: str | Path, *, read_only: bool = False, wait_seconds: float = 60.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, waiting up to ``wait_seconds`` while another process holds its lock.
 
     DuckDB allows one writing process per file; dbt runs as a subprocess, so a connection
@@ -149,9 +151,7 @@ def _one_key(rows: pd.DataFrame, what: str) -> tuple[str, object]:
     return str(asset_key), (None if pd.isna(partition_key) else partition_key)
 
 
-def write_shares(
-    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, contributions: pd.DataFrame | None = None
-) -> None:
+def write_shares(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, contributions: pd.DataFrame | None = None) -> None:
     """Replace the current shares of (asset, partition), append them to history, atomically.
 
     One transaction: ``ici.ici_shares``, ``ici.ici_shares_history`` and (if given) the asset's

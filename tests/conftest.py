@@ -53,6 +53,9 @@ def small_base(tmp_path_factory, dbt_project_copy):
 
     warehouse = tmp_path_factory.mktemp("small") / "base.duckdb"
     defs = build_definitions(dbt_project_copy, warehouse)
-    assert defs.resolve_job_def("ici_demo").execute_in_process(
-        run_config=SMALL_RUN, instance=dg.DagsterInstance.ephemeral()).success
+    assert (
+        defs.resolve_job_def("ici_demo")
+        .execute_in_process(run_config=SMALL_RUN, instance=dg.DagsterInstance.ephemeral())
+        .success
+    )
     return dbt_project_copy, warehouse

@@ -19,28 +19,53 @@ NODES = ["demand", "tv_spend", "social_spend", "organic_clicks", "social_clicks"
 
 
 def shares_rows(run_id: str, share: float) -> pd.DataFrame:
-    return pd.DataFrame({
-        "asset_key": "ici/m/shares", "model": "m", "partition_key": None, "partition_kind": None,
-        "node": NODES, "ici": 1.0, "share": share, "share_low": share - 1, "share_high": share + 1,
-        "code_version": "c", "data_version": run_id, "materialized_at": pd.Timestamp("2025-01-01", tz="UTC"),
-        "run_id": run_id, "target": "revenue", "mechanism": "linear", "r2": 0.9, "n_rows": 10,
-        "period_start": pd.Timestamp("2024-01-01").date(), "period_end": pd.Timestamp("2024-12-31").date(),
-    })
+    return pd.DataFrame(
+        {
+            "asset_key": "ici/m/shares",
+            "model": "m",
+            "partition_key": None,
+            "partition_kind": None,
+            "node": NODES,
+            "ici": 1.0,
+            "share": share,
+            "share_low": share - 1,
+            "share_high": share + 1,
+            "code_version": "c",
+            "data_version": run_id,
+            "materialized_at": pd.Timestamp("2025-01-01", tz="UTC"),
+            "run_id": run_id,
+            "target": "revenue",
+            "mechanism": "linear",
+            "r2": 0.9,
+            "n_rows": 10,
+            "period_start": pd.Timestamp("2024-01-01").date(),
+            "period_end": pd.Timestamp("2024-12-31").date(),
+        }
+    )
 
 
 def contributions(run_id: str, n_periods: int) -> pd.DataFrame:
     periods = pd.date_range("1900-01-01", periods=n_periods, freq="D").date
-    return pd.DataFrame({
-        "asset_key": "ici/m/shares", "model": "m",
-        "period": [p for p in periods for _ in NODES], "node": NODES * n_periods,
-        "contribution": 1.5, "code_version": "c", "data_version": run_id, "run_id": run_id,
-    })
+    return pd.DataFrame(
+        {
+            "asset_key": "ici/m/shares",
+            "model": "m",
+            "period": [p for p in periods for _ in NODES],
+            "node": NODES * n_periods,
+            "contribution": 1.5,
+            "code_version": "c",
+            "data_version": run_id,
+            "run_id": run_id,
+        }
+    )
 
 
 def snapshot(path) -> tuple:
     with duckdb.connect(str(path), read_only=True) as con:
-        return tuple(con.execute(f"SELECT * FROM ici.{t} ORDER BY ALL").fetchall()
-                     for t in ("ici_shares", "ici_shares_history", "ici_contributions"))
+        return tuple(
+            con.execute(f"SELECT * FROM ici.{t} ORDER BY ALL").fetchall()
+            for t in ("ici_shares", "ici_shares_history", "ici_contributions")
+        )
 
 
 # The child writes a second, much bigger result; it prints READY just before write_shares.
@@ -90,8 +115,13 @@ def test_sigkill_mid_write_keeps_previous_results(first, duration, tmp_path, fra
     base, before = first
     path = tmp_path / "wh.duckdb"
     shutil.copy(base, path)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(BIG)], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), str(BIG)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "READY"
         time.sleep(duration * fraction)

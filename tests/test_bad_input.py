@@ -1,12 +1,10 @@
 """Bad input fails at the right asset, with a message naming the column/node/table/file and
 the fix, and leaves ici.ici_shares and ici.ici_shares_history exactly as they were."""
 
-import os
 import shutil
 import subprocess
 import sys
 import textwrap
-import time
 
 import dagster as dg
 import duckdb
@@ -28,8 +26,10 @@ def base(small_base):
 
 def snapshot(path):
     with duckdb.connect(str(path), read_only=True) as con:
-        return (con.execute("SELECT * FROM ici.ici_shares ORDER BY asset_key, node").fetchall(),
-                con.execute("SELECT * FROM ici.ici_shares_history ORDER BY run_id, asset_key, node").fetchall())
+        return (
+            con.execute("SELECT * FROM ici.ici_shares ORDER BY asset_key, node").fetchall(),
+            con.execute("SELECT * FROM ici.ici_shares_history ORDER BY run_id, asset_key, node").fetchall(),
+        )
 
 
 def run_ici(base, tmp_path, mutate_sql, selection=(SCM, SHARES, VS), wait_seconds=None):
@@ -51,8 +51,11 @@ def run_ici(base, tmp_path, mutate_sql, selection=(SCM, SHARES, VS), wait_second
     if wait_seconds is not None:
         run_config = {"resources": {"warehouse": {"config": {"path": str(path), "wait_seconds": wait_seconds}}}}
     result = defs.resolve_job_def("ici_demo").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=list(selection), raise_on_error=False,
-        run_config=run_config)
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=list(selection),
+        raise_on_error=False,
+        run_config=run_config,
+    )
     return result, path, before
 
 
@@ -83,10 +86,17 @@ def unpartitioned_non_raw(defs):
         ("null", [f"UPDATE {NODES} SET revenue = NULL WHERE rowid < 3"], ["revenue", "3"]),
         ("nan", [f"UPDATE {NODES} SET social_spend = 'NaN'::DOUBLE WHERE rowid = 5"], ["social_spend"]),
         ("inf", [f"UPDATE {NODES} SET organic_clicks = 'inf'::DOUBLE WHERE rowid = 7"], ["organic_clicks"]),
-        ("non_numeric", [f"ALTER TABLE {NODES} ALTER demand TYPE VARCHAR", f"UPDATE {NODES} SET demand = 'high' WHERE rowid = 1"],
-         ["demand", "numeric"]),
+        (
+            "non_numeric",
+            [f"ALTER TABLE {NODES} ALTER demand TYPE VARCHAR", f"UPDATE {NODES} SET demand = 'high' WHERE rowid = 1"],
+            ["demand", "numeric"],
+        ),
         ("constant", [f"UPDATE {NODES} SET tv_adstock = 1000"], ["tv_adstock", "constant"]),
-        ("missing_column", [f"ALTER TABLE {NODES} DROP COLUMN social_clicks"], ["social_clicks", "main.marketing_nodes", "lacks column"]),
+        (
+            "missing_column",
+            [f"ALTER TABLE {NODES} DROP COLUMN social_clicks"],
+            ["social_clicks", "main.marketing_nodes", "lacks column"],
+        ),
         ("too_few_rows", [f"DELETE FROM {NODES} WHERE rowid >= 12"], ["12 rows", "at least"]),
         ("empty", [f"DELETE FROM {NODES}"], ["No rows", "marketing_nodes"]),
     ],
@@ -106,8 +116,11 @@ def test_bad_node_table_fails_at_scm_and_keeps_results(base, tmp_path, name, sql
 
 def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
     result, path, before = run_ici(
-        base, tmp_path, ["INSERT INTO raw.demand_index SELECT * FROM raw.demand_index LIMIT 1"],
-        selection=unpartitioned_non_raw)
+        base,
+        tmp_path,
+        ["INSERT INTO raw.demand_index SELECT * FROM raw.demand_index LIMIT 1"],
+        selection=unpartitioned_non_raw,
+    )
     assert not result.success
     failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert any("unique" in c and "demand_index" in c for c in failed_checks), failed_checks
@@ -119,8 +132,11 @@ def test_duplicate_rows_fail_at_dbt_and_block_ici(base, tmp_path):
 
 def test_empty_raw_tables_fail_with_named_table(base, tmp_path):
     result, path, before = run_ici(
-        base, tmp_path, [f"DELETE FROM raw.{t}" for t in ("ad_spend", "web_sessions", "orders", "demand_index")],
-        selection=unpartitioned_non_raw)
+        base,
+        tmp_path,
+        [f"DELETE FROM raw.{t}" for t in ("ad_spend", "web_sessions", "orders", "demand_index")],
+        selection=unpartitioned_non_raw,
+    )
     assert not result.success
     step, message = failure(result)
     assert step == "ici__marketing_nodes__scm" and "No rows" in message and "marketing_nodes" in message
@@ -133,13 +149,18 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
     path = tmp_path / "wh.duckdb"
     shutil.copy(warehouse, path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import duckdb, sys, time
             con = duckdb.connect({str(path)!r})
             print("holding", flush=True)
             time.sleep(120)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
@@ -147,8 +168,11 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
 
         defs = build_definitions(project, path)
         result = defs.resolve_job_def("ici_demo").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), asset_selection=[SCM, SHARES], raise_on_error=False,
-            run_config={"resources": {"warehouse": {"config": {"path": str(path), "wait_seconds": 2}}}})
+            instance=dg.DagsterInstance.ephemeral(),
+            asset_selection=[SCM, SHARES],
+            raise_on_error=False,
+            run_config={"resources": {"warehouse": {"config": {"path": str(path), "wait_seconds": 2}}}},
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -162,12 +186,29 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
 
 
 META_CASES = [
-    ("cycle", lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1), "cycle"),
+    (
+        "cycle",
+        lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1),
+        "cycle",
+    ),
     ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "meta.ici.target must name one of"),
-    ("parent_not_column", lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: [organic_clicks, social_clicks, email_clicks]", 1),
-     "lists parent 'email_clicks'"),
-    ("bad_mechanism", lambda t: t.replace("mechanisms: auto", "mechanisms: quantum", 1), "meta.ici.mechanisms must be one of"),
-    ("no_ancestors", lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1), "has no ancestors"),
+    (
+        "parent_not_column",
+        lambda t: t.replace(
+            "parents: [organic_clicks, social_clicks]", "parents: [organic_clicks, social_clicks, email_clicks]", 1
+        ),
+        "lists parent 'email_clicks'",
+    ),
+    (
+        "bad_mechanism",
+        lambda t: t.replace("mechanisms: auto", "mechanisms: quantum", 1),
+        "meta.ici.mechanisms must be one of",
+    ),
+    (
+        "no_ancestors",
+        lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1),
+        "has no ancestors",
+    ),
 ]
 
 

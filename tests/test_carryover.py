@@ -61,8 +61,15 @@ def built(tmp_path_factory):
         mart = con.execute("SELECT * FROM main.marketing_nodes ORDER BY date, region").df()
         truth = con.execute("SELECT node, share FROM raw.ground_truth_ici").df().set_index("node")["share"]
     manifest = json.loads((project / "target" / "manifest.json").read_text())
-    return {"tables": tables, "mart": mart, "truth": truth, "manifest": manifest,
-            "project": project, "warehouse": warehouse, "tmp": tmp}
+    return {
+        "tables": tables,
+        "mart": mart,
+        "truth": truth,
+        "manifest": manifest,
+        "project": project,
+        "warehouse": warehouse,
+        "tmp": tmp,
+    }
 
 
 def test_dbt_vars_are_the_generator_defaults():
@@ -79,13 +86,15 @@ def test_macro_equals_the_generators_adstock(built):
     assert (mart["date"].to_numpy() == nodes["date"].to_numpy()).all()
     assert (mart["region"].to_numpy() == nodes["region"].to_numpy()).all()
     assert built["tables"]["ad_spend"]["date"].min() == pd.Timestamp(DEMO["start_date"]) - pd.Timedelta(
-        days=TV_ADSTOCK_MAX_LAG)
+        days=TV_ADSTOCK_MAX_LAG
+    )
     diff = np.abs(mart["tv_adstock"].to_numpy() - nodes["tv_adstock"].to_numpy())
     print(f"\nmax |dbt tv_adstock - generator tv_adstock| = {diff.max():.3g} EUR")
     np.testing.assert_allclose(mart["tv_adstock"], nodes["tv_adstock"], rtol=1e-12, atol=0)
     for col in NODES:
-        np.testing.assert_allclose(mart[col].to_numpy(float), nodes[col].to_numpy(float), rtol=1e-12, atol=0,
-                                   err_msg=col)
+        np.testing.assert_allclose(
+            mart[col].to_numpy(float), nodes[col].to_numpy(float), rtol=1e-12, atol=0, err_msg=col
+        )
     # Adstock is a weighted mean of daily spend: same mean, smaller spread.
     assert mart["tv_adstock"].mean() == pytest.approx(mart["tv_spend"].mean(), rel=0.01)
     assert mart["tv_adstock"].std() < 0.6 * mart["tv_spend"].std()
@@ -110,9 +119,11 @@ def test_adstocked_graph_recovers_tv_share_and_same_day_spend_misses_it(built):
         shares[name] = result.set_index("node")["share"]
     tv_truth = truth["tv_adstock"]
     tv_adstocked, tv_same_day = shares["adstocked"]["tv_adstock"], shares["same-day"]["tv_spend"]
-    print(f"\nTV share: truth {tv_truth:.2f}, adstocked graph {tv_adstocked:.2f} "
-          f"(gap {tv_adstocked - tv_truth:+.2f}), same-day tv_spend graph {tv_same_day:.2f} "
-          f"(gap {tv_same_day - tv_truth:+.2f})")
+    print(
+        f"\nTV share: truth {tv_truth:.2f}, adstocked graph {tv_adstocked:.2f} "
+        f"(gap {tv_adstocked - tv_truth:+.2f}), same-day tv_spend graph {tv_same_day:.2f} "
+        f"(gap {tv_same_day - tv_truth:+.2f})"
+    )
     assert abs(tv_adstocked - tv_truth) <= TOLERANCE
     assert tv_truth - tv_same_day > MIN_GAP  # same-day spend under-credits TV
     # The adstocked graph gets every node right; the same-day one gives TV's lost part to the clicks.
@@ -129,8 +140,15 @@ def test_short_spend_history_drops_shop_days_and_warns(built):
     shutil.copy(built["warehouse"], warehouse)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM raw.ad_spend WHERE date < ?", [pd.Timestamp(DEMO["start_date"]).date()])
-    dbt(built["project"], warehouse, "build", "--quiet", "--select", "marketing_nodes",
-        "marketing_nodes_adstock_history")
+    dbt(
+        built["project"],
+        warehouse,
+        "build",
+        "--quiet",
+        "--select",
+        "marketing_nodes",
+        "marketing_nodes_adstock_history",
+    )
     results = json.loads((built["project"] / "target" / "run_results.json").read_text())["results"]
     status = {r["unique_id"].split(".")[2]: (r["status"], r.get("failures")) for r in results}
     assert status["marketing_nodes_adstock_history"] == ("warn", TV_ADSTOCK_MAX_LAG)
@@ -141,7 +159,7 @@ def test_short_spend_history_drops_shop_days_and_warns(built):
     assert pd.Timestamp(first) == pd.Timestamp(DEMO["start_date"]) + pd.Timedelta(days=TV_ADSTOCK_MAX_LAG)
     assert n_days == DEMO["n_days"] - TV_ADSTOCK_MAX_LAG
     # The days kept have their complete window: the same values as with the full history.
-    full = built["mart"]["tv_adstock"].to_numpy()[TV_ADSTOCK_MAX_LAG * DEMO["n_regions"]:]
+    full = built["mart"]["tv_adstock"].to_numpy()[TV_ADSTOCK_MAX_LAG * DEMO["n_regions"] :]
     np.testing.assert_array_equal(kept["tv_adstock"].to_numpy(), full)
 
 

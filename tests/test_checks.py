@@ -26,7 +26,9 @@ def drop_demand_to_social_clicks(text):
 
 def demand_impossible_r2(text):
     """min_r2 0.9: more than the R^2 of social_clicks (about 0.45) can reach."""
-    return text.replace("          mechanisms: auto\n", "          mechanisms: auto\n          checks: {min_r2: 0.9}\n", 1)
+    return text.replace(
+        "          mechanisms: auto\n", "          mechanisms: auto\n          checks: {min_r2: 0.9}\n", 1
+    )
 
 
 YAML_VARIANTS = {"wrong_graph": drop_demand_to_social_clicks, "weak_mechanism": demand_impossible_r2}
@@ -67,13 +69,17 @@ def run_variant(small_base, tmp_path, project=None, mutate_sql=()):
             con.execute(sql)
     defs = build_definitions(project, warehouse)
     result = defs.resolve_job_def("ici_demo").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=[SCM, SHARES, VS], raise_on_error=False)
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=[SCM, SHARES, VS], raise_on_error=False
+    )
     return result, warehouse
 
 
 def evaluations(result, asset):
-    return {e.check_name: e for e in result.get_asset_check_evaluations()
-            if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", asset])}
+    return {
+        e.check_name: e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", asset])
+    }
 
 
 def assert_blocked(result, warehouse):
@@ -105,8 +111,11 @@ def test_weak_mechanism_fails_r2_check_and_blocks(small_base, variant_projects, 
 
 def test_missing_days_fail_coverage_check_and_block(small_base, tmp_path):
     # the node table loses three days (a broken upstream load)
-    result, warehouse = run_variant(small_base, tmp_path, mutate_sql=[
-        "DELETE FROM main.marketing_nodes WHERE date BETWEEN DATE '2024-03-01' AND DATE '2024-03-03'"])
+    result, warehouse = run_variant(
+        small_base,
+        tmp_path,
+        mutate_sql=["DELETE FROM main.marketing_nodes WHERE date BETWEEN DATE '2024-03-01' AND DATE '2024-03-03'"],
+    )
     ev = evaluations(result, "scm")
     assert not ev["node_table_coverage"].passed
     assert "3 day(s) missing" in ev["node_table_coverage"].description

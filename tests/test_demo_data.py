@@ -47,11 +47,11 @@ def mart_from_raw(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """What dbt's marketing_nodes computes, in pandas (tv_adstock over the whole spend history,
     rows on the demand index's days)."""
     key = ["date", "region"]
-    spend = tables["ad_spend"].pivot_table(
-        index=key, columns="channel", values="spend", aggfunc="sum", observed=True
-    )
+    spend = tables["ad_spend"].pivot_table(index=key, columns="channel", values="spend", aggfunc="sum", observed=True)
     tv = spend["tv"].unstack("region").asfreq("D").fillna(0.0)  # dense days x regions
-    adstock = sum(float(w) * tv.shift(lag) for lag, w in enumerate(adstock_weights(TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG)))
+    adstock = sum(
+        float(w) * tv.shift(lag) for lag, w in enumerate(adstock_weights(TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG))
+    )
     spend["tv_adstock"] = adstock.stack().reindex(spend.index)
     sessions = tables["web_sessions"]
     organic = sessions[(sessions["source"] == "google") & (sessions["medium"] == "organic")]

@@ -92,7 +92,9 @@ def test_chart_metadata_present_and_png_decodes(demo_run):
     assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
     assert isinstance(md["shares"], dg.TableMetadataValue) and len(md["shares"].records) == 6
     floats = {k: v.value for k, v in md.items() if k.startswith("share/")}
-    assert set(floats) == {f"share/{n}" for n in ("demand", "tv_adstock", "social_spend", "organic_clicks", "social_clicks", "revenue")}
+    assert set(floats) == {
+        f"share/{n}" for n in ("demand", "tv_adstock", "social_spend", "organic_clicks", "social_clicks", "revenue")
+    }
     assert sum(floats.values()) == pytest.approx(100.0, abs=1e-6)
 
 
@@ -116,8 +118,11 @@ def test_lineage_raw_to_shares(demo_run):
 
 
 def test_ici_checks_pass_and_comparison_published(demo_run):
-    evals = {(e.asset_key.path[-1], e.check_name): e.passed for e in demo_run["result"].get_asset_check_evaluations()
-             if e.asset_key.path[0] == "ici"}
+    evals = {
+        (e.asset_key.path[-1], e.check_name): e.passed
+        for e in demo_run["result"].get_asset_check_evaluations()
+        if e.asset_key.path[0] == "ici"
+    }
     assert evals == {
         ("scm", "mechanisms_explain_variance"): True,
         ("scm", "graph_not_contradicted"): True,
@@ -129,8 +134,11 @@ def test_ici_checks_pass_and_comparison_published(demo_run):
         cmp = con.execute("SELECT node, ici_share, last_click_share FROM ici.ici_vs_last_click ORDER BY node").df()
     assert len(cmp) == 6
     assert cmp["last_click_share"].sum() == pytest.approx(100.0, abs=1e-6)
-    mats = [e for e in demo_run["result"].get_asset_materialization_events()
-            if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])]
+    mats = [
+        e
+        for e in demo_run["result"].get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
+    ]
     sentence = mats[0].materialization.metadata["interpretation"].value
     assert "tv_adstock" in sentence or "demand" in sentence
     assert "last click" in sentence.lower()

@@ -75,10 +75,7 @@ def test_shares_equal_fitted_model_closed_form(article: pd.DataFrame) -> None:
         "Social clicks": coef["Revenue"]["Social clicks"],
     }
     for root in ("Demand", "TV spend", "Social spend"):
-        a[root] = (
-            coef["Organic clicks"][root] * a["Organic clicks"]
-            + coef["Social clicks"][root] * a["Social clicks"]
-        )
+        a[root] = coef["Organic clicks"][root] * a["Organic clicks"] + coef["Social clicks"][root] * a["Social clicks"]
     ici = {k: a[k] ** 2 * np.var(scm.noise[k]) for k in a}
     table = ici_from_scm(scm, "Revenue").set_index("node")
     for k, v in ici.items():
@@ -129,9 +126,7 @@ def test_contributions_sum_to_target(article: pd.DataFrame) -> None:
     total = c.sum(axis=1) + article["Revenue"].mean()
     np.testing.assert_allclose(total, article["Revenue"], rtol=0, atol=1e-6 * article.Revenue.std())
     _, _, a = __import__("ici_assets.engine.linear", fromlist=["linear_ici"]).linear_ici(scm, "Revenue")
-    np.testing.assert_allclose(
-        c["TV spend"], a["TV spend"] * (article["TV spend"] - article["TV spend"].mean())
-    )
+    np.testing.assert_allclose(c["TV spend"], a["TV spend"] * (article["TV spend"] - article["TV spend"].mean()))
 
 
 def test_fitted_scm_pickles_and_reports_r2(article: pd.DataFrame) -> None:
@@ -163,7 +158,10 @@ def test_agrees_with_dowhy_within_monte_carlo_error(article: pd.DataFrame) -> No
     try:
         with threadpool_limits(1):  # small calls: threads only contend on 2 shared cores
             theirs = gcm.intrinsic_causal_influence(
-                dowhy_scm, "Revenue", prediction_model="exact", num_samples_randomization=500,
+                dowhy_scm,
+                "Revenue",
+                prediction_model="exact",
+                num_samples_randomization=500,
                 num_samples_baseline=500,
             )
     finally:
@@ -191,9 +189,7 @@ DETERMINISM_SCRIPT = textwrap.dedent(
 
 def test_deterministic_across_processes() -> None:
     runs = [
-        subprocess.run(
-            [sys.executable, "-c", DETERMINISM_SCRIPT], capture_output=True, text=True, check=True
-        ).stdout
+        subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], capture_output=True, text=True, check=True).stdout
         for _ in range(2)
     ]
     assert runs[0] == runs[1]

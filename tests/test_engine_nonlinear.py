@@ -41,9 +41,7 @@ def test_nonlinear_shares_close_to_truth(sat: pd.DataFrame, truth: dict[str, flo
 
 def test_monte_carlo_spread_over_seeds(sat: pd.DataFrame) -> None:
     scm = fit_scm(sat, EDGES, mechanisms="nonlinear")
-    shares = np.array(
-        [ici_from_scm(scm, "Revenue", seed=s, n_samples=50_000).share for s in range(4)]
-    )
+    shares = np.array([ici_from_scm(scm, "Revenue", seed=s, n_samples=50_000).share for s in range(4)])
     assert shares.std(axis=0, ddof=1).max() < 0.3
 
 
@@ -63,9 +61,7 @@ def test_nonlinear_contributions_sum_to_target(sat: pd.DataFrame) -> None:
     scm = fit_scm(sat, EDGES, mechanisms="nonlinear")
     c = contributions(scm, "Revenue")
     assert c.index.equals(sat.index)
-    np.testing.assert_allclose(
-        c.sum(axis=1) + sat["Revenue"].mean(), sat["Revenue"], atol=1e-6 * sat.Revenue.std()
-    )
+    np.testing.assert_allclose(c.sum(axis=1) + sat["Revenue"].mean(), sat["Revenue"], atol=1e-6 * sat.Revenue.std())
     np.testing.assert_allclose(c.mean(), 0.0, atol=1e-8 * sat.Revenue.std())
 
 
@@ -82,8 +78,7 @@ def test_contributions_rowwise_equals_linear_formula() -> None:
 
 
 def test_forced_mechanisms_dict(sat: pd.DataFrame) -> None:
-    scm = fit_scm(sat, EDGES, mechanisms={"Organic clicks": "spline", "Social clicks": "linear",
-                                          "Revenue": "poly2"})
+    scm = fit_scm(sat, EDGES, mechanisms={"Organic clicks": "spline", "Social clicks": "linear", "Revenue": "poly2"})
     assert scm.kinds["Organic clicks"] == "spline"
     assert scm.kinds["Social clicks"] == "linear"
     assert scm.kinds["Revenue"] == "poly2"
@@ -93,7 +88,13 @@ def test_forced_mechanisms_dict(sat: pd.DataFrame) -> None:
 
 def test_nonlinear_bootstrap_interval_contains_estimate(sat: pd.DataFrame) -> None:
     small = sat.head(5_000)
-    table = compute_ici(small, EDGES, "Revenue", mechanisms={"Organic clicks": "spline",
-                        "Social clicks": "spline", "Revenue": "poly2"}, n_bootstrap=8, n_samples=20_000)
+    table = compute_ici(
+        small,
+        EDGES,
+        "Revenue",
+        mechanisms={"Organic clicks": "spline", "Social clicks": "spline", "Revenue": "poly2"},
+        n_bootstrap=8,
+        n_samples=20_000,
+    )
     assert table.share_low.notna().all()
     assert (table.share_low < table.share_high).all()

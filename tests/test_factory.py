@@ -39,8 +39,8 @@ FUNNEL_YML = textwrap.dedent(
 
 
 def test_second_model_gets_its_own_ici_assets(tmp_path):
-    from ici_assets.dbt import prepare_manifest
     from ici_assets.build import build_definitions
+    from ici_assets.dbt import prepare_manifest
 
     project = copy_dbt_project(tmp_path / "dbt_project")
     (project / "models" / "marts" / "funnel_nodes.sql").write_text(FUNNEL_SQL)
@@ -67,8 +67,11 @@ def test_second_model_gets_its_own_ici_assets(tmp_path):
     # the adstocked TV (the demo's carryover draws daily spend so that the adstock has the
     # article's TV sd, 20000); demand is not in this graph, so its part belongs to social_clicks'
     # own noise.
-    parts = {"tv_adstock": 0.5**2 * 20000**2, "social_spend": 0.7**2 * 25000**2,
-             "social_clicks": 0.3**2 * 25000**2 + 25000**2}
+    parts = {
+        "tv_adstock": 0.5**2 * 20000**2,
+        "social_spend": 0.7**2 * 25000**2,
+        "social_clicks": 0.3**2 * 25000**2 + 25000**2,
+    }
     total = sum(parts.values())
     truth = {k: 100 * v / total for k, v in parts.items()}
     assert set(got) == set(truth)

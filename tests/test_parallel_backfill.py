@@ -43,10 +43,13 @@ def persistent_env(tmp: Path, project: Path, mp: pytest.MonkeyPatch, executor: s
 
     home = tmp / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(
-        "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
-    for name, value in {"DAGSTER_HOME": str(home), "ICI_DBT_PROJECT_DIR": str(project),
-                        "ICI_WAREHOUSE": str(tmp / "warehouse.duckdb"), "ICI_EXECUTOR": executor}.items():
+    (home / "dagster.yaml").write_text("concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
+    for name, value in {
+        "DAGSTER_HOME": str(home),
+        "ICI_DBT_PROJECT_DIR": str(project),
+        "ICI_WAREHOUSE": str(tmp / "warehouse.duckdb"),
+        "ICI_EXECUTOR": executor,
+    }.items():
         mp.setenv(name, value)
     jobs.reload()
     return dg.DagsterInstance.get()
@@ -61,8 +64,11 @@ def backfill(tmp_path_factory):
     project = cheap_project(tmp / "dbt_project")
     with pytest.MonkeyPatch.context() as mp:
         instance = persistent_env(tmp, project, mp, "multiprocess")
-        with dg.execute_job(dg.reconstructable(jobs.demo_job), instance=instance,
-                            run_config={**RAW, **QUIET, **jobs.multiprocess_run_config()}) as demo:
+        with dg.execute_job(
+            dg.reconstructable(jobs.demo_job),
+            instance=instance,
+            run_config={**RAW, **QUIET, **jobs.multiprocess_run_config()},
+        ) as demo:
             assert demo.success
             demo_run_id = demo.run_id
         months = jobs.shares_by_month_job().partitions_def.get_partition_keys()
@@ -72,8 +78,14 @@ def backfill(tmp_path_factory):
         for i, r in enumerate(regions):
             runs.insert(2 * i + 1, (jobs.shares_by_region_job, r))
         results = backfill_parallel(runs, instance, workers=2, run_config={**QUIET, **jobs.multiprocess_run_config()})
-        yield {"instance": instance, "results": results, "months": months, "regions": regions,
-               "warehouse": os.environ["ICI_WAREHOUSE"], "demo_run_id": demo_run_id}
+        yield {
+            "instance": instance,
+            "results": results,
+            "months": months,
+            "regions": regions,
+            "warehouse": os.environ["ICI_WAREHOUSE"],
+            "demo_run_id": demo_run_id,
+        }
         instance.dispose()
         jobs.reload()
 
@@ -97,8 +109,11 @@ def test_every_run_succeeded(backfill):
     assert len(results) == len(backfill["months"]) + len(backfill["regions"]) >= 24
     assert [k for k, _, ok in results if not ok] == []
     for _, run_id, _ in results:
-        failures = [e for e in backfill["instance"].all_logs(run_id)
-                    if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.STEP_FAILURE]
+        failures = [
+            e
+            for e in backfill["instance"].all_logs(run_id)
+            if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
         assert failures == []
 
 
@@ -106,11 +121,17 @@ def test_one_set_of_rows_per_partition_and_run(backfill):
     with duckdb.connect(backfill["warehouse"], read_only=True) as con:
         groups = con.execute(
             "SELECT asset_key, partition_key, count(*), count(DISTINCT node), count(DISTINCT run_id) "
-            "FROM ici.ici_shares WHERE partition_key IS NOT NULL GROUP BY ALL").fetchall()
-        history = dict(con.execute(
-            "SELECT run_id, count(*) FROM ici.ici_shares_history WHERE partition_key IS NOT NULL GROUP BY 1").fetchall())
-        sums = con.execute("SELECT max(abs(s - 100)) FROM (SELECT sum(share) s FROM ici.ici_shares "
-                           "WHERE partition_key IS NOT NULL GROUP BY asset_key, partition_key)").fetchone()[0]
+            "FROM ici.ici_shares WHERE partition_key IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+        history = dict(
+            con.execute(
+                "SELECT run_id, count(*) FROM ici.ici_shares_history WHERE partition_key IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
+        sums = con.execute(
+            "SELECT max(abs(s - 100)) FROM (SELECT sum(share) s FROM ici.ici_shares "
+            "WHERE partition_key IS NOT NULL GROUP BY asset_key, partition_key)"
+        ).fetchone()[0]
     expected = {(MONTHLY, m) for m in backfill["months"]} | {(BY_REGION, r) for r in backfill["regions"]}
     assert {(a, p) for a, p, *_ in groups} == expected
     assert all(n == 6 and nodes == 6 and runs == 1 for _, _, n, nodes, runs in groups)
@@ -128,8 +149,12 @@ def _interval(instance, run_id, start_type, end_type):
 def test_pool_serialises_writer_steps_across_concurrent_runs(backfill):
     instance = backfill["instance"]
     run_ids = [run_id for _, run_id, _ in backfill["results"]]
-    runs = sorted(_interval(instance, r, dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS) for r in run_ids)
-    steps = sorted(_interval(instance, r, dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS) for r in run_ids)
+    runs = sorted(
+        _interval(instance, r, dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS) for r in run_ids
+    )
+    steps = sorted(
+        _interval(instance, r, dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS) for r in run_ids
+    )
     # the runs did go in parallel ...
     assert sum(b[0] < a[1] for a, b in zip(runs, runs[1:])) >= len(runs) // 3
     # ... but no two warehouse-writing steps overlapped: the pool held them to one at a time

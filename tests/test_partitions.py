@@ -28,7 +28,8 @@ def test_partition_sets(demo_run):
     months = jobs["ici__marketing_nodes__shares_by_month_job"].partitions_def.get_partition_keys()
     assert months[0] == "2024-06-01" and months[-1] == "2025-12-01" and len(months) == 19
     regions = jobs["ici__marketing_nodes__shares_by_region_job"].partitions_def.get_partition_keys(
-        dynamic_partitions_store=demo_run["instance"])
+        dynamic_partitions_store=demo_run["instance"]
+    )
     assert len(regions) == 20  # registered by the scm asset from the data
 
 
@@ -37,13 +38,16 @@ def test_backfill_fills_time_series_view(backfill):
     with duckdb.connect(str(backfill["warehouse"]), read_only=True) as con:
         per_month = con.execute(
             "SELECT month, count(*) AS n, sum(share) AS total, min(period_start), max(period_end) "
-            "FROM ici.ici_shares_over_time GROUP BY month ORDER BY month").fetchall()
+            "FROM ici.ici_shares_over_time GROUP BY month ORDER BY month"
+        ).fetchall()
         per_region = con.execute(
             "SELECT partition_key, count(*) FROM ici.ici_shares WHERE asset_key = ? GROUP BY 1",
-            [BY_REGION.to_user_string()]).fetchall()
+            [BY_REGION.to_user_string()],
+        ).fetchall()
         tv, tv_truth = con.execute(
             "SELECT avg(s.share), any_value(t.share) FROM ici.ici_shares_over_time s "
-            "JOIN raw.ground_truth_ici t USING (node) WHERE node = 'tv_adstock'").fetchone()
+            "JOIN raw.ground_truth_ici t USING (node) WHERE node = 'tv_adstock'"
+        ).fetchone()
     assert len(per_month) == 19
     for month, n, total, start, end in per_month:
         assert n == 6 and total == pytest.approx(100.0, abs=1e-9)
@@ -56,7 +60,9 @@ def test_backfill_fills_time_series_view(backfill):
 
 
 def test_over_time_chart_attached(backfill):
-    last = [r for r in backfill["results"] if any(e.asset_key == MONTHLY for e in r.get_asset_materialization_events())][-1]
+    last = [
+        r for r in backfill["results"] if any(e.asset_key == MONTHLY for e in r.get_asset_materialization_events())
+    ][-1]
     md = last.get_asset_materialization_events()[0].materialization.metadata
     width, height = png_size(md["partitions_chart"].value)
     assert width > 300 and height > 150

@@ -79,7 +79,13 @@ def test_parents_must_be_a_list_of_names():
 
 
 def test_manifest_scan_only_picks_models_with_meta():
-    plain = {"resource_type": "model", "name": "other", "unique_id": "model.p.other", "config": {"meta": {}}, "columns": {}}
+    plain = {
+        "resource_type": "model",
+        "name": "other",
+        "unique_id": "model.p.other",
+        "config": {"meta": {}},
+        "columns": {},
+    }
     manifest = {"nodes": {"model.p.nodes": model(), "model.p.other": plain}}
     assert [s.model for s in specs_from_manifest(manifest)] == ["nodes"]
 

@@ -1,6 +1,6 @@
 """Names from YAML or configuration cannot run extra SQL: identifiers are validated, values bound."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -17,7 +17,7 @@ def rows(asset_key: str, model: str = "m") -> pd.DataFrame:
     frame["asset_key"], frame["model"], frame["node"] = asset_key, model, ["a", "b"]
     frame["ici"], frame["share"] = [1.0, 1.0], [50.0, 50.0]
     frame["code_version"], frame["data_version"], frame["target"] = "c", "d", "b"
-    frame["materialized_at"] = datetime.now(timezone.utc)
+    frame["materialized_at"] = datetime.now(UTC)
     return frame
 
 
@@ -51,7 +51,9 @@ def test_hostile_names_in_dbt_meta_are_refused_at_load(where):
     else:
         meta["last_click"] = {"model": "lc", "value_column": HOSTILE, "channels": {"c": "a"}}
     props = {
-        "name": "nodes", "unique_id": "model.p.nodes", "resource_type": "model",
+        "name": "nodes",
+        "unique_id": "model.p.nodes",
+        "resource_type": "model",
         "config": {"meta": {"ici": meta}},
         "columns": {"date": {}, "a": {"meta": {"ici": {"parents": []}}}, "y": {"meta": {"ici": {"parents": ["a"]}}}},
     }

@@ -29,8 +29,13 @@ REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 RAW_CONFIG = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 120}}}}
 SHARES_PATH = ["ici", "marketing_nodes", "shares"]
@@ -43,13 +48,13 @@ if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (run `make browser`)", allow_module_level=True)
 
 # The definitions the webserver loads: paths come from the environment, set by the fixture.
-ENTRY = '''\
+ENTRY = """\
 import os
 
 from ici_assets.build import build_definitions
 
 defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
-'''
+"""
 DAGSTER_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
 
 
@@ -127,7 +132,11 @@ def ui_server(tmp_path_factory, dbt_project_copy):
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-f", str(entry)],
-            cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=tmp,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         defs = build_definitions(dbt_project_copy, warehouse)
@@ -158,8 +167,11 @@ def ui_server(tmp_path_factory, dbt_project_copy):
 
         # The code location must load without error, or every page shows an empty graph.
         while True:
-            entries = _graphql(base, """{ workspaceOrError { ... on Workspace { locationEntries {
-                name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""")
+            entries = _graphql(
+                base,
+                """{ workspaceOrError { ... on Workspace { locationEntries {
+                name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""",
+            )
             (loc,) = entries["workspaceOrError"]["locationEntries"]
             if loc["loadStatus"] == "LOADED":
                 break

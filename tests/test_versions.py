@@ -17,8 +17,8 @@ COLS = "node, ici, share, share_low, share_high, code_version, data_version, mod
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from ici_assets.dbt import prepare_manifest
     from ici_assets.build import build_definitions
+    from ici_assets.dbt import prepare_manifest
 
     tmp = tmp_path_factory.mktemp("versions")
     project = copy_dbt_project(tmp / "dbt_project")
@@ -30,8 +30,9 @@ def setup(tmp_path_factory):
 
 def shares(warehouse, table="ici_shares"):
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(f"SELECT {COLS} FROM ici.{table} WHERE asset_key = ? ORDER BY node",
-                           [SHARES.to_user_string()]).fetchall()
+        return con.execute(
+            f"SELECT {COLS} FROM ici.{table} WHERE asset_key = ? ORDER BY node", [SHARES.to_user_string()]
+        ).fetchall()
 
 
 def resolver(defs, instance):
@@ -56,8 +57,11 @@ def test_rematerialising_unchanged_data_is_recognisably_the_same(setup):
     assert len(history) == 12  # two identical sets, nothing deleted
     assert history[0::2] == history[1::2] == first
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        runs = con.execute("SELECT count(DISTINCT run_id), count(DISTINCT data_version) FROM ici.ici_shares_history "
-                           "WHERE asset_key = ?", [SHARES.to_user_string()]).fetchone()
+        runs = con.execute(
+            "SELECT count(DISTINCT run_id), count(DISTINCT data_version) FROM ici.ici_shares_history "
+            "WHERE asset_key = ?",
+            [SHARES.to_user_string()],
+        ).fetchone()
     assert runs == (2, 1)
     assert status(defs, instance, SHARES) == StaleStatus.FRESH
     assert status(defs, instance, SCM) == StaleStatus.FRESH
@@ -67,7 +71,9 @@ def test_one_changed_raw_row_changes_data_version_and_marks_stale(setup):
     defs, instance, warehouse = setup
     old_version = shares(warehouse)[0][6]
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("UPDATE raw.orders SET revenue = revenue + 100 WHERE order_id = (SELECT min(order_id) FROM raw.orders)")
+        con.execute(
+            "UPDATE raw.orders SET revenue = revenue + 100 WHERE order_id = (SELECT min(order_id) FROM raw.orders)"
+        )
     # dbt and the SCM see the change; the shares asset is not rerun yet.
     graph = defs.resolve_asset_graph()
     dbt_keys = [k for k in graph.get_all_asset_keys() if k.path[0] not in ("raw", "ici")]

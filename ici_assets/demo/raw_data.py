@@ -203,9 +203,7 @@ def ground_truth_ici(
     total = {TARGET: 1.0}
     for node in reversed(NODES[:-1]):
         total[node] = sum(
-            coefs[node] * total[child]
-            for child, (coefs, _, _) in ARTICLE_EQUATIONS.items()
-            if node in coefs
+            coefs[node] * total[child] for child, (coefs, _, _) in ARTICLE_EQUATIONS.items() if node in coefs
         )
     scale_y = NODE_UNITS[TARGET][1]
     ici = np.array([(scale_y * total[n]) ** 2 * noise_var[n] for n in NODES])
@@ -275,10 +273,9 @@ def _simulate_nodes(
     lag = len(weights) - 1
     # The spend history starts `lag` days before the shop data (burn-in): every shop day's
     # adstock then has its full window of recorded spend.
-    all_dates = (
-        pd.date_range(pd.Timestamp(start_date) - pd.Timedelta(days=lag), periods=n_days + lag, freq="D")
-        .values.astype("datetime64[us]")
-    )
+    all_dates = pd.date_range(
+        pd.Timestamp(start_date) - pd.Timedelta(days=lag), periods=n_days + lag, freq="D"
+    ).values.astype("datetime64[us]")
     dates = all_dates[lag:]
     regions = np.array([f"region_{i + 1:02d}" for i in range(n_regions)], dtype=object)
     shape = (n_days, n_regions)  # cell k = day * n_regions + region (date-major)
@@ -408,9 +405,7 @@ def generate_raw_tables(
     revenue = nodes["revenue"].to_numpy()
     revenue_cents = np.rint(revenue * 100).astype(np.int64)
 
-    demand_index = pd.DataFrame(
-        {"date": cell_date, "region": cell_region, "search_interest": demand}
-    )
+    demand_index = pd.DataFrame({"date": cell_date, "region": cell_region, "search_interest": demand})
 
     # ad_spend: 2-3 campaigns per channel and day, spend in cents summing to the node value,
     # over the whole spend history (burn-in days + shop days).
@@ -418,13 +413,14 @@ def generate_raw_tables(
     spend_region = history["region"].to_numpy(dtype=object)
     n_spend = len(history)
     spend_frames = []
-    for channel, node_values in (("tv", history["tv_spend"].to_numpy()), ("social", history["social_spend"].to_numpy())):
+    for channel, node_values in (
+        ("tv", history["tv_spend"].to_numpy()),
+        ("social", history["social_spend"].to_numpy()),
+    ):
         camp = CAMPAIGNS[channel]
         active = np.ones((n_spend, len(camp)), dtype=bool)
         active[:, 2] = rng.random(n_spend) < 0.5
-        cents = _split_cents(
-            rng, np.rint(node_values * 100).astype(np.int64), np.array([c[1] for c in camp]), active
-        )
+        cents = _split_cents(rng, np.rint(node_values * 100).astype(np.int64), np.array([c[1] for c in camp]), active)
         cpm = np.array([c[2] for c in camp]) * rng.lognormal(0.0, 0.1, (n_spend, len(camp)))
         impressions = np.rint(cents / 100.0 / cpm * 1000.0).astype(np.int64)
         rows, cols = np.nonzero(active)
@@ -497,9 +493,7 @@ def generate_raw_tables(
             "ordered_at": cell_date[order_cell] + seconds.astype("timedelta64[s]"),
             "region": pd.Categorical.from_codes(region_idx[order_cell], categories=list(regions)),
             "revenue": cents / 100.0,
-            "last_click_channel": pd.Categorical.from_codes(
-                last_click, categories=["organic_search", "paid_social"]
-            ),
+            "last_click_channel": pd.Categorical.from_codes(last_click, categories=["organic_search", "paid_social"]),
         }
     )
 
@@ -536,10 +530,8 @@ def write_raw_tables(con, tables: dict[str, pd.DataFrame], schema: str = "raw") 
                     for c in map(str, df.columns)
                 )
                 con.execute(
-                    f"CREATE OR REPLACE TABLE {_quote(schema)}.{_quote(name)} AS "
-                    f"SELECT {select} FROM {_quote(view)}"
+                    f"CREATE OR REPLACE TABLE {_quote(schema)}.{_quote(name)} AS SELECT {select} FROM {_quote(view)}"
                 )
     finally:
         for view in registered:
             con.unregister(view)
-

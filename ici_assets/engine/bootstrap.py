@@ -8,8 +8,9 @@ with no copy of the data per resample. Nonlinear models are refit per resample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +20,7 @@ from .scm import FittedSCM
 CHUNK_BYTES = 128 * 2**20  # size of the per-chunk outer-product block
 
 
-def multinomial_count_chunks(
-    n: int, n_bootstrap: int, chunk: int, rng: np.random.Generator
-) -> Any:
+def multinomial_count_chunks(n: int, n_bootstrap: int, chunk: int, rng: np.random.Generator) -> Any:
     """Yield (start, stop, counts[B, stop-start]) so that each row of counts over all chunks is
     Multinomial(n, uniform over n rows): chunk totals first, then uniform draws within a chunk."""
     starts = np.arange(0, n, chunk)
@@ -121,8 +120,9 @@ def refit_bootstrap(
     for b in range(n_bootstrap):
         rows = rng.integers(0, n, n)
         sample = scm.data.iloc[rows].reset_index(drop=True)
-        refit = fit_scm(sample, scm.graph.subgraph(order), mechanisms=kinds_for(kinds, order),
-                        seed=scm.seed, validate=False)
+        refit = fit_scm(
+            sample, scm.graph.subgraph(order), mechanisms=kinds_for(kinds, order), seed=scm.seed, validate=False
+        )
         out[b] = estimate(refit, b)
     shares = 100.0 * out / out.sum(axis=1, keepdims=True)
     return out, shares

@@ -38,17 +38,28 @@ def article_case(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
     soc = 0.30 * d + 0.50 * tv + 0.70 * so + rng.normal(100_000, 25_000, n)
     rev = org + soc + rng.normal(0, 2_000, n)
     return pd.DataFrame(
-        {"Demand": d, "TV spend": tv, "Social spend": so, "Organic clicks": org,
-         "Social clicks": soc, "Revenue": rev}
+        {"Demand": d, "TV spend": tv, "Social spend": so, "Organic clicks": org, "Social clicks": soc, "Revenue": rev}
     )
 
 
 def article_truth() -> dict[str, float]:
     """Exact population shares of the article case from a_j^2 Var(N_j) (matches ARTICLE_TRUTH)."""
-    var = {"Demand": 25e3**2, "TV spend": 20e3**2, "Social spend": 25e3**2,
-           "Organic clicks": 2e3**2, "Social clicks": 25e3**2, "Revenue": 2e3**2}
-    a = {"Demand": 0.75 + 0.30, "TV spend": 1.0, "Social spend": 0.95,
-         "Organic clicks": 1.0, "Social clicks": 1.0, "Revenue": 1.0}
+    var = {
+        "Demand": 25e3**2,
+        "TV spend": 20e3**2,
+        "Social spend": 25e3**2,
+        "Organic clicks": 2e3**2,
+        "Social clicks": 25e3**2,
+        "Revenue": 2e3**2,
+    }
+    a = {
+        "Demand": 0.75 + 0.30,
+        "TV spend": 1.0,
+        "Social spend": 0.95,
+        "Organic clicks": 1.0,
+        "Social clicks": 1.0,
+        "Revenue": 1.0,
+    }
     ici = {k: a[k] ** 2 * var[k] for k in var}
     tot = sum(ici.values())
     return {k: 100 * v / tot for k, v in ici.items()}
@@ -71,8 +82,14 @@ def saturating_mechanisms(n: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     org = 0.5 * d + 60.0 * (1.0 - np.exp(-tv / 80.0)) + n["Organic clicks"]
     soc = 0.2 * d + 80.0 * (1.0 - np.exp(-so / 60.0)) + 20.0 * (1.0 - np.exp(-tv / 80.0)) + n["Social clicks"]
     rev = org + soc + 0.01 * org * soc + n["Revenue"]
-    return {"Demand": d, "TV spend": tv, "Social spend": so, "Organic clicks": org,
-            "Social clicks": soc, "Revenue": rev}
+    return {
+        "Demand": d,
+        "TV spend": tv,
+        "Social spend": so,
+        "Organic clicks": org,
+        "Social clicks": soc,
+        "Revenue": rev,
+    }
 
 
 def saturating_case(n: int = 30_000, seed: int = 0) -> pd.DataFrame:
@@ -119,5 +136,3 @@ def _contract(arr: np.ndarray, w: np.ndarray, axes) -> np.ndarray:
     for ax in sorted(axes, reverse=True):
         out = np.tensordot(out, w, axes=([ax], [0]))
     return out
-
-

@@ -76,7 +76,7 @@ def _rowwise_shapley(scm: FittedSCM, order: list[Any], n_orders: int, seed: int)
             vals, y_prev = y0, y0[t]
             for k in perm:
                 in_set[k] = True
-                vals = fw.swap(vals, k, N[:, k], lambda m: N[:, m] if in_set[m] else base[:, m])
+                vals = fw.swap(vals, k, N[:, k], lambda m, in_set=in_set: N[:, m] if in_set[m] else base[:, m])
                 phi[:, k] += vals[t] - y_prev
                 y_prev = vals[t]
         phi /= n_orders

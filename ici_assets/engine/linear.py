@@ -10,9 +10,7 @@ from .scm import FittedSCM
 from .validation import relevant_nodes
 
 
-def total_effects(
-    order: list[Any], coefs: dict[Any, dict[Any, float]], target: Any
-) -> dict[Any, float]:
+def total_effects(order: list[Any], coefs: dict[Any, dict[Any, float]], target: Any) -> dict[Any, float]:
     """Total causal effect a_j of each node on target (sum over directed paths of coefficient products).
 
     `order` is a topological order of the target and its ancestors; `coefs[child][parent]` the edge

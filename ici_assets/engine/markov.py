@@ -38,8 +38,9 @@ def local_markov_test(data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01)
             dof = n - len(pars) - 3
             zstat = np.arctanh(r) * np.sqrt(max(dof, 1))
             p = float(2 * stats.norm.sf(abs(zstat)))
-            rows.append({"node": x, "independent_of": z, "given": ", ".join(map(str, pars)),
-                         "partial_corr": r, "p_value": p})
+            rows.append(
+                {"node": x, "independent_of": z, "given": ", ".join(map(str, pars)), "partial_corr": r, "p_value": p}
+            )
     out = pd.DataFrame(rows, columns=["node", "independent_of", "given", "partial_corr", "p_value"])
     m = max(len(out), 1)
     out["rejected"] = out["p_value"] < alpha

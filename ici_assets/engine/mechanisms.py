@@ -48,9 +48,7 @@ def make_regressor(kind: str, seed: int = 0) -> Any:
     if kind == "linear":
         return LinearRegression()
     if kind == "poly2":
-        return make_pipeline(
-            StandardScaler(), PolynomialFeatures(2, include_bias=False), Ridge(alpha=1e-3)
-        )
+        return make_pipeline(StandardScaler(), PolynomialFeatures(2, include_bias=False), Ridge(alpha=1e-3))
     if kind == "spline":
         return make_pipeline(
             StandardScaler(),
@@ -58,9 +56,7 @@ def make_regressor(kind: str, seed: int = 0) -> Any:
             Ridge(alpha=1e-3),
         )
     if kind == "hgb":
-        return HistGradientBoostingRegressor(
-            max_iter=200, learning_rate=0.1, early_stopping=True, random_state=seed
-        )
+        return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, early_stopping=True, random_state=seed)
     raise ValueError(f"unknown mechanism kind {kind!r}")
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -175,8 +176,7 @@ def fit_scm(
     selection: dict[Any, dict[str, float]] = {}
     linear_nodes = []
     with serial():
-        _fit_nonlinear(X, order, col, parents, specs, seed, kinds, estimators, noise, r2,
-                       selection, linear_nodes)
+        _fit_nonlinear(X, order, col, parents, specs, seed, kinds, estimators, noise, r2, selection, linear_nodes)
     estimators.update(_linear_fits(X, col, linear_nodes))
     scm = FittedSCM(g, order, parents, kinds, estimators, noise, r2, frame, selection, seed)
     with serial():
@@ -190,8 +190,7 @@ def fit_scm(
     return scm
 
 
-def _fit_nonlinear(X, order, col, parents, specs, seed, kinds, estimators, noise, r2, selection,
-                   linear_nodes) -> None:
+def _fit_nonlinear(X, order, col, parents, specs, seed, kinds, estimators, noise, r2, selection, linear_nodes) -> None:
     """Choose each node's kind and fit the nonlinear ones; linear ones are queued for one Gram pass."""
     for i, n in enumerate(order):
         pars = parents[n]

@@ -39,9 +39,7 @@ class _Forward:
         self.order = order
         pos = {n: i for i, n in enumerate(order)}
         self.par_idx = [[pos[p] for p in scm.parents[n]] for n in order]
-        self.desc = [
-            sorted(pos[m] for m in nx.descendants(scm.graph, n) if m in pos) for n in order
-        ]
+        self.desc = [sorted(pos[m] for m in nx.descendants(scm.graph, n) if m in pos) for n in order]
 
     def node(self, i: int, vals: list[np.ndarray], noise_col: np.ndarray) -> np.ndarray:
         """Value of node i given current parent values and its noise."""
@@ -58,9 +56,7 @@ class _Forward:
             vals[i] = self.node(i, vals, noise[:, i])
         return vals
 
-    def swap(
-        self, vals: list[np.ndarray], k: int, noise_k: np.ndarray, noise_of: Any
-    ) -> list[np.ndarray]:
+    def swap(self, vals: list[np.ndarray], k: int, noise_k: np.ndarray, noise_of: Any) -> list[np.ndarray]:
         """New values after setting node k's noise to noise_k; recompute k and its descendants."""
         new = list(vals)
         new[k] = self.node(k, new, noise_k)
@@ -148,7 +144,7 @@ def permutation_shapley_ici(
         vals, u_prev = base, u0
         for k in perm:
             in_set[k] = True
-            vals = fw.swap(vals, k, N[:, k], lambda m: N[:, m] if in_set[m] else N2[:, m])
+            vals = fw.swap(vals, k, N[:, k], lambda m, in_set=in_set: N[:, m] if in_set[m] else N2[:, m])
             u_new = 0.5 * np.mean((y_all - vals[t]) ** 2)
             contrib[r, k] = u_prev - u_new
             u_prev = u_new

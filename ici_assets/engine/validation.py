@@ -24,8 +24,7 @@ def as_digraph(graph: GraphLike) -> nx.DiGraph:
             parent, child = edge
         except (TypeError, ValueError):
             raise ValueError(
-                f"graph edge {edge!r} is not a (parent, child) pair: pass a DiGraph or an "
-                "iterable of 2-tuples"
+                f"graph edge {edge!r} is not a (parent, child) pair: pass a DiGraph or an iterable of 2-tuples"
             ) from None
         g.add_edge(parent, child)
     return g
