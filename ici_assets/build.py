@@ -10,12 +10,13 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from ici_assets.assets import LastClickSource, build_ici_assets
 from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
-from ici_assets.factory import build_ici_assets
 from ici_assets.paths import dbt_project_dir, warehouse_path
 from ici_assets.raw_assets import raw_marketing_tables
-from ici_assets.resources import WarehouseResource
+from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import specs_from_manifest
+from ici_assets.warehouse import Relation
 
 
 def build_definitions(
@@ -37,35 +38,21 @@ def build_definitions(
     if include_demo_raw:
         assets.insert(0, raw_marketing_tables)
     nodes = manifest["nodes"]
+    models = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") == "model"}
     for spec in specs_from_manifest(manifest):
-        props = nodes[spec.unique_id]
-        last_click_key = last_click_relation = None
+        source = None
         if spec.last_click is not None:
-            lc_uid = next(
-                (
-                    uid
-                    for uid, p in nodes.items()
-                    if p.get("resource_type") == "model" and p.get("name") == spec.last_click.model
-                ),
-                None,
-            )
+            lc_uid = models.get(spec.last_click.model)
             if lc_uid is None:
                 raise ValueError(
                     f"dbt model '{spec.model}': meta.ici.last_click.model '{spec.last_click.model}' is not a "
                     "model of this dbt project."
                 )
-            last_click_key = get_asset_key_for_model([dbt_models], spec.last_click.model)
-            last_click_relation = (nodes[lc_uid]["schema"], nodes[lc_uid].get("alias") or spec.last_click.model)
-        assets.extend(
-            build_ici_assets(
-                spec,
-                get_asset_key_for_model([dbt_models], spec.model),
-                schema=props["schema"],
-                table=props.get("alias") or spec.model,
-                last_click_key=last_click_key,
-                last_click_relation=last_click_relation,
+            source = LastClickSource(
+                get_asset_key_for_model([dbt_models], spec.last_click.model), _relation(nodes[lc_uid])
             )
-        )
+        model_key = get_asset_key_for_model([dbt_models], spec.model)
+        assets.extend(build_ici_assets(spec, model_key, _relation(nodes[spec.unique_id]), source))
 
     wh_path = str(Path(warehouse).resolve()) if warehouse else str(warehouse_path())
     jobs = [
@@ -88,9 +75,15 @@ def build_definitions(
         resources={
             "dbt": make_dbt_resource(project),
             "warehouse": WarehouseResource(path=wh_path),
+            "compute_pool": ComputePoolResource.from_env(),
         },
         jobs=jobs,
     )
+
+
+def _relation(props: dict) -> Relation:
+    """The table dbt builds for a manifest model node."""
+    return Relation(props["schema"], props.get("alias") or props["name"])
 
 
 def _partitioned_jobs(assets: list) -> list[tuple[dg.PartitionsDefinition, str]]:

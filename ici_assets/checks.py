@@ -1,22 +1,26 @@
-"""Blocking asset checks that guard every ICI materialisation.
+"""The blocking checks that guard every ICI result, evaluated on plain data (no Dagster here).
 
-On the SCM asset (a failure blocks the shares, so nothing is published):
-  mechanisms_explain_variance, graph_not_contradicted, node_table_coverage.
-On the shares asset (evaluated before the write; a failure means nothing is written):
-  shares_sum_to_100, no_share_below_minus_one.
+Before anything is published, every fitted model and its shares must pass:
+  mechanisms_explain_variance, graph_not_contradicted, node_table_coverage (on the fit), and
+  shares_sum_to_100, no_share_below_minus_one (on the shares).
+The whole-period assets report the first three on ``scm`` and the last two on ``shares``; each
+partitioned asset reports all five, for every partition of its run.
 """
 
-import dagster as dg
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from ici_assets.engine import FittedSCM
-from ici_assets.engine.markov import local_markov_test
-from ici_assets.spec import IciSpec
+from ici_assets.spec import CheckSpec, IciSpec
 
 SCM_CHECKS = ("mechanisms_explain_variance", "graph_not_contradicted", "node_table_coverage")
 SHARES_CHECKS = ("shares_sum_to_100", "no_share_below_minus_one")
-_DESCRIPTIONS = {
+DESCRIPTIONS = {
     "mechanisms_explain_variance": (
         "Each non-root node's fitted mechanism explains at least meta.ici.checks.min_r2 of its variance (R^2)."
     ),
@@ -29,76 +33,72 @@ _DESCRIPTIONS = {
 }
 
 
-def check_specs(key: dg.AssetKey, names: tuple[str, ...]) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(n, asset=key, blocking=True, description=_DESCRIPTIONS[n]) for n in names]
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's verdict, with a sentence saying why and the numbers behind it."""
+
+    name: str
+    passed: bool
+    description: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _result(name: str, passed: bool, description: str, **metadata) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=name,
-        passed=bool(passed),
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=description,
-        metadata=metadata,
+def mechanisms_check(limits: CheckSpec, kinds: Mapping[str, str], r2: Mapping[str, float]) -> CheckOutcome:
+    """Every non-root mechanism explains at least ``min_r2`` of its node's variance."""
+    fitted = {n: float(v) for n, v in r2.items() if kinds.get(n) != "root" and pd.notna(v)}
+    weak = sorted(n for n, v in fitted.items() if v < limits.min_r2)
+    return CheckOutcome(
+        "mechanisms_explain_variance",
+        not weak,
+        (
+            f"Mechanisms of {weak} explain less than R^2 {limits.min_r2} of their variance: check the graph "
+            "(missing parents?) or the mechanism choice."
+            if weak
+            else f"Every mechanism has R^2 >= {limits.min_r2}."
+        ),
+        {"min_r2": limits.min_r2, **{f"r2/{n}": v for n, v in fitted.items()}},
     )
 
 
-def scm_check_results(spec: IciSpec, scm: FittedSCM, frame: pd.DataFrame) -> list[dg.AssetCheckResult]:
-    """Evaluate the SCM checks on the fitted model and the frame it was fitted on."""
-    c = spec.checks
-    r2 = {str(n): float(v) for n, v in scm.r2.items() if scm.kinds.get(n) != "root" and pd.notna(v)}
-    weak = {n: v for n, v in r2.items() if v < c.min_r2}
-    results = [
-        _result(
-            "mechanisms_explain_variance",
-            not weak,
-            (
-                f"Mechanisms of {sorted(weak)} explain less than R^2 {c.min_r2} of their variance: check the graph "
-                "(missing parents?) or the mechanism choice."
-                if weak
-                else f"Every mechanism has R^2 >= {c.min_r2}."
-            ),
-            min_r2=c.min_r2,
-            **{f"r2/{n}": v for n, v in r2.items()},
-        )
-    ]
-
-    tests = local_markov_test(frame[spec.nodes], spec.graph(), alpha=c.markov_alpha)
-    bad = tests[tests["rejected_bonferroni"] & (tests["partial_corr"].abs() >= c.markov_min_abs_corr)]
-    worst = bad.sort_values("p_value").head(5)
+def graph_check(limits: CheckSpec, markov: pd.DataFrame) -> CheckOutcome:
+    """No local Markov statement of the graph is rejected by a partial correlation of practical size."""
+    bad = markov[markov["rejected_bonferroni"] & (markov["partial_corr"].abs() >= limits.markov_min_abs_corr)]
     statements = [
         f"{r.node} _||_ {r.independent_of} | {r.given or '-'} (r={r.partial_corr:.3f}, p={r.p_value:.1e})"
-        for r in worst.itertuples()
+        for r in bad.sort_values("p_value").head(5).itertuples()
     ]
-    results.append(
-        _result(
-            "graph_not_contradicted",
-            bad.empty,
-            (
-                "The data contradict the graph: " + "; ".join(statements) + ". Add the missing edge(s) or fix the data."
-                if len(bad)
-                else f"All {len(tests)} local Markov statements hold at family-wise level {c.markov_alpha}."
-            ),
-            n_statements=len(tests),
-            n_rejected=len(bad),
-            min_p_value=float(tests["p_value"].min()) if len(tests) else 1.0,
-        )
+    return CheckOutcome(
+        "graph_not_contradicted",
+        bad.empty,
+        (
+            "The data contradict the graph: " + "; ".join(statements) + ". Add the missing edge(s) or fix the data."
+            if len(bad)
+            else f"All {len(markov)} local Markov statements hold at family-wise level {limits.markov_alpha}."
+        ),
+        {
+            "n_statements": len(markov),
+            "n_rejected": len(bad),
+            "min_p_value": float(markov["p_value"].min()) if len(markov) else 1.0,
+        },
     )
 
+
+def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
+    """Enough rows, and (with a time column) every day x unit between the first and the last day."""
     problems = []
-    if len(frame) < c.min_rows:
-        problems.append(f"{len(frame)} rows < minimum {c.min_rows}")
-    meta: dict = {"n_rows": len(frame)}
+    if len(frame) < spec.checks.min_rows:
+        problems.append(f"{len(frame)} rows < minimum {spec.checks.min_rows}")
+    meta: dict[str, Any] = {"n_rows": len(frame)}
     if spec.time_column and spec.time_column in frame and len(frame):
         days = pd.to_datetime(frame[spec.time_column])
-        expected_days = (days.max() - days.min()).days + 1
         units = [u for u in spec.unit if u != spec.time_column and u in frame]
         n_units = int(frame[units].drop_duplicates().shape[0]) if units else 1
-        missing_days = expected_days - days.nunique()
+        n_days = int(days.nunique())
+        missing_days = (days.max() - days.min()).days + 1 - n_days
         meta.update(
             first_day=str(days.min().date()),
             last_day=str(days.max().date()),
-            n_days=int(days.nunique()),
+            n_days=n_days,
             n_units=n_units,
             missing_days=int(missing_days),
         )
@@ -108,35 +108,30 @@ def scm_check_results(spec: IciSpec, scm: FittedSCM, frame: pd.DataFrame) -> lis
             problems.append(
                 f"{missing_days} day(s) missing between {days.min().date()} and {days.max().date()} (e.g. {gaps})"
             )
-        if len(frame) != days.nunique() * n_units:
-            problems.append(
-                f"{len(frame)} rows but {days.nunique()} days x {n_units} units = {days.nunique() * n_units}"
-            )
-    results.append(
-        _result(
-            "node_table_coverage",
-            not problems,
-            (
-                "Node table incomplete: " + "; ".join(problems) + ". Check the raw tables and dbt models."
-                if problems
-                else "Every day x unit present."
-            ),
-            **meta,
-        )
+        if len(frame) != n_days * n_units:
+            problems.append(f"{len(frame)} rows but {n_days} days x {n_units} units = {n_days * n_units}")
+    return CheckOutcome(
+        "node_table_coverage",
+        not problems,
+        (
+            "Node table incomplete: " + "; ".join(problems) + ". Check the raw tables and dbt models."
+            if problems
+            else "Every day x unit present."
+        ),
+        meta,
     )
-    return results
 
 
-def shares_check_results(shares: pd.Series) -> list[dg.AssetCheckResult]:
-    """Evaluate the shares checks on the computed shares (before anything is written)."""
+def shares_checks(shares: pd.Series) -> list[CheckOutcome]:
+    """The shares add up to 100 and none is clearly negative."""
     total = float(shares.sum())
     low = float(shares.min()) if len(shares) else 0.0
     return [
-        _result(
+        CheckOutcome(
             "shares_sum_to_100",
-            np.isfinite(total) and abs(total - 100.0) <= 1e-6,
+            bool(np.isfinite(total) and abs(total - 100.0) <= 1e-6),
             f"Shares sum to {total:.9f}.",
-            total=total,
+            {"total": total},
         ),
-        _result("no_share_below_minus_one", low >= -1.0, f"Smallest share {low:.3f} points.", min_share=low),
+        CheckOutcome("no_share_below_minus_one", low >= -1.0, f"Smallest share {low:.3f} points.", {"min_share": low}),
     ]

@@ -37,25 +37,23 @@ def ensure_dagster_home() -> Path:
 
 
 def print_shares(path: Path) -> None:
-    """Print the current ICI shares beside the demo's ground truth and last click."""
-    from ici_assets.warehouse import connect
-
-    with connect(path, read_only=True) as con:
-        has_truth = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='ground_truth_ici'"
-        ).fetchone()[0]
-        truth_sql = "LEFT JOIN raw.ground_truth_ici t USING (node)" if has_truth else ""
-        truth_col = ", round(t.share, 2) AS true_share" if has_truth else ""
-        df = con.execute(
-            f"""SELECT s.model, s.node, round(s.share, 2) AS share, round(s.share_low, 2) AS share_low,
-                       round(s.share_high, 2) AS share_high {truth_col}
-                FROM ici.ici_shares s {truth_sql}
-                WHERE s.partition_key IS NULL ORDER BY s.model, s.share DESC"""
-        ).df()
+    """Print the current whole-period ICI shares beside the demo's ground truth, when present."""
     import pandas as pd
 
+    from ici_assets.warehouse import SHARES, DuckDBWarehouse, Read, Relation
+
+    warehouse = DuckDBWarehouse(path)
+    shares = warehouse.read(
+        Read(SHARES.relation, ("model", "node", "share", "share_low", "share_high", "partition_key"))
+    )
+    shares = shares[shares["partition_key"].isna()].drop(columns="partition_key")
+    truth = Relation("raw", "ground_truth_ici")
+    if warehouse.exists(truth):
+        true_share = warehouse.read(Read(truth, ("node", "share"))).rename(columns={"share": "true_share"})
+        shares = shares.merge(true_share, on="node", how="left")
+    shares = shares.sort_values(["model", "share"], ascending=[True, False]).round(2)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(df.to_string(index=False))
+        print(shares.to_string(index=False))
 
 
 def cmd_parse(_: argparse.Namespace) -> int:
@@ -89,7 +87,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"Warehouse:      {wh}")
     print(f"Dagster home:   {home}  (run `make dev` to browse lineage, charts and runs)")
-    print(f"Runs:           {len(results)} (ici_demo {result.run_id} + {len(results) - 1} partition runs)")
+    print(f"Runs:           {len(results)} (ici_demo {result.run_id} + {len(results) - 1} single-run backfills)")
     print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
     print_shares(wh)
     print(f"\nDone in {time.perf_counter() - start:.0f} s.")

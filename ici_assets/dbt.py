@@ -11,9 +11,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from ici_assets.factory import WAREHOUSE_POOL
 from ici_assets.paths import WAREHOUSE_ENV
 from ici_assets.resources import WarehouseResource
+from ici_assets.warehouse import WAREHOUSE_POOL
 
 
 class IciDbtTranslator(DagsterDbtTranslator):

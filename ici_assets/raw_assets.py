@@ -5,11 +5,11 @@ a COPY job...) that writes the same tables; the dbt sources point at them by nam
 """
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
-from ici_assets.demo.raw_data import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG
-from ici_assets.factory import WAREHOUSE_POOL
 from ici_assets.resources import WarehouseResource
 from ici_assets.versions import frame_hash
+from ici_assets.warehouse import WAREHOUSE_POOL
 
 RAW_TABLES = ("ad_spend", "web_sessions", "orders", "demand_index", "ground_truth_ici")
 RAW_DESCRIPTIONS = {
@@ -22,19 +22,17 @@ RAW_DESCRIPTIONS = {
 
 
 class RawDemoConfig(dg.Config):
-    """Size and seed of the generated demo data, and its TV carryover.
+    """Size and seed of the generated demo data.
 
-    ``tv_adstock_decay``/``tv_adstock_max_lag`` shape the geometric adstock through which TV
-    spend reaches the clicks; keep them equal to the dbt vars of the same names, which the
-    ``marketing_nodes`` mart uses to rebuild the ``tv_adstock`` node (0 and 0: no carryover).
+    The TV carryover (decay and lags of the adstock through which TV spend reaches the clicks)
+    comes from the dbt project's vars ``tv_adstock_decay`` and ``tv_adstock_max_lag``, which the
+    ``marketing_nodes`` mart uses to rebuild the ``tv_adstock`` node: one setting for both.
     """
 
     seed: int = 0
     n_regions: int = 20
     n_days: int = 730
     start_date: str = "2024-01-01"
-    tv_adstock_decay: float = TV_ADSTOCK_DECAY
-    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
 
 
 @dg.multi_asset(
@@ -45,24 +43,26 @@ class RawDemoConfig(dg.Config):
     pool=WAREHOUSE_POOL,
     name="raw_marketing_tables",
 )
-def raw_marketing_tables(context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource):
+def raw_marketing_tables(
+    context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, dbt: DbtCliResource
+):
     """Generate the demo's raw tables (schema ``raw``) in one transaction."""
-    from ici_assets.demo.raw_data import generate_raw_tables, write_raw_tables
+    from ici_assets.demo import adstock_settings, generate_raw_tables, write_raw_tables
 
+    decay, max_lag = adstock_settings(dbt.project_dir)
     context.log.info(
         f"Generating demo data: {config.n_regions} regions x {config.n_days} days from {config.start_date}, "
-        f"seed {config.seed}, TV adstock decay {config.tv_adstock_decay} over {config.tv_adstock_max_lag} days"
+        f"seed {config.seed}, TV adstock decay {decay} over {max_lag} days (dbt vars of {dbt.project_dir})"
     )
     tables = generate_raw_tables(
         seed=config.seed,
         n_regions=config.n_regions,
         start_date=config.start_date,
         n_days=config.n_days,
-        tv_adstock_decay=config.tv_adstock_decay,
-        tv_adstock_max_lag=config.tv_adstock_max_lag,
+        tv_adstock_decay=decay,
+        tv_adstock_max_lag=max_lag,
     )
-    with warehouse.connect() as con:
-        write_raw_tables(con, tables)
+    write_raw_tables(warehouse.get(), tables)
     for name in RAW_TABLES:
         frame = tables[name]
         version = frame_hash(frame)

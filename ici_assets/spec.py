@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from ici_assets.sql import check_identifier
+from ici_assets.warehouse.requests import check_identifier
 
 MECHANISM_CHOICES = ("auto", "linear", "nonlinear")
 DEFAULT_N_BOOTSTRAP = 200

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from ici_assets.spec import IciSpec
+
 
 def stable_hash(payload: Any, length: int = 16) -> str:
     """Short sha256 of a JSON-serialisable payload (keys sorted), the same in every process."""
@@ -24,3 +26,24 @@ def frame_hash(frame: pd.DataFrame, length: int = 16) -> str:
     h.update(json.dumps([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode("utf-8"))
     h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return h.hexdigest()[:length]
+
+
+def scm_code_version(spec: IciSpec) -> str:
+    """Hash of what changes the fitted model: graph, target, mechanisms, seed, engine version."""
+    from ici_assets.engine import ENGINE_VERSION  # the engine's numeric stack loads only when needed
+
+    return stable_hash(
+        {
+            "edges": sorted(spec.edges),
+            "nodes": sorted(spec.nodes),
+            "target": spec.target,
+            "mechanisms": spec.mechanisms,
+            "seed": spec.seed,
+            "engine": ENGINE_VERSION,
+        }
+    )
+
+
+def shares_code_version(spec: IciSpec, extra: Any = None) -> str:
+    """Hash of what changes the shares: the SCM's code version, bootstrap settings, window or segment."""
+    return stable_hash({"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap, "extra": extra})

@@ -1,4 +1,4 @@
-"""write_shares is one DuckDB transaction: a process killed by SIGKILL in the middle of it leaves
+"""Publishing shares is one DuckDB transaction: a process killed by SIGKILL in the middle of it leaves
 ici.ici_shares, ici.ici_shares_history and ici.ici_contributions exactly as they were."""
 
 import os
@@ -12,7 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ici_assets.warehouse import connect, write_shares
+from ici_assets.publish import shares_items
+from ici_assets.warehouse import DuckDBWarehouse
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NODES = ["demand", "tv_spend", "social_spend", "organic_clicks", "social_clicks", "revenue"]
@@ -68,18 +69,22 @@ def snapshot(path) -> tuple:
         )
 
 
-# The child writes a second, much bigger result; it prints READY just before write_shares.
+# The child publishes a second, much bigger result; it prints READY just before it publishes.
 CHILD = textwrap.dedent("""
     import sys
-    from tests.test_atomic_write import contributions, shares_rows
-    from ici_assets.warehouse import connect, write_shares
+    from tests.test_atomic_write import contributions, publish, shares_rows
     path, n = sys.argv[1], int(sys.argv[2])
     rows, contrib = shares_rows("second", 20.0), contributions("second", n)
-    with connect(path) as con:
-        print("READY", flush=True)
-        write_shares(con, rows, contrib)
+    print("READY", flush=True)
+    publish(path, rows, contrib)
     print("DONE", flush=True)
 """)
+
+
+def publish(path, rows: pd.DataFrame, contrib: pd.DataFrame) -> None:
+    """What every shares asset does: replace the current shares and contributions, append the history."""
+    DuckDBWarehouse(path).publish(shares_items(rows, contrib))
+
 
 BIG = 3_000_000 // len(NODES)  # 3 million contribution rows: a write of about a second or more
 
@@ -88,8 +93,7 @@ BIG = 3_000_000 // len(NODES)  # 3 million contribution rows: a write of about a
 def first(tmp_path_factory):
     """A warehouse holding a first, committed result (small contributions), and its snapshot."""
     path = tmp_path_factory.mktemp("atomic") / "base.duckdb"
-    with connect(path) as con:
-        write_shares(con, shares_rows("first", 100 / 6), contributions("first", 30))
+    publish(path, shares_rows("first", 100 / 6), contributions("first", 30))
     return path, snapshot(path)
 
 
@@ -97,10 +101,9 @@ def write_duration(tmp_path) -> float:
     """How long the child's write takes when left alone (to aim the kills inside it)."""
     path = tmp_path / "timing.duckdb"
     rows, contrib = shares_rows("second", 20.0), contributions("second", BIG)
-    with connect(path) as con:
-        t0 = time.perf_counter()
-        write_shares(con, rows, contrib)
-        return time.perf_counter() - t0
+    t0 = time.perf_counter()
+    publish(path, rows, contrib)
+    return time.perf_counter() - t0
 
 
 @pytest.fixture(scope="module")
@@ -132,13 +135,12 @@ def test_sigkill_mid_write_keeps_previous_results(first, duration, tmp_path, fra
             child.kill()
             child.wait()
     assert child.returncode == -signal.SIGKILL, err
-    assert "DONE" not in out  # killed before write_shares returned
+    assert "DONE" not in out  # killed before the publish returned
     after = snapshot(path)  # the file opens (WAL replayed or discarded) and reads
     assert after == before
     assert len(after[2]) == 30 * len(NODES) and {r[12] for r in after[1]} == {"first"}
     # and the warehouse still takes writes
-    with connect(path) as con:
-        write_shares(con, shares_rows("third", 20.0), contributions("third", 3))
+    publish(path, shares_rows("third", 20.0), contributions("third", 3))
     assert len(snapshot(path)[1]) == 12
 
 
@@ -147,8 +149,7 @@ def test_uninterrupted_write_replaces_all_three_tables(first, tmp_path):
 
     path = tmp_path / "wh.duckdb"
     shutil.copy(first[0], path)
-    with connect(path) as con:
-        write_shares(con, shares_rows("second", 20.0), contributions("second", 7))
+    publish(path, shares_rows("second", 20.0), contributions("second", 7))
     shares, history, contrib = snapshot(path)
     assert {r[12] for r in shares} == {"second"} and len(shares) == 6
     assert len(history) == 12 and len(contrib) == 7 * len(NODES)

@@ -18,17 +18,18 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from ici_assets.demo.raw_data import (
+from ici_assets.demo import (
     TV_ADSTOCK_DECAY,
     TV_ADSTOCK_MAX_LAG,
+    adstock_settings,
     generate_raw_tables,
     ground_truth_ici,
     simulate_nodes,
     write_raw_tables,
 )
-from tests.conftest import DBT_DIR, copy_dbt_project
+from ici_assets.warehouse import DuckDBWarehouse
+from tests.conftest import copy_dbt_project
 
 # 7,300 date x regions: the adstocked TV share is within about 0.5 points of the truth here.
 DEMO = {"seed": 0, "n_regions": 20, "n_days": 365, "start_date": "2024-01-01"}
@@ -53,8 +54,7 @@ def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("carryover")
     tables = generate_raw_tables(**DEMO)
     warehouse = tmp / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
-        write_raw_tables(con, tables)
+    write_raw_tables(DuckDBWarehouse(warehouse), tables)
     project = copy_dbt_project(tmp / "dbt_project")
     dbt(project, warehouse, "build", "--quiet")
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -72,11 +72,37 @@ def built(tmp_path_factory):
     }
 
 
-def test_dbt_vars_are_the_generator_defaults():
-    variables = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
-    assert variables["tv_adstock_decay"] == TV_ADSTOCK_DECAY
-    assert variables["tv_adstock_max_lag"] == TV_ADSTOCK_MAX_LAG
-    assert TV_ADSTOCK_DECAY > 0 and TV_ADSTOCK_MAX_LAG > 0  # the demo has carryover
+def test_generator_reads_the_carryover_from_the_dbt_vars(dbt_project_copy, tmp_path):
+    """One home for decay and lags: the raw asset generates with the vars of the dbt project it feeds."""
+    import dagster as dg
+
+    from ici_assets.build import build_definitions
+    from ici_assets.raw_assets import RAW_TABLES
+
+    assert (TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG) == (0.6, 7)  # the demo project's vars
+    project = tmp_path / "dbt_project"
+    shutil.copytree(dbt_project_copy, project)  # parsed: the manifest comes along
+    yml = project / "dbt_project.yml"
+    text = yml.read_text()
+    assert "tv_adstock_decay: 0.6\n  tv_adstock_max_lag: 7" in text
+    yml.write_text(
+        text.replace("tv_adstock_decay: 0.6\n  tv_adstock_max_lag: 7", "tv_adstock_decay: 0.5\n  tv_adstock_max_lag: 3")
+    )
+    assert adstock_settings(project) == (0.5, 3)
+    warehouse = tmp_path / "wh.duckdb"
+    defs = build_definitions(project, warehouse)
+    raw = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 2, "n_days": 10}}}}
+    result = defs.resolve_job_def("ici_demo").execute_in_process(
+        run_config=raw,
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=[dg.AssetKey(["raw", t]) for t in RAW_TABLES],
+    )
+    assert result.success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        first = con.execute("SELECT min(date) FROM raw.ad_spend").fetchone()[0]
+        truth = dict(con.execute("SELECT node, share FROM raw.ground_truth_ici").fetchall())
+    assert pd.Timestamp(first) == pd.Timestamp("2024-01-01") - pd.Timedelta(days=3)  # 3 burn-in days
+    assert truth == pytest.approx(ground_truth_ici(0.5, 3).set_index("node")["share"].to_dict())
 
 
 def test_macro_equals_the_generators_adstock(built):

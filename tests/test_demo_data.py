@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ici_assets.demo import raw_data
-from ici_assets.demo.raw_data import (
+from ici_assets import demo
+from ici_assets.demo import (
     NODE_UNITS,
     TV_ADSTOCK_DECAY,
     TV_ADSTOCK_MAX_LAG,
@@ -19,6 +19,7 @@ from ici_assets.demo.raw_data import (
     structural_coefficients,
     write_raw_tables,
 )
+from ici_assets.warehouse import DuckDBWarehouse
 
 # Small enough to be fast, large enough for tight regression checks (7,300 date x regions).
 SMALL = {"seed": 7, "n_regions": 20, "n_days": 365}
@@ -145,7 +146,7 @@ def test_orders_sum_to_the_daily_revenue_and_look_like_orders(tables, nodes):
     assert (per_day.sort_index().to_numpy() == expected.sort_index().to_numpy()).all()
     aov = orders["revenue"].mean()
     assert 100 < aov < 120, aov
-    assert len(orders) == pytest.approx(nodes["revenue"].sum() / raw_data.AVERAGE_ORDER_VALUE, rel=0.01)
+    assert len(orders) == pytest.approx(nodes["revenue"].sum() / demo.AVERAGE_ORDER_VALUE, rel=0.01)
 
 
 def test_spend_is_positive(tables, nodes):
@@ -155,7 +156,7 @@ def test_spend_is_positive(tables, nodes):
 
 def test_negative_spend_draws_are_redrawn(monkeypatch):
     # Shift social spend down so that ~16 % of draws would be negative: all must be redrawn.
-    monkeypatch.setitem(raw_data.NODE_UNITS, "social_spend", (-3_000.0, 0.04))
+    monkeypatch.setitem(demo.NODE_UNITS, "social_spend", (-3_000.0, 0.04))
     social = simulate_nodes(seed=1, n_regions=10, n_days=100)["social_spend"]
     assert (social > 0).all()
     # Truncated normal: mean rises above the untruncated 1,000 EUR.
@@ -252,22 +253,23 @@ def test_tv_adstock_changes_the_driving_node_and_its_truth():
     assert adstock[10] == pytest.approx(w @ day0[10:6:-1])
 
 
-def test_write_raw_tables_types_counts_and_rollback(tables):
-    con = duckdb.connect(":memory:")
-    write_raw_tables(con, tables)
-    types = dict(
-        con.execute(
-            "select table_name || '.' || column_name, data_type from information_schema.columns "
-            "where table_schema = 'raw'"
-        ).fetchall()
-    )
+def test_write_raw_tables_types_counts_and_rollback(tables, tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    write_raw_tables(warehouse, tables)
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        types = dict(
+            con.execute(
+                "select table_name || '.' || column_name, data_type from information_schema.columns "
+                "where table_schema = 'raw'"
+            ).fetchall()
+        )
+        counts = {name: con.execute(f'select count(*) from raw."{name}"').fetchone()[0] for name in tables}
+        total = con.execute("select sum(revenue) from raw.orders").fetchone()[0]
     assert types["orders.ordered_at"] == "TIMESTAMP"
     assert types["orders.revenue"] == "DECIMAL(12,2)"
     assert types["ad_spend.date"] == "DATE"
     assert types["web_sessions.sessions"] == "BIGINT"
-    for name, df in tables.items():
-        assert con.execute(f'select count(*) from raw."{name}"').fetchone()[0] == len(df), name
-    total = con.execute("select sum(revenue) from raw.orders").fetchone()[0]
+    assert counts == {name: len(df) for name, df in tables.items()}
     assert float(total) == pytest.approx(tables["orders"]["revenue"].sum(), abs=0.01)
 
     # A failing cast in the second table rolls back the first one too.
@@ -276,9 +278,9 @@ def test_write_raw_tables_types_counts_and_rollback(tables):
         "ad_spend": tables["ad_spend"].head(3).assign(spend="not money"),
     }
     with pytest.raises(duckdb.Error):
-        write_raw_tables(con, bad)
-    n_demand = con.execute("select count(*) from raw.demand_index").fetchone()[0]
+        write_raw_tables(warehouse, bad)
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        n_demand = con.execute("select count(*) from raw.demand_index").fetchone()[0]
     assert n_demand == len(tables["demand_index"])
     with pytest.raises(ValueError, match="orders.*order_id"):
-        write_raw_tables(con, {"orders": tables["orders"].drop(columns="order_id")})
-    con.close()
+        write_raw_tables(warehouse, {"orders": tables["orders"].drop(columns="order_id")})

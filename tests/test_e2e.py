@@ -12,6 +12,13 @@ import pytest
 
 SHARES_KEY = dg.AssetKey(["ici", "marketing_nodes", "shares"])
 SCM_KEY = dg.AssetKey(["ici", "marketing_nodes", "scm"])
+VS_KEY = dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
+
+
+def metadata_of(result, key: dg.AssetKey) -> dict:
+    """The metadata of the run's single materialisation of ``key``."""
+    (mat,) = [e for e in result.get_asset_materialization_events() if e.asset_key == key]
+    return mat.materialization.metadata
 
 
 def png_size(data_uri_markdown: str) -> tuple[int, int]:
@@ -81,12 +88,13 @@ def test_dbt_tests_ran_as_asset_checks(demo_run):
 
 
 def test_chart_metadata_present_and_png_decodes(demo_run):
-    mats = [e for e in demo_run["result"].get_asset_materialization_events() if e.asset_key == SHARES_KEY]
-    assert len(mats) == 1
-    md = mats[0].materialization.metadata
+    md = metadata_of(demo_run["result"], SHARES_KEY)
     width, height = png_size(md["shares_chart"].value)
     assert width > 200 and height > 100
-    width, height = png_size(md["ici_vs_last_click_chart"].value)
+    width, height = png_size(md["contributions_chart"].value)
+    assert width > 200 and height > 100
+    assert not any(k.startswith("ici_vs_last_click") for k in md)  # that chart belongs to its own asset
+    width, height = png_size(metadata_of(demo_run["result"], VS_KEY)["ici_vs_last_click_chart"].value)
     assert width > 200 and height > 100
     spec = md["shares_chart_spec"].value
     assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
@@ -99,8 +107,7 @@ def test_chart_metadata_present_and_png_decodes(demo_run):
 
 
 def test_last_click_comparison_credits_tv_nothing(demo_run):
-    mats = [e for e in demo_run["result"].get_asset_materialization_events() if e.asset_key == SHARES_KEY]
-    table = mats[0].materialization.metadata["ici_vs_last_click"]
+    table = metadata_of(demo_run["result"], VS_KEY)["ici_vs_last_click"]
     lc = {r.data["node"]: r.data["last_click_share"] for r in table.records}
     ici = {r.data["node"]: r.data["ici_share"] for r in table.records}
     assert lc["tv_adstock"] == 0 and lc["demand"] == 0
@@ -134,12 +141,7 @@ def test_ici_checks_pass_and_comparison_published(demo_run):
         cmp = con.execute("SELECT node, ici_share, last_click_share FROM ici.ici_vs_last_click ORDER BY node").df()
     assert len(cmp) == 6
     assert cmp["last_click_share"].sum() == pytest.approx(100.0, abs=1e-6)
-    mats = [
-        e
-        for e in demo_run["result"].get_asset_materialization_events()
-        if e.asset_key == dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
-    ]
-    sentence = mats[0].materialization.metadata["interpretation"].value
+    sentence = metadata_of(demo_run["result"], VS_KEY)["interpretation"].value
     assert "tv_adstock" in sentence or "demand" in sentence
     assert "last click" in sentence.lower()
 

@@ -1,28 +1,46 @@
-"""Monthly (trailing window) and per-region partitions: a full backfill on the demo warehouse."""
+"""Monthly (trailing window) and per-region partitions: each asset's whole backfill is one run.
+
+Both partitioned assets carry ``BackfillPolicy.single_run()``: a backfill of all their partitions
+is one run whose step reads the node table once and fans the partitions out to the compute pool
+(local worker processes here). Its rows must be exactly those of a run of one partition alone.
+"""
 
 import dagster as dg
 import duckdb
 import pytest
 
-from ici_assets.runner import partition_jobs
+from ici_assets.runner import partition_jobs, range_tags
 from tests.test_e2e import png_size
 
 MONTHLY = dg.AssetKey(["ici", "marketing_nodes", "shares_by_month"])
 BY_REGION = dg.AssetKey(["ici", "marketing_nodes", "shares_by_region"])
+FLOATS = "node, ici, share, share_low, share_high, data_version, code_version, n_rows, period_start, period_end"
 
 
 @pytest.fixture(scope="module")
 def backfill(demo_run):
-    """Every partition of every partitioned job, on the warehouse the e2e run built."""
+    """Every partition of each partitioned job in one run per job, on the warehouse the e2e run built."""
     defs, instance = demo_run["defs"], demo_run["instance"]
-    results = []
+    runs = {}
     for job in partition_jobs(defs):
-        for key in job.partitions_def.get_partition_keys(dynamic_partitions_store=instance):
-            results.append(job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False))
-    return {**demo_run, "results": results}
+        keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+        runs[job.name] = (keys, job.execute_in_process(instance=instance, tags=range_tags(keys), raise_on_error=False))
+    return {**demo_run, "runs": runs}
 
 
-def test_partition_sets(demo_run):
+def run_of(backfill, asset_key):
+    return next(v for k, v in backfill["runs"].items() if k.startswith("__".join(asset_key.path)))
+
+
+def history(warehouse, run_id, partition_key):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            f"SELECT {FLOATS} FROM ici.ici_shares_history WHERE run_id = ? AND partition_key = ? ORDER BY node",
+            [run_id, partition_key],
+        ).fetchall()
+
+
+def test_partition_sets_and_single_run_policy(demo_run):
     jobs = {j.name: j for j in partition_jobs(demo_run["defs"])}
     assert set(jobs) == {"ici__marketing_nodes__shares_by_month_job", "ici__marketing_nodes__shares_by_region_job"}
     months = jobs["ici__marketing_nodes__shares_by_month_job"].partitions_def.get_partition_keys()
@@ -31,18 +49,58 @@ def test_partition_sets(demo_run):
         dynamic_partitions_store=demo_run["instance"]
     )
     assert len(regions) == 20  # registered by the scm asset from the data
+    graph = demo_run["defs"].resolve_asset_graph()
+    for key in (MONTHLY, BY_REGION):
+        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_one_run_materialises_every_partition_once(backfill):
+    for asset_key in (MONTHLY, BY_REGION):
+        keys, result = run_of(backfill, asset_key)
+        assert result.success
+        mats = [e for e in result.get_asset_materialization_events() if e.asset_key == asset_key]
+        assert sorted(e.partition for e in mats) == sorted(keys)  # each partition once, in this one run
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        assert checks == dict.fromkeys(
+            [
+                "mechanisms_explain_variance",
+                "graph_not_contradicted",
+                "node_table_coverage",
+                "shares_sum_to_100",
+                "no_share_below_minus_one",
+            ],
+            True,
+        )
+        last = mats[-1].materialization.metadata
+        assert last["step/partitions"].value == len(keys)
+        assert len(last["step/worker_pids"].value) == 2  # fanned out to two local worker processes
+    with duckdb.connect(str(backfill["warehouse"]), read_only=True) as con:
+        groups = con.execute(
+            "SELECT asset_key, partition_key, count(*), count(DISTINCT node), count(DISTINCT run_id) "
+            "FROM ici.ici_shares WHERE partition_key IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    expected = {(a.to_user_string(), k) for a in (MONTHLY, BY_REGION) for k in run_of(backfill, a)[0]}
+    assert {(a, p) for a, p, *_ in groups} == expected
+    assert all(n == 6 and nodes == 6 and runs == 1 for *_, n, nodes, runs in groups)
+
+
+@pytest.mark.parametrize("asset_key, index", [(MONTHLY, 0), (MONTHLY, -1), (BY_REGION, 7)])
+def test_backfill_rows_are_those_of_the_partition_alone(backfill, asset_key, index):
+    """Float bits, versions and period of one partition: in the 19- or 20-partition run, and run alone."""
+    keys, result = run_of(backfill, asset_key)
+    job = next(j for j in partition_jobs(backfill["defs"]) if j.name.startswith("__".join(asset_key.path)))
+    alone = job.execute_in_process(instance=backfill["instance"], partition_key=keys[index])
+    assert alone.success
+    in_backfill = history(backfill["warehouse"], result.run_id, keys[index])
+    assert len(in_backfill) == 6
+    assert history(backfill["warehouse"], alone.run_id, keys[index]) == in_backfill
 
 
 def test_backfill_fills_time_series_view(backfill):
-    assert backfill["results"] and all(r.success for r in backfill["results"])
     with duckdb.connect(str(backfill["warehouse"]), read_only=True) as con:
         per_month = con.execute(
             "SELECT month, count(*) AS n, sum(share) AS total, min(period_start), max(period_end) "
             "FROM ici.ici_shares_over_time GROUP BY month ORDER BY month"
-        ).fetchall()
-        per_region = con.execute(
-            "SELECT partition_key, count(*) FROM ici.ici_shares WHERE asset_key = ? GROUP BY 1",
-            [BY_REGION.to_user_string()],
         ).fetchall()
         tv, tv_truth = con.execute(
             "SELECT avg(s.share), any_value(t.share) FROM ici.ici_shares_over_time s "
@@ -54,17 +112,20 @@ def test_backfill_fills_time_series_view(backfill):
         # trailing six-month window ending with the partition's month
         assert end.strftime("%Y-%m") == str(month)[:7]
         assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == 5
-    assert len(per_region) == 20 and all(n == 6 for _, n in per_region)
     assert tv_truth == pytest.approx(17.50, abs=0.01)  # the demo's TV carryover keeps the article's share
     assert tv == pytest.approx(tv_truth, abs=2.0)  # stationary demo: every window near the truth
 
 
-def test_over_time_chart_attached(backfill):
-    last = [
-        r for r in backfill["results"] if any(e.asset_key == MONTHLY for e in r.get_asset_materialization_events())
-    ][-1]
-    md = last.get_asset_materialization_events()[0].materialization.metadata
-    width, height = png_size(md["partitions_chart"].value)
-    assert width > 300 and height > 150
-    values = md["partitions_chart_spec"].value["datasets"]
-    assert sum(len(v) for v in values.values()) == 19 * 6  # every month x node in the chart
+def test_partitions_chart_attached_once_per_run(backfill):
+    for asset_key, kind in ((MONTHLY, "month"), (BY_REGION, "region")):
+        keys, result = run_of(backfill, asset_key)
+        with_chart = [
+            e.materialization.metadata
+            for e in result.get_asset_materialization_events()
+            if "partitions_chart" in e.materialization.metadata
+        ]
+        assert len(with_chart) == 1, kind  # one chart for the run, not one per partition
+        width, height = png_size(with_chart[0]["partitions_chart"].value)
+        assert width > 300 and height > 150
+        values = with_chart[0]["partitions_chart_spec"].value["datasets"]
+        assert sum(len(v) for v in values.values()) >= len(keys) * 6  # every partition x node in the chart

@@ -7,7 +7,8 @@ import copy
 import pytest
 
 from ici_assets.spec import IciMetaError, parse_model_spec, specs_from_manifest
-from ici_assets.sql import check_identifier, quote_identifier
+from ici_assets.warehouse import check_identifier
+from ici_assets.warehouse.duckdb_file import quote as quote_identifier
 
 
 def model(meta=None, columns=None, name="nodes"):

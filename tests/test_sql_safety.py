@@ -2,18 +2,31 @@
 
 from datetime import UTC, datetime
 
-import duckdb
 import pandas as pd
 import pytest
 
+from ici_assets.publish import shares_items
 from ici_assets.spec import parse_model_spec
-from ici_assets.warehouse import SHARES_COLUMNS, replace_rows, write_shares
+from ici_assets.warehouse import (
+    SHARES,
+    VS_LAST_CLICK,
+    DuckDBWarehouse,
+    Equals,
+    OneOf,
+    Read,
+    Relation,
+    Replace,
+    SumBy,
+    TimeRange,
+    table,
+)
+from ici_assets.warehouse.layout import TEXT
 
 HOSTILE = 'x"; DROP TABLE ici.ici_shares; --'
 
 
 def rows(asset_key: str, model: str = "m") -> pd.DataFrame:
-    frame = pd.DataFrame({c: [None, None] for c in SHARES_COLUMNS})
+    frame = pd.DataFrame({c: [None, None] for c in SHARES.column_names})
     frame["asset_key"], frame["model"], frame["node"] = asset_key, model, ["a", "b"]
     frame["ici"], frame["share"] = [1.0, 1.0], [50.0, 50.0]
     frame["code_version"], frame["data_version"], frame["target"] = "c", "d", "b"
@@ -22,21 +35,47 @@ def rows(asset_key: str, model: str = "m") -> pd.DataFrame:
 
 
 def test_hostile_values_are_data_not_sql(tmp_path):
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        write_shares(con, rows("safe"))
-        write_shares(con, rows(HOSTILE, model=HOSTILE))
-        stored = {r[0] for r in con.execute("SELECT DISTINCT asset_key FROM ici.ici_shares").fetchall()}
-        assert stored == {"safe", HOSTILE}  # the table survived and holds the string verbatim
-        replace_rows(con, "ici_vs_last_click", pd.DataFrame({"asset_key": [HOSTILE], "v": [1]}), "asset_key", HOSTILE)
-        assert con.execute("SELECT count(*) FROM ici.ici_vs_last_click").fetchone()[0] == 1
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    warehouse.publish(shares_items(rows("safe")))
+    warehouse.publish(shares_items(rows(HOSTILE, model=HOSTILE)))
+    stored = warehouse.read(Read(SHARES.relation, ("asset_key", "model")))
+    assert set(stored["asset_key"]) == {"safe", HOSTILE}  # the table survived and holds the string verbatim
+    assert set(stored["model"]) == {"m", HOSTILE}
+    # ... and a hostile value in every kind of filter is compared, not executed
+    for where in [(Equals("asset_key", HOSTILE),), (OneOf("asset_key", (HOSTILE, "'; --")),)]:
+        assert warehouse.read(Read(SHARES.relation, ("node",), where))["node"].tolist() == ["a", "b"]
+    assert warehouse.sum_by(SumBy(SHARES.relation, "asset_key", "share", (Equals("model", HOSTILE),)))[
+        "value"
+    ].tolist() == [100.0]
+    comparison = pd.DataFrame({c: [None] for c in VS_LAST_CLICK.column_names}).assign(
+        asset_key=HOSTILE, model="m", target="t", node="n", ici_share=1.0, last_click_share=2.0,
+        materialized_at=datetime.now(UTC),
+    )  # fmt: skip
+    warehouse.publish([Replace(VS_LAST_CLICK, comparison, {"asset_key": HOSTILE})])
+    assert len(warehouse.read(Read(VS_LAST_CLICK.relation, ("node",)))) == 1
+    assert len(warehouse.read(Read(SHARES.relation, ("node",)))) == 4
 
 
-@pytest.mark.parametrize("table, column", [(HOSTILE, "asset_key"), ("t", HOSTILE), ("a.b", "k")])
-def test_hostile_table_or_column_names_are_refused(tmp_path, table, column):
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        with pytest.raises(ValueError, match="not a plain SQL identifier"):
-            replace_rows(con, table, pd.DataFrame({"k": [1]}), column, "1")
-        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 0
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Relation("ici", HOSTILE),
+        lambda: Relation(HOSTILE, "t"),
+        lambda: Relation("a.b", "t"),
+        lambda: Read(SHARES.relation, (HOSTILE,)),
+        lambda: Read(SHARES.relation, ("node",), order_by=(HOSTILE,)),
+        lambda: Equals(HOSTILE, "1"),
+        lambda: OneOf(HOSTILE, ("1",)),
+        lambda: TimeRange(HOSTILE, pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-02-01").date()),
+        lambda: SumBy(SHARES.relation, HOSTILE, "share"),
+        lambda: table("ici", "t", (HOSTILE, TEXT)),
+        lambda: Replace(SHARES, rows("k"), {HOSTILE: "1"}),
+    ],
+)
+def test_hostile_table_or_column_names_are_refused(tmp_path, build):
+    with pytest.raises(ValueError, match="not a plain SQL identifier"):
+        build()
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 @pytest.mark.parametrize("where", ["unit", "segment", "last_click_model", "last_click_column"])

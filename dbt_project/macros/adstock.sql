@@ -9,7 +9,7 @@
     history), never a silently shortened sum. decay = 0 or max_lag = 0 returns the column.
 
     The weights are computed here in the same order as
-    ici_assets.demo.raw_data.adstock_weights, so the demo's mart equals its generator exactly.
+    ici_assets.demo.adstock.adstock_weights, so the demo's mart equals its generator exactly.
 -#}
 {%- set decay = decay | float -%}
 {%- set max_lag = max_lag | int -%}

@@ -1,0 +1,194 @@
+"""The step of a partitioned ICI asset: every partition of the run at once, fanned out to a compute pool.
+
+A backfill is one run (``BackfillPolicy.single_run()``), so per-run overhead is paid once. The
+step reads the node table once for all its partitions, cuts each partition's rows out of it, and
+sends (rows, settings) to the pool's workers, which only compute (:func:`fit_slice`). As results
+come back it evaluates the checks and publishes the partitions that pass, one transaction per
+batch, from this process only. A partition that fails a check is not published and is named in
+the check results; one whose computation raised is named in the step's error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import dagster as dg
+import pandas as pd
+
+from ici_assets import charts
+from ici_assets.asset_checks import check_results
+from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, coverage_check, graph_check, mechanisms_check
+from ici_assets.checks import shares_checks as evaluate_shares
+from ici_assets.compute import FitOutcome, FitSettings, Pool, fit_slice
+from ici_assets.metadata import chart_metadata, shares_metadata
+from ici_assets.nodes import SliceFacts, read_node_table, slice_facts
+from ici_assets.partitions import MonthlyWindows, Scheme
+from ici_assets.publish import ResultKey, shares_items, shares_rows
+from ici_assets.spec import IciSpec
+from ici_assets.warehouse import SHARES, Equals, Read, Relation, Warehouse
+
+#: Partitions published per transaction: progress survives a crash, and few commits stay cheap.
+PUBLISH_BATCH = 50
+ALL_CHECKS = SCM_CHECKS + SHARES_CHECKS
+
+
+def fit_settings(spec: IciSpec, *, markov_alpha: float, with_contributions: bool = False) -> FitSettings:
+    """What the worker needs from the model's meta (no Dagster types, picklable)."""
+    return FitSettings(
+        nodes=tuple(spec.nodes),
+        edges=tuple(spec.edges),
+        target=spec.target,
+        mechanisms=spec.mechanisms,
+        n_bootstrap=spec.n_bootstrap,
+        seed=spec.seed,
+        markov_alpha=markov_alpha,
+        with_contributions=with_contributions,
+    )
+
+
+def slice_checks(spec: IciSpec, frame: pd.DataFrame, outcome: FitOutcome, markov_alpha: float) -> list[CheckOutcome]:
+    """All five checks on one partition's rows and results."""
+    limits = replace(spec.checks, markov_alpha=markov_alpha)
+    return [
+        mechanisms_check(limits, outcome.kinds, outcome.r2),
+        graph_check(limits, outcome.markov),
+        coverage_check(spec, frame),
+        *evaluate_shares(outcome.table["share"]),
+    ]
+
+
+@dataclass
+class _Progress:
+    """What the step did, for its log and its last materialisation's metadata."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "compute": 0.0, "publish": 0.0})
+    outcomes: dict[str | None, list[CheckOutcome]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    published: int = 0
+    worker_pids: set[int] = field(default_factory=set)
+
+
+def run_partitions(
+    context: dg.AssetExecutionContext,
+    *,
+    spec: IciSpec,
+    scheme: Scheme,
+    relation: Relation,
+    warehouse: Warehouse,
+    pool: Pool,
+    code_version: str,
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+    """Compute, check and publish every partition of the run; yield their materialisations, then the checks."""
+    key = context.asset_key
+    keys = list(context.partition_keys)
+    progress = _Progress()
+    t0 = time.perf_counter()
+    frame = read_node_table(warehouse, spec, relation, (scheme.read_filter(keys),))
+    slices = dict(scheme.slices(frame, keys))
+    progress.seconds["read"] = time.perf_counter() - t0
+    context.log.info(
+        f"Read {len(frame):,} rows of {relation} once for {len(keys)} partition(s) "
+        f"in {progress.seconds['read']:.1f} s; computing on {pool.name}"
+    )
+    progress.errors.update({k: f"no rows in {scheme.label(k)}" for k, rows in slices.items() if rows.empty})
+    todo = [k for k in keys if k not in progress.errors]
+    # The graph test runs once per partition: its family-wise level covers all the asset's partitions.
+    n_total = max(
+        len(context.assets_def.partitions_def.get_partition_keys(dynamic_partitions_store=context.instance)), 1
+    )
+    alpha = spec.checks.markov_alpha / n_total
+    settings = fit_settings(spec, markov_alpha=alpha)
+
+    batch: list[tuple[str, pd.DataFrame, SliceFacts]] = []
+    t_loop = time.perf_counter()
+    for i, outcome in pool.run(fit_slice, [(slices[k], settings) for k in todo]):
+        part = todo[i]
+        if isinstance(outcome, BaseException):
+            progress.errors[part] = f"{type(outcome).__name__}: {outcome}"
+            context.log.error(f"Partition {part}: {progress.errors[part]}")
+            continue
+        progress.worker_pids.add(outcome.pid)
+        checks = progress.outcomes[part] = slice_checks(spec, slices[part], outcome, alpha)
+        if not all(c.passed for c in checks):
+            failed = "; ".join(f"{c.name}: {c.description}" for c in checks if not c.passed)
+            context.log.error(f"Partition {part} failed its checks, not published: {failed}")
+            continue
+        facts = slice_facts(spec, slices[part])
+        result_key = ResultKey(key.to_user_string(), code_version, context.run.run_id, part, scheme.kind)
+        batch.append((part, shares_rows(spec, outcome.table, facts, result_key), facts))
+        if len(batch) >= PUBLISH_BATCH:
+            yield from _publish(context, warehouse, spec, scheme, batch, progress, final=False)
+            batch = []
+    progress.seconds["compute"] = time.perf_counter() - t_loop - progress.seconds["publish"]
+    yield from _publish(context, warehouse, spec, scheme, batch, progress, final=True)
+    context.log.info(
+        f"{progress.published} of {len(keys)} partition(s) published; read {progress.seconds['read']:.1f} s, "
+        f"compute {progress.seconds['compute']:.1f} s, publish {progress.seconds['publish']:.1f} s"
+    )
+    yield from check_results(progress.outcomes, ALL_CHECKS, not_evaluated=progress.errors)
+    errors = progress.errors
+    if errors:
+        raise dg.Failure(
+            description=f"{len(errors)} partition(s) of {key.to_user_string()} could not be computed, nothing "
+            f"published for them: " + "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())[:10]),
+            metadata={"failed_partitions": dg.MetadataValue.json(sorted(errors))},
+        )
+
+
+def _publish(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    spec: IciSpec,
+    scheme: Scheme,
+    batch: list[tuple[str, pd.DataFrame, SliceFacts]],
+    progress: _Progress,
+    *,
+    final: bool,
+) -> Iterator[dg.AssetMaterialization]:
+    """Publish a batch in one transaction, then report each partition in it as materialised."""
+    if not batch:
+        return
+    t0 = time.perf_counter()
+    warehouse.publish([item for _, rows, _ in batch for item in shares_items(rows)])
+    progress.seconds["publish"] += time.perf_counter() - t0
+    progress.published += len(batch)
+    context.log.info(f"Published {len(batch)} partition(s) in one transaction ({progress.published} so far)")
+    last: dict = {}
+    if final:
+        t0 = time.perf_counter()
+        last = _partitions_chart(warehouse, spec, scheme, context.asset_key)
+        progress.seconds["chart"] = time.perf_counter() - t0
+        last.update({f"step/{k}_seconds": round(v, 3) for k, v in progress.seconds.items()})
+        last.update(
+            {
+                "step/partitions": len(context.partition_keys),
+                "step/worker_pids": dg.MetadataValue.json(sorted(progress.worker_pids)),
+            }
+        )
+    for n, (part, rows, facts) in enumerate(batch):
+        metadata = shares_metadata(rows, facts, spec.n_bootstrap)
+        if n == len(batch) - 1:
+            metadata.update(last)
+        yield dg.AssetMaterialization(asset_key=context.asset_key, partition=part, metadata=metadata)
+
+
+def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: dg.AssetKey) -> dict:
+    """Chart of every partition's current shares of this asset (read back after the write)."""
+    current = warehouse.read(
+        Read(
+            SHARES.relation,
+            ("partition_key", "node", "share", "share_low", "share_high"),
+            (Equals("asset_key", key.to_user_string()),),
+            order_by=("partition_key", "node"),
+        )
+    )
+    if isinstance(scheme, MonthlyWindows):
+        window = spec.partitions.window_months
+        title = f"ICI shares of {spec.target} over time ({window}-month trailing windows)"
+        chart = charts.shares_over_time_chart(current, title=title)
+    else:
+        title = f"ICI shares of {spec.target} by {scheme.kind}"
+        chart = charts.shares_by_segment_chart(current, title=title)
+    return chart_metadata("partitions_chart", chart, title)

@@ -1,0 +1,79 @@
+"""The node table of a dbt model with an ``ici`` meta: reading it, and the facts of a slice of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ici_assets.spec import IciSpec
+from ici_assets.versions import frame_hash
+from ici_assets.warehouse import Filter, MissingColumnsError, MissingRelationError, Read, Relation, Warehouse
+
+if TYPE_CHECKING:
+    from ici_assets.engine import FittedSCM
+
+
+def node_columns(spec: IciSpec) -> tuple[str, ...]:
+    """Unit columns, the time column and the node columns, each once, in that order."""
+    return tuple(dict.fromkeys([*spec.unit, *([spec.time_column] if spec.time_column else []), *spec.nodes]))
+
+
+def read_node_table(
+    warehouse: Warehouse, spec: IciSpec, relation: Relation, where: tuple[Filter, ...] = ()
+) -> pd.DataFrame:
+    """The unit and node columns of the model's table (rows matching ``where``), ordered by unit."""
+    columns = node_columns(spec)
+    try:
+        return warehouse.read(Read(relation, columns, where, order_by=tuple(spec.unit) or columns))
+    except MissingRelationError as exc:
+        raise ValueError(
+            f"Table {relation} of dbt model '{spec.model}' does not exist in {warehouse.location}: "
+            "build the dbt models first."
+        ) from exc
+    except MissingColumnsError as exc:
+        raise ValueError(
+            f"Table {relation} (dbt model '{spec.model}') lacks column(s) {exc.missing} that the graph declares: "
+            "add them to the model's SQL, or remove them from its `ici` meta."
+        ) from exc
+
+
+@dataclass(frozen=True)
+class SliceFacts:
+    """What identifies the rows a result was computed on."""
+
+    n_rows: int
+    data_version: str  # content hash of the rows
+    period_start: str | None  # first and last day (YYYY-MM-DD) when the model has a time column
+    period_end: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.period_start} to {self.period_end}" if self.period_start else f"{self.n_rows:,} rows"
+
+
+def slice_facts(spec: IciSpec, frame: pd.DataFrame) -> SliceFacts:
+    start = end = None
+    if spec.time_column and spec.time_column in frame and len(frame):
+        start, end = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
+    return SliceFacts(n_rows=len(frame), data_version=frame_hash(frame), period_start=start, period_end=end)
+
+
+def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
+    """Refuse an empty slice with a message naming the model and the slice."""
+    if frame.empty:
+        raise ValueError(
+            f"No rows in {where} of dbt model '{spec.model}': nothing to fit. Check that the raw tables "
+            "hold data for this period/segment and that the dbt models are built."
+        )
+
+
+@dataclass
+class ModelFit:
+    """The SCM asset's value: the fitted model, the facts of its rows, and each row's time (for contributions)."""
+
+    scm: FittedSCM
+    facts: SliceFacts
+    times: np.ndarray | None = None

@@ -1,0 +1,68 @@
+"""The warehouse interface the ICI assets use, and the errors every implementation raises.
+
+DuckDB (an embedded file) is the only implementation today; a server warehouse (PostgreSQL)
+implements the same methods. Asset code passes structured requests (:mod:`.requests`) and
+declared layouts (:mod:`.layout`), never SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import pandas as pd
+
+from ici_assets.warehouse.requests import Publish, Read, Relation, SumBy
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed; the message names the warehouse, table or column, and the fix."""
+
+
+class WarehouseLockedError(WarehouseError):
+    """Another process holds the warehouse (the embedded DuckDB file) for writing."""
+
+
+class MissingRelationError(WarehouseError, ValueError):
+    """The table or view does not exist."""
+
+    def __init__(self, relation: Relation, location: str):
+        self.relation = relation
+        super().__init__(f"Table {relation} does not exist in warehouse {location}.")
+
+
+class MissingColumnsError(WarehouseError, ValueError):
+    """The table lacks columns the request names."""
+
+    def __init__(self, relation: Relation, missing: Sequence[str], detail: str = ""):
+        self.relation, self.missing = relation, list(missing)
+        super().__init__(f"Table {relation} lacks column(s) {self.missing}" + (f" ({detail})" if detail else "") + ".")
+
+
+class Warehouse(Protocol):
+    """Reads node tables and publishes results; each publish is one transaction."""
+
+    @property
+    def location(self) -> str:
+        """Where it is, for messages (a file path, or a server and database without credentials)."""
+        ...
+
+    def read(self, request: Read) -> pd.DataFrame:
+        """The requested rows and columns; MissingRelationError / MissingColumnsError name what is absent."""
+        ...
+
+    def sum_by(self, request: SumBy) -> pd.DataFrame:
+        """Sums of one column per group (columns ``by`` and ``value``)."""
+        ...
+
+    def distinct(self, relation: Relation, column: str) -> list[str]:
+        """The distinct values of one column, as text, sorted."""
+        ...
+
+    def exists(self, relation: Relation) -> bool:
+        """Whether the table or view exists."""
+        ...
+
+    def publish(self, items: Sequence[Publish]) -> None:
+        """Apply every item in one transaction (all or nothing); create missing schemas, tables and views."""
+        ...
