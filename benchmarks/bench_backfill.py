@@ -127,7 +127,6 @@ def main() -> int:
             instance = stack.enter_context(dg.DagsterInstance.get())
             if args.executor == "dask":
                 import distributed
-
                 from ici_assets.executors import dask_run_config
 
                 cluster = stack.enter_context(
