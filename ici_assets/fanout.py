@@ -103,7 +103,7 @@ def run_partitions(
 
     batch: list[tuple[str, pd.DataFrame, SliceFacts]] = []
     t_loop = time.perf_counter()
-    for i, outcome in pool.run(fit_slice, [(slices[k], settings) for k in todo]):
+    for done, (i, outcome) in enumerate(pool.run(fit_slice, [(slices[k], settings) for k in todo]), start=1):
         part = todo[i]
         if isinstance(outcome, BaseException):
             progress.errors[part] = f"{type(outcome).__name__}: {outcome}"
@@ -118,7 +118,7 @@ def run_partitions(
         facts = slice_facts(spec, slices[part])
         result_key = ResultKey(key.to_user_string(), code_version, context.run.run_id, part, scheme.kind)
         batch.append((part, shares_rows(spec, outcome.table, facts, result_key), facts))
-        if len(batch) >= PUBLISH_BATCH:
+        if len(batch) >= PUBLISH_BATCH and done < len(todo):  # the last batch also carries the run's chart
             yield from _publish(context, warehouse, spec, scheme, batch, progress, final=False)
             batch = []
     progress.seconds["compute"] = time.perf_counter() - t_loop - progress.seconds["publish"]

@@ -129,3 +129,23 @@ def test_partitions_chart_attached_once_per_run(backfill):
         assert width > 300 and height > 150
         values = with_chart[0]["partitions_chart_spec"].value["datasets"]
         assert sum(len(v) for v in values.values()) >= len(keys) * 6  # every partition x node in the chart
+
+
+def test_publishes_in_batches_and_reports_the_run_once(backfill, monkeypatch):
+    """20 regions published 5 at a time: 4 transactions, each partition once, the run's chart once."""
+    from ici_assets import fanout
+
+    monkeypatch.setattr(fanout, "PUBLISH_BATCH", 5)
+    keys, _ = run_of(backfill, BY_REGION)
+    job = next(j for j in partition_jobs(backfill["defs"]) if j.name.startswith("__".join(BY_REGION.path)))
+    result = job.execute_in_process(instance=backfill["instance"], tags=range_tags(keys))
+    assert result.success
+    messages = [e.user_message for e in backfill["instance"].all_logs(result.run_id) if e.dagster_event is None]
+    published = [m for m in messages if m.startswith("Published ")]
+    assert published == [f"Published 5 partition(s) in one transaction ({n} so far)" for n in (5, 10, 15, 20)]
+    mats = result.get_asset_materialization_events()
+    assert sorted(e.partition for e in mats) == sorted(keys)
+    assert sum("partitions_chart" in e.materialization.metadata for e in mats) == 1
+    with duckdb.connect(str(backfill["warehouse"]), read_only=True) as con:
+        rows = con.execute("SELECT count(*) FROM ici.ici_shares_history WHERE run_id = ?", [result.run_id]).fetchone()
+    assert rows == (6 * len(keys),)
