@@ -6,7 +6,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: install parse demo dev test browser bench clean lint
+.PHONY: install parse demo dev test test-fast browser bench clean lint
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -28,12 +28,20 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
+# The whole suite, after the linters (README "Tests").
+test: lint browser
 	$(RUN) pytest
 
+# The inner loop: everything but the tests marked slow, browser or cluster (under 2 minutes).
+test-fast: install
+	$(RUN) pytest -m "not slow and not browser and not cluster"
+
+# dbt compiles the models for sqlfluff against an in-memory DuckDB (nothing is written).
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
+	ICI_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
 
 bench: install
 	$(RUN) python benchmarks/bench_article.py

@@ -151,7 +151,7 @@ def _publish(
     if not batch:
         return
     t0 = time.perf_counter()
-    warehouse.publish([item for _, rows, _ in batch for item in shares_items(rows)])
+    warehouse.publish(shares_items(pd.concat([rows for _, rows, _ in batch], ignore_index=True)))
     progress.seconds["publish"] += time.perf_counter() - t0
     progress.published += len(batch)
     context.log.info(f"Published {len(batch)} partition(s) in one transaction ({progress.published} so far)")

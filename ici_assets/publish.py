@@ -81,20 +81,14 @@ def contributions_rows(
 
 
 def shares_items(rows: pd.DataFrame, contributions: pd.DataFrame | None = None) -> list[Publish]:
-    """Replace the current shares of the rows' (asset, partition), append them to the history, and
-    replace the asset's contributions if given."""
-    keys = rows[["asset_key", "partition_key"]].drop_duplicates()
-    if len(keys) != 1:
-        raise ValueError("shares rows must belong to exactly one (asset_key, partition_key)")
-    asset_key, partition_key = keys.iloc[0]
-    where = {"asset_key": str(asset_key), "partition_key": None if pd.isna(partition_key) else str(partition_key)}
-    items: list[Publish] = [Replace(SHARES, rows, where), Append(SHARES_HISTORY, rows)]
+    """Replace the current shares of every (asset, partition) in ``rows``, append them to the history, and
+    replace the asset's contributions if given: one batch, published in one transaction."""
+    items: list[Publish] = [Replace(SHARES, rows, ("asset_key", "partition_key")), Append(SHARES_HISTORY, rows)]
     if contributions is not None:
-        items.append(Replace(CONTRIBUTIONS, contributions, {"asset_key": str(asset_key)}))
+        items.append(Replace(CONTRIBUTIONS, contributions, ("asset_key",)))
     return items
 
 
 def comparison_items(rows: pd.DataFrame) -> list[Publish]:
     """Replace an asset's rows of ``ici.ici_vs_last_click``."""
-    (asset_key,) = rows["asset_key"].unique()
-    return [Replace(VS_LAST_CLICK, rows, {"asset_key": str(asset_key)})]
+    return [Replace(VS_LAST_CLICK, rows, ("asset_key",))]

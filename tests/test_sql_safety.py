@@ -51,7 +51,7 @@ def test_hostile_values_are_data_not_sql(tmp_path):
         asset_key=HOSTILE, model="m", target="t", node="n", ici_share=1.0, last_click_share=2.0,
         materialized_at=datetime.now(UTC),
     )  # fmt: skip
-    warehouse.publish([Replace(VS_LAST_CLICK, comparison, {"asset_key": HOSTILE})])
+    warehouse.publish([Replace(VS_LAST_CLICK, comparison, ("asset_key",))])
     assert len(warehouse.read(Read(VS_LAST_CLICK.relation, ("node",)))) == 1
     assert len(warehouse.read(Read(SHARES.relation, ("node",)))) == 4
 
@@ -69,13 +69,17 @@ def test_hostile_values_are_data_not_sql(tmp_path):
         lambda: TimeRange(HOSTILE, pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-02-01").date()),
         lambda: SumBy(SHARES.relation, HOSTILE, "share"),
         lambda: table("ici", "t", (HOSTILE, TEXT)),
-        lambda: Replace(SHARES, rows("k"), {HOSTILE: "1"}),
     ],
 )
 def test_hostile_table_or_column_names_are_refused(tmp_path, build):
     with pytest.raises(ValueError, match="not a plain SQL identifier"):
         build()
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_replace_keys_must_be_declared_columns():
+    with pytest.raises(ValueError, match="is not a column of ici.ici_shares"):
+        Replace(SHARES, rows("k"), (HOSTILE,))
 
 
 @pytest.mark.parametrize("where", ["unit", "segment", "last_click_model", "last_click_column"])

@@ -221,9 +221,11 @@ class DuckDBWarehouse:
             con.execute(_create_table(layout, if_not_exists=False))
         else:
             con.execute(_create_table(layout))
-        if isinstance(item, Replace) and item.where:
-            where, params = _where([Equals(c, v) for c, v in item.where.items()])
-            con.execute(f"DELETE FROM {target} {where}", params)
+        if isinstance(item, Replace):
+            types = {c.name: _TYPES[c.type] for c in layout.columns}
+            keys = ", ".join(f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" for c in item.key)
+            match = " AND ".join(f"{target}.{quote(c)} IS NOT DISTINCT FROM k.{quote(c)}" for c in item.key)
+            con.execute(f"DELETE FROM {target} USING (SELECT DISTINCT {keys} FROM {quote(view)}) AS k WHERE {match}")
         cols = ", ".join(quote(c) for c in layout.column_names)
         casts = ", ".join(f"CAST({quote(c.name)} AS {_TYPES[c.type]})" for c in layout.columns)
         con.execute(f"INSERT INTO {target} ({cols}) SELECT {casts} FROM {quote(view)}")

@@ -8,7 +8,6 @@ dbt YAML or configuration can never close a quote or start a second statement; e
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -127,15 +126,19 @@ class Append:
 
 @dataclass(frozen=True)
 class Replace:
-    """Delete the rows of ``table`` matching every ``where`` value (NULL matches NULL), then insert ``rows``."""
+    """Delete the rows of ``table`` whose ``key`` columns equal those of any row of ``rows`` (NULL matches
+    NULL), then insert ``rows``: e.g. key ``(asset_key, partition_key)`` replaces those partitions' results."""
 
     table: TableLayout
     rows: pd.DataFrame = field(compare=False)
-    where: Mapping[str, str | None] = field(default_factory=dict)
+    key: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for c in self.where:
-            check_identifier(c, f"column of {self.table.relation}")
+        if not self.key:
+            raise ValueError(f"Replace on {self.table.relation} needs key columns")
+        for c in self.key:
+            if c not in self.table.column_names:
+                raise ValueError(f"key column {c!r} is not a column of {self.table.relation}")
 
 
 @dataclass(frozen=True)
