@@ -219,7 +219,9 @@ def vs_last_click_asset(spec: IciSpec, source: LastClickSource) -> dg.AssetsDefi
 
 def partitioned_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation, scheme: Scheme) -> dg.AssetsDefinition:
     key = _key(spec, scheme.name)
-    extra = {"window_months": spec.partitions.window_months} if scheme.kind == "month" else {"segment": scheme.kind}
+    extra: dict[str, object] = (
+        {"window_months": spec.partitions.window_months} if scheme.kind == "month" else {"segment": scheme.kind}
+    )
     code = shares_code_version(spec, extra)
     what = (
         f"per month, each fitted on the trailing {spec.partitions.window_months} months ending with the partition's "

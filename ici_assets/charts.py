@@ -17,7 +17,7 @@ import vl_convert as vlc
 _FONT = "sans-serif"
 
 
-def share_bar_chart(shares: pd.DataFrame, *, title: str) -> alt.Chart:
+def share_bar_chart(shares: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     """Horizontal bars of each node's ICI share (percent), largest first, with 95 % intervals."""
     data = shares[["node", "share", "share_low", "share_high"]].copy()
     data["label"] = data["share"].map(lambda s: f"{s:.1f} %")
@@ -42,7 +42,7 @@ def share_bar_chart(shares: pd.DataFrame, *, title: str) -> alt.Chart:
     return alt.layer(*layers).properties(title=title, width=420, height=28 * max(len(data), 1))
 
 
-def comparison_chart(comparison: pd.DataFrame, *, title: str) -> alt.Chart:
+def comparison_chart(comparison: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     """Grouped bars: each node's ICI share next to its last-click revenue share (percent)."""
     long = comparison.melt(
         id_vars="node", value_vars=["ici_share", "last_click_share"], var_name="model", value_name="share"
@@ -67,7 +67,7 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str) -> alt.Chart:
     )
 
 
-def contributions_chart(contrib: pd.DataFrame, *, title: str) -> alt.Chart:
+def contributions_chart(contrib: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     """Stacked areas of each node's intrinsic contribution to the target, summed per week.
 
     Contributions are deviations from the average period, so they stack above and below zero.
@@ -88,7 +88,7 @@ def contributions_chart(contrib: pd.DataFrame, *, title: str) -> alt.Chart:
     )
 
 
-def shares_over_time_chart(history: pd.DataFrame, *, title: str) -> alt.Chart:
+def shares_over_time_chart(history: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     """Each node's share per monthly partition, with its 95 % interval as a band."""
     data = history.copy()
     data["month"] = pd.to_datetime(data["partition_key"])
@@ -103,7 +103,7 @@ def shares_over_time_chart(history: pd.DataFrame, *, title: str) -> alt.Chart:
     return alt.layer(band, line).properties(title=title, width=520, height=240)
 
 
-def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.Chart:
+def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     """Heat map of each node's share (percent, labelled) per segment partition."""
     data = history.copy()
     data["label"] = data["share"].map(lambda s: f"{s:.0f}")

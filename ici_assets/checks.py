@@ -64,8 +64,9 @@ def graph_check(limits: CheckSpec, markov: pd.DataFrame) -> CheckOutcome:
     """No local Markov statement of the graph is rejected by a partial correlation of practical size."""
     bad = markov[markov["rejected_bonferroni"] & (markov["partial_corr"].abs() >= limits.markov_min_abs_corr)]
     statements = [
-        f"{r.node} _||_ {r.independent_of} | {r.given or '-'} (r={r.partial_corr:.3f}, p={r.p_value:.1e})"
-        for r in bad.sort_values("p_value").head(5).itertuples()
+        f"{r['node']} _||_ {r['independent_of']} | {r['given'] or '-'} "
+        f"(r={float(r['partial_corr']):.3f}, p={float(r['p_value']):.1e})"
+        for r in bad.sort_values("p_value").head(5).to_dict("records")
     ]
     return CheckOutcome(
         "graph_not_contradicted",

@@ -17,7 +17,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def partition_jobs(defs: dg.Definitions) -> list[dg.JobDefinition]:
     """The partitioned ICI jobs (one per partitions definition)."""
-    return [j for j in (defs.resolve_job_def(job.name) for job in defs.jobs) if j.partitions_def is not None]
+    return [j for j in (defs.resolve_job_def(job.name) for job in defs.jobs or []) if j.partitions_def is not None]
 
 
 def range_tags(keys: Sequence[str]) -> dict[str, str]:

@@ -295,7 +295,14 @@ def _parse_checks(raw: Any, model: str, fix: str) -> CheckSpec:
             raise IciMetaError(
                 f"dbt model '{model}': meta.ici.checks.{key} must be a non-negative number, got {val!r}. {fix}"
             )
-    return CheckSpec(**{k: (int(v) if k == "min_rows" else float(v)) for k, v in raw.items()})
+    values = {k: float(v) for k, v in raw.items()}
+    base = CheckSpec()
+    return CheckSpec(
+        min_r2=values.get("min_r2", base.min_r2),
+        markov_alpha=values.get("markov_alpha", base.markov_alpha),
+        markov_min_abs_corr=values.get("markov_min_abs_corr", base.markov_min_abs_corr),
+        min_rows=int(values.get("min_rows", base.min_rows)),
+    )
 
 
 def specs_from_manifest(manifest: Mapping[str, Any]) -> list[IciSpec]:

@@ -121,7 +121,7 @@ class DaskPool:
             futures = {client.submit(fn, *args, pure=False): i for i, args in enumerate(tasks)}
             try:
                 for future in distributed.as_completed(list(futures)):
-                    exc = future.exception()
-                    yield futures[future], (exc if exc is not None else future.result())
+                    error = future.exception()
+                    yield futures[future], (error if error is not None else future.result())
             finally:
                 client.cancel(list(futures))

@@ -143,11 +143,12 @@ def generate_raw_tables(
     direct = np.rint(1_500.0 * rng.lognormal(0.0, 0.15, n_cells)).astype(np.int64)
     newsletter_day = np.isin(pd.DatetimeIndex(cell_date).day_of_week, (1, 4))  # Tue, Fri sends
     newsletter = rng.poisson(400.0, n_cells)
-    session_parts = [
-        ("google", "organic", organic, slice(None)),
-        ("facebook", "paid_social", facebook, slice(None)),
-        ("instagram", "paid_social", social_clicks - facebook, slice(None)),
-        ("direct", "(none)", direct, slice(None)),
+    everywhere = np.ones(n_cells, dtype=bool)
+    session_parts: list[tuple[str, str, np.ndarray, np.ndarray]] = [
+        ("google", "organic", organic, everywhere),
+        ("facebook", "paid_social", facebook, everywhere),
+        ("instagram", "paid_social", social_clicks - facebook, everywhere),
+        ("direct", "(none)", direct, everywhere),
         ("newsletter", "email", newsletter, newsletter_day),
     ]
     web_sessions = pd.concat(
@@ -191,9 +192,11 @@ def generate_raw_tables(
         {
             "order_id": np.arange(1, order_cell.size + 1, dtype=np.int64),
             "ordered_at": cell_date[order_cell] + seconds.astype("timedelta64[s]"),
-            "region": pd.Categorical.from_codes(region_idx[order_cell], categories=list(regions)),
+            "region": pd.Categorical.from_codes(region_idx[order_cell], categories=pd.Index(list(regions))),
             "revenue": cents / 100.0,
-            "last_click_channel": pd.Categorical.from_codes(last_click, categories=["organic_search", "paid_social"]),
+            "last_click_channel": pd.Categorical.from_codes(
+                last_click, categories=pd.Index(["organic_search", "paid_social"])
+            ),
         }
     )
 

@@ -94,10 +94,10 @@ def draw_nodes(
     social_daily = np.round(to_data("social_spend", draw_root("social_spend", spend_shape, True)), 2)
     social = social_daily[lag:].ravel()
     # Adstock of the recorded (rounded) daily spend, in EUR, summed in the dbt macro's order.
-    tv_adstock = np.zeros(shape)
+    tv_window = np.zeros(shape)
     for k, w in enumerate(weights):
-        tv_adstock = tv_adstock + float(w) * tv_daily[lag - k : lag - k + n_days]
-    tv_adstock = tv_adstock.ravel()
+        tv_window = tv_window + float(w) * tv_daily[lag - k : lag - k + n_days]
+    tv_adstock = tv_window.ravel()
     parents_art = {
         "demand": to_article("demand", demand),
         "tv_spend": to_article("tv_spend", tv_adstock),

@@ -52,7 +52,8 @@ def _relation(relation: Relation) -> str:
 
 def _where(filters: Sequence[Filter]) -> tuple[str, list]:
     """``WHERE ...`` with one placeholder per value, and the values."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[object] = []
     for f in filters:
         if isinstance(f, TimeRange):
             parts.append(f"{quote(f.column)} >= CAST(? AS DATE) AND {quote(f.column)} < CAST(? AS DATE)")

@@ -26,7 +26,8 @@ select
 from {{ ref('marketing_nodes') }} as nodes
 cross join channels
 left join credited
-    on nodes."date" = credited."date"
-    and nodes.region = credited.region
-    and channels.channel = credited.channel
+    on
+        nodes."date" = credited."date"
+        and nodes.region = credited.region
+        and channels.channel = credited.channel
 order by nodes."date", nodes.region, channels.channel

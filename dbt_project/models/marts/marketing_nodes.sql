@@ -13,15 +13,20 @@
 -- marketing_nodes_adstock_history warns when this drops shop days).
 with shop_days_seen as (
     select "date" from {{ ref('stg_demand_index') }}
-    union all select "date" from {{ ref('stg_web_sessions') }}
-    union all select order_date from {{ ref('stg_orders') }}
+    union all
+    select "date" from {{ ref('stg_web_sessions') }}
+    union all
+    select order_date from {{ ref('stg_orders') }}
 ),
 
 regions as (
     select region from {{ ref('stg_demand_index') }}
-    union select region from {{ ref('stg_ad_spend') }}
-    union select region from {{ ref('stg_web_sessions') }}
-    union select region from {{ ref('stg_orders') }}
+    union
+    select region from {{ ref('stg_ad_spend') }}
+    union
+    select region from {{ ref('stg_web_sessions') }}
+    union
+    select region from {{ ref('stg_orders') }}
 ),
 
 bounds as (
@@ -78,7 +83,8 @@ spine as (
     select spend_adstocked.*
     from spend_adstocked
     cross join bounds
-    where spend_adstocked."date" between bounds.first_shop_day and bounds.last_shop_day
+    where
+        spend_adstocked."date" between bounds.first_shop_day and bounds.last_shop_day
         and spend_adstocked.tv_adstock is not null
 ),
 
@@ -86,14 +92,17 @@ sessions as (
     select
         "date",
         region,
-        sum(case when source = 'google' and medium = 'organic' then sessions end) as organic_clicks,
+        sum(case when "source" = 'google' and medium = 'organic' then sessions end) as organic_clicks,
         sum(case when medium = 'paid_social' then sessions end) as social_clicks
     from {{ ref('stg_web_sessions') }}
     group by "date", region
 ),
 
 revenue as (
-    select order_date as "date", region, sum(revenue_eur) as revenue
+    select
+        order_date as "date",
+        region,
+        sum(revenue_eur) as revenue
     from {{ ref('stg_orders') }}
     group by order_date, region
 )
