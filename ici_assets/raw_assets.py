@@ -54,14 +54,7 @@ def raw_marketing_tables(
         f"Generating demo data: {config.n_regions} regions x {config.n_days} days from {config.start_date}, "
         f"seed {config.seed}, TV adstock decay {decay} over {max_lag} days (dbt vars of {dbt.project_dir})"
     )
-    tables = generate_raw_tables(
-        seed=config.seed,
-        n_regions=config.n_regions,
-        start_date=config.start_date,
-        n_days=config.n_days,
-        tv_adstock_decay=decay,
-        tv_adstock_max_lag=max_lag,
-    )
+    tables = generate_raw_tables(**config.model_dump(), tv_adstock_decay=decay, tv_adstock_max_lag=max_lag)
     write_raw_tables(warehouse.get(), tables)
     for name in RAW_TABLES:
         frame = tables[name]

@@ -8,86 +8,31 @@ model carrying that meta gets its own ICI assets, with no new Python code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 
+from ici_assets.spec_types import (
+    DEFAULT_N_BOOTSTRAP,
+    CheckSpec,
+    IciMetaError,
+    IciSpec,
+    LastClickSpec,
+    PartitionSpec,
+)
 from ici_assets.warehouse.requests import check_identifier
 
+__all__ = [
+    "CheckSpec",
+    "IciMetaError",
+    "IciSpec",
+    "LastClickSpec",
+    "PartitionSpec",
+    "parse_model_spec",
+    "specs_from_manifest",
+]
 MECHANISM_CHOICES = ("auto", "linear", "nonlinear")
-DEFAULT_N_BOOTSTRAP = 200
-
-
-class IciMetaError(ValueError):
-    """The ``ici`` meta of a dbt model is malformed; the message names model and key."""
-
-
-@dataclass(frozen=True)
-class LastClickSpec:
-    """Where the finance team's last-click revenue lives and how its channels map to nodes."""
-
-    model: str
-    channel_column: str
-    value_column: str
-    channels: Mapping[str, str]  # channel value -> causal node
-    time_column: str | None = None
-
-
-@dataclass(frozen=True)
-class PartitionSpec:
-    """How the model's ICI is also computed per month (trailing window) and per segment."""
-
-    monthly_start: str | None = None  # first month (YYYY-MM-01) with a full trailing window
-    monthly_end: str | None = None  # exclusive end month; None = up to the current month
-    window_months: int = 6
-    segment_column: str | None = None  # e.g. region: one dynamic partition per value
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """Thresholds of the blocking asset checks that guard every ICI materialisation."""
-
-    min_r2: float = 0.1  # each non-root mechanism must explain at least this share of its variance
-    markov_alpha: float = 0.01  # family-wise level of the local Markov (partial correlation) tests
-    markov_min_abs_corr: float = 0.02  # ignore rejections weaker than this partial correlation
-    min_rows: int = 100
-
-
-@dataclass(frozen=True)
-class IciSpec:
-    """Everything needed to build the ICI assets of one dbt model."""
-
-    model: str
-    unique_id: str
-    relation_name: str
-    target: str
-    parents: Mapping[str, tuple[str, ...]]
-    unit: tuple[str, ...] = ()
-    time_column: str | None = None
-    mechanisms: str = "auto"
-    n_bootstrap: int = DEFAULT_N_BOOTSTRAP
-    seed: int = 0
-    last_click: LastClickSpec | None = None
-    partitions: PartitionSpec = field(default_factory=PartitionSpec)
-    checks: CheckSpec = field(default_factory=CheckSpec)
-    description: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def nodes(self) -> list[str]:
-        """Node columns in declaration order."""
-        return list(self.parents)
-
-    @property
-    def edges(self) -> list[tuple[str, str]]:
-        return [(p, child) for child, ps in self.parents.items() for p in ps]
-
-    def graph(self) -> nx.DiGraph:
-        g = nx.DiGraph()
-        g.add_nodes_from(self.nodes)
-        g.add_edges_from(self.edges)
-        return g
 
 
 def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -295,14 +240,8 @@ def _parse_checks(raw: Any, model: str, fix: str) -> CheckSpec:
             raise IciMetaError(
                 f"dbt model '{model}': meta.ici.checks.{key} must be a non-negative number, got {val!r}. {fix}"
             )
-    values = {k: float(v) for k, v in raw.items()}
-    base = CheckSpec()
-    return CheckSpec(
-        min_r2=values.get("min_r2", base.min_r2),
-        markov_alpha=values.get("markov_alpha", base.markov_alpha),
-        markov_min_abs_corr=values.get("markov_min_abs_corr", base.markov_min_abs_corr),
-        min_rows=int(values.get("min_rows", base.min_rows)),
-    )
+    values: dict[str, Any] = {k: (int(v) if k == "min_rows" else float(v)) for k, v in raw.items()}
+    return replace(CheckSpec(), **values)
 
 
 def specs_from_manifest(manifest: Mapping[str, Any]) -> list[IciSpec]:

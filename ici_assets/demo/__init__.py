@@ -6,7 +6,7 @@
 
 from ici_assets.demo.adstock import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG, adstock_settings, adstock_weights
 from ici_assets.demo.exports import AVERAGE_ORDER_VALUE, generate_raw_tables
-from ici_assets.demo.simulate import simulate, simulate_nodes, simulate_spend_history
+from ici_assets.demo.simulate import DemoShape, simulate, simulate_nodes, simulate_spend_history
 from ici_assets.demo.tables import RAW_LAYOUTS, write_raw_tables
 from ici_assets.demo.truth import (
     ARTICLE_EQUATIONS,
@@ -23,6 +23,7 @@ __all__ = [
     "ARTICLE_EQUATIONS",
     "ARTICLE_ROOTS",
     "AVERAGE_ORDER_VALUE",
+    "DemoShape",
     "NODES",
     "NODE_UNITS",
     "RAW_LAYOUTS",

@@ -15,11 +15,12 @@ What the raw tables look like (the dbt project rebuilds the node values from the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from ici_assets.demo.adstock import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG
-from ici_assets.demo.simulate import draw_nodes
+from ici_assets.demo.simulate import DemoShape, draw_nodes
 from ici_assets.demo.truth import ground_truth_ici
 
 AVERAGE_ORDER_VALUE = 110.0  # EUR
@@ -56,14 +57,7 @@ def _split_cents(
     return cents
 
 
-def generate_raw_tables(
-    seed: int = 0,
-    n_regions: int = 20,
-    start_date: str = "2024-01-01",
-    n_days: int = 730,
-    tv_adstock_decay: float = TV_ADSTOCK_DECAY,
-    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG,
-) -> dict[str, pd.DataFrame]:
+def generate_raw_tables(seed: int = 0, **shape: Any) -> dict[str, pd.DataFrame]:
     """Generate the raw demo tables; the date x region aggregates follow the article's DGP.
 
     Deterministic from ``seed`` (one numpy Generator). Returns a dict with keys ``ad_spend``,
@@ -84,6 +78,9 @@ def generate_raw_tables(
     uniform error of variance 1/12 session^2 to the click noises (organic: 1,600 session^2),
     which moves shares by about 1e-5 points.
 
+    ``shape``: fields of :class:`~ici_assets.demo.simulate.DemoShape` (``n_regions``, ``start_date``,
+    ``n_days``, ``tv_adstock_decay``, ``tv_adstock_max_lag``).
+
     ``tv_adstock_decay``/``tv_adstock_max_lag`` (default 0.6 and 7, the dbt vars): when both
     are > 0 the clicks respond to the geometric adstock sum_l w_l TV_{t-l} (w_l proportional
     to decay^l, summing to 1) of each region's TV spend instead of the same day's spend, and
@@ -93,7 +90,9 @@ def generate_raw_tables(
     other tables start on ``start_date``. Both 0 gives the article's same-day model.
     """
     rng = np.random.default_rng(seed)
-    nodes, history = draw_nodes(rng, n_regions, start_date, n_days, tv_adstock_decay, tv_adstock_max_lag)
+    size = DemoShape(**shape)
+    n_regions, n_days = size.n_regions, size.n_days
+    nodes, history = draw_nodes(rng, size)
     n_cells = len(nodes)
     cell_date = nodes["date"].to_numpy()
     cell_region = nodes["region"].to_numpy(dtype=object)
@@ -205,5 +204,5 @@ def generate_raw_tables(
         "web_sessions": web_sessions,
         "orders": orders,
         "demand_index": demand_index,
-        "ground_truth_ici": ground_truth_ici(tv_adstock_decay, tv_adstock_max_lag),
+        "ground_truth_ici": ground_truth_ici(size.tv_adstock_decay, size.tv_adstock_max_lag),
     }

@@ -11,6 +11,8 @@ shop data (burn-in), so every shop day's adstock has its full window.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,45 +21,44 @@ from ici_assets.demo.adstock import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG, adstoc
 from ici_assets.demo.truth import ARTICLE_EQUATIONS, ARTICLE_ROOTS, NODE_UNITS
 
 
-def simulate(
-    seed: int = 0,
-    n_regions: int = 20,
-    start_date: str = "2024-01-01",
-    n_days: int = 730,
-    tv_adstock_decay: float = TV_ADSTOCK_DECAY,
-    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class DemoShape:
+    """How much demo data, from which day, and its TV carryover (default: the demo's dbt vars)."""
+
+    n_regions: int = 20
+    start_date: str = "2024-01-01"
+    n_days: int = 730
+    tv_adstock_decay: float = TV_ADSTOCK_DECAY
+    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
+
+
+def simulate(seed: int = 0, **shape: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(nodes per date x region over the shop days, daily spend over burn-in + shop days).
 
-    The nodes are what ``generate_raw_tables`` (same arguments) spreads over the raw tables and
-    what ``marketing_nodes`` must rebuild; with carryover they include ``tv_adstock`` (EUR).
+    ``shape``: fields of :class:`DemoShape`. The nodes are what ``generate_raw_tables`` (same
+    arguments) spreads over the raw tables and what ``marketing_nodes`` must rebuild; with
+    carryover they include ``tv_adstock`` (EUR).
     """
-    return draw_nodes(np.random.default_rng(seed), n_regions, start_date, n_days, tv_adstock_decay, tv_adstock_max_lag)
+    return draw_nodes(np.random.default_rng(seed), DemoShape(**shape))
 
 
-def simulate_nodes(*args, **kwargs) -> pd.DataFrame:
+def simulate_nodes(seed: int = 0, **shape: Any) -> pd.DataFrame:
     """The node values per date x region (first item of :func:`simulate`, same arguments)."""
-    return simulate(*args, **kwargs)[0]
+    return simulate(seed, **shape)[0]
 
 
-def simulate_spend_history(*args, **kwargs) -> pd.DataFrame:
+def simulate_spend_history(seed: int = 0, **shape: Any) -> pd.DataFrame:
     """Daily ``tv_spend`` and ``social_spend`` per date x region over the whole ``ad_spend`` export:
     the burn-in days before ``start_date``, then the shop days (second item of :func:`simulate`)."""
-    return simulate(*args, **kwargs)[1]
+    return simulate(seed, **shape)[1]
 
 
-def draw_nodes(
-    rng: np.random.Generator,
-    n_regions: int,
-    start_date: str,
-    n_days: int,
-    tv_adstock_decay: float,
-    tv_adstock_max_lag: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(nodes over the n_days shop days, daily spend over burn-in + shop days)."""
+def draw_nodes(rng: np.random.Generator, size: DemoShape) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(nodes over the n_days shop days, daily spend over burn-in + shop days), drawn from ``rng``."""
+    n_regions, start_date, n_days = size.n_regions, size.start_date, size.n_days
     if n_regions < 1 or n_days < 1:
         raise ValueError(f"n_regions and n_days must be >= 1, got {n_regions}, {n_days}")
-    weights = adstock_weights(tv_adstock_decay, tv_adstock_max_lag)
+    weights = adstock_weights(size.tv_adstock_decay, size.tv_adstock_max_lag)
     lag = len(weights) - 1
     # The spend history starts `lag` days before the shop data (burn-in): every shop day's
     # adstock then has its full window of recorded spend.

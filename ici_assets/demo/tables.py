@@ -6,43 +6,18 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ici_assets.warehouse import ColumnType, Recreate, TableLayout, Warehouse, table
+from ici_assets.warehouse import Recreate, TableLayout, Warehouse, table
 
 RAW_SCHEMA = "raw"
-TEXT, FLOAT, INTEGER, DATE = ColumnType.TEXT, ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.DATE
-TIMESTAMP, MONEY = ColumnType.TIMESTAMP, ColumnType.MONEY
-
 RAW_LAYOUTS: dict[str, TableLayout] = {
-    "ad_spend": table(
-        RAW_SCHEMA,
-        "ad_spend",
-        ("date", DATE),
-        ("region", TEXT),
-        ("channel", TEXT),
-        ("campaign", TEXT),
-        ("spend", MONEY),
-        ("impressions", INTEGER),
-    ),
-    "web_sessions": table(
-        RAW_SCHEMA,
-        "web_sessions",
-        ("date", DATE),
-        ("region", TEXT),
-        ("source", TEXT),
-        ("medium", TEXT),
-        ("sessions", INTEGER),
-    ),
-    "orders": table(
-        RAW_SCHEMA,
-        "orders",
-        ("order_id", INTEGER),
-        ("ordered_at", TIMESTAMP),
-        ("region", TEXT),
-        ("revenue", MONEY),
-        ("last_click_channel", TEXT),
-    ),
-    "demand_index": table(RAW_SCHEMA, "demand_index", ("date", DATE), ("region", TEXT), ("search_interest", FLOAT)),
-    "ground_truth_ici": table(RAW_SCHEMA, "ground_truth_ici", ("node", TEXT), ("ici", FLOAT), ("share", FLOAT)),
+    name: table(RAW_SCHEMA, name, columns)
+    for name, columns in {
+        "ad_spend": "date date, region text, channel text, campaign text, spend money, impressions integer",
+        "web_sessions": "date date, region text, source text, medium text, sessions integer",
+        "orders": "order_id integer, ordered_at timestamp, region text, revenue money, last_click_channel text",
+        "demand_index": "date date, region text, search_interest float",
+        "ground_truth_ici": "node text, ici float, share float",
+    }.items()
 }
 
 

@@ -15,20 +15,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+import ici_assets.warehouse.requests as rq
 from ici_assets.warehouse.base import MissingColumnsError, MissingRelationError, WarehouseLockedError
 from ici_assets.warehouse.layout import ICI_VIEWS, ColumnType, TableLayout, ViewLayout
-from ici_assets.warehouse.requests import (
-    Equals,
-    Filter,
-    OneOf,
-    Publish,
-    Read,
-    Recreate,
-    Relation,
-    Replace,
-    SumBy,
-    TimeRange,
-)
 
 _TYPES = {
     ColumnType.TEXT: "VARCHAR",
@@ -46,25 +35,25 @@ def quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _relation(relation: Relation) -> str:
+def _relation(relation: rq.Relation) -> str:
     return f"{quote(relation.schema)}.{quote(relation.name)}"
 
 
-def _where(filters: Sequence[Filter]) -> tuple[str, list]:
+def _where(filters: Sequence[rq.Filter]) -> tuple[str, list]:
     """``WHERE ...`` with one placeholder per value, and the values."""
     parts: list[str] = []
     params: list[object] = []
     for f in filters:
-        if isinstance(f, TimeRange):
+        if isinstance(f, rq.TimeRange):
             parts.append(f"{quote(f.column)} >= CAST(? AS DATE) AND {quote(f.column)} < CAST(? AS DATE)")
             params += [str(f.start), str(f.end)]
-        elif isinstance(f, OneOf):
+        elif isinstance(f, rq.OneOf):
             if not f.values:
                 parts.append("FALSE")
             else:
                 parts.append(f"CAST({quote(f.column)} AS VARCHAR) IN ({', '.join('?' for _ in f.values)})")
                 params += list(f.values)
-        elif isinstance(f, Equals):
+        elif isinstance(f, rq.Equals):
             parts.append(f"{quote(f.column)} IS NOT DISTINCT FROM ?")
             params.append(f.value)
     return ("WHERE " + " AND ".join(parts) if parts else ""), params
@@ -144,7 +133,7 @@ class DuckDBWarehouse:
     def _connect(self, *, read_only: bool) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connect(self.path, read_only=read_only, wait_seconds=self.wait_seconds)
 
-    def _query(self, relation: Relation, columns: Sequence[str], sql: str, params: list) -> pd.DataFrame:
+    def _query(self, relation: rq.Relation, columns: Sequence[str], sql: str, params: list) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
             try:
                 return con.execute(sql, params).df()
@@ -156,21 +145,21 @@ class DuckDBWarehouse:
                 raise MissingColumnsError(relation, missing or list(columns), str(exc).splitlines()[0]) from exc
 
     @staticmethod
-    def _columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> list[str]:
+    def _columns(con: duckdb.DuckDBPyConnection, relation: rq.Relation) -> list[str]:
         rows = con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
             [relation.schema, relation.name],
         ).fetchall()
         return [r[0] for r in rows]
 
-    def read(self, request: Read) -> pd.DataFrame:
+    def read(self, request: rq.Read) -> pd.DataFrame:
         where, params = _where(request.where)
         order = f" ORDER BY {', '.join(quote(c) for c in request.order_by)}" if request.order_by else ""
         cols = ", ".join(quote(c) for c in request.columns)
         sql = f"SELECT {cols} FROM {_relation(request.relation)} {where}{order}"
         return self._query(request.relation, request.columns, sql, params)
 
-    def sum_by(self, request: SumBy) -> pd.DataFrame:
+    def sum_by(self, request: rq.SumBy) -> pd.DataFrame:
         where, params = _where(request.where)
         by, value = quote(request.by), quote(request.value)
         sql = (
@@ -179,17 +168,17 @@ class DuckDBWarehouse:
         )
         return self._query(request.relation, (request.by, request.value), sql, params)
 
-    def distinct(self, relation: Relation, column: str) -> list[str]:
+    def distinct(self, relation: rq.Relation, column: str) -> list[str]:
         sql = f"SELECT DISTINCT CAST({quote(column)} AS VARCHAR) AS v FROM {_relation(relation)} ORDER BY 1"
         return [str(v) for v in self._query(relation, (column,), sql, [])["v"]]
 
-    def exists(self, relation: Relation) -> bool:
+    def exists(self, relation: rq.Relation) -> bool:
         if not self.path.exists():
             return False
         with self._connect(read_only=True) as con:
             return bool(self._columns(con, relation))
 
-    def publish(self, items: Sequence[Publish]) -> None:
+    def publish(self, items: Sequence[rq.Publish]) -> None:
         for item in items:
             missing = [c for c in item.table.column_names if c not in item.rows.columns]
             if missing:
@@ -214,15 +203,15 @@ class DuckDBWarehouse:
                     con.unregister(view)
 
     @staticmethod
-    def _apply(con: duckdb.DuckDBPyConnection, item: Publish, view: str) -> None:
+    def _apply(con: duckdb.DuckDBPyConnection, item: rq.Publish, view: str) -> None:
         layout = item.table
         target = _relation(layout.relation)
-        if isinstance(item, Recreate):
+        if isinstance(item, rq.Recreate):
             con.execute(f"DROP TABLE IF EXISTS {target}")
             con.execute(_create_table(layout, if_not_exists=False))
         else:
             con.execute(_create_table(layout))
-        if isinstance(item, Replace):
+        if isinstance(item, rq.Replace):
             types = {c.name: _TYPES[c.type] for c in layout.columns}
             keys = ", ".join(f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" for c in item.key)
             match = " AND ".join(f"{target}.{quote(c)} IS NOT DISTINCT FROM k.{quote(c)}" for c in item.key)
