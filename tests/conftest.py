@@ -1,4 +1,9 @@
-"""Shared fixtures: a parsed dbt manifest and a fully materialised temporary warehouse."""
+"""Shared fixtures: a parsed dbt manifest and materialised temporary warehouses.
+
+Tiers (markers registered in pyproject.toml): every test that needs one of the dbt-backed fixtures
+below is marked ``slow`` here, so ``make test-fast`` (``-m "not slow and not browser and not
+cluster"``) never pays for a dbt parse or a materialisation.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
+
+
+SLOW_FIXTURES = {"dbt_project_copy", "demo_run", "small_base", "parsed_variants"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def copy_dbt_project(dest: Path) -> Path:
@@ -59,3 +73,24 @@ def small_base(tmp_path_factory, dbt_project_copy):
         .success
     )
     return dbt_project_copy, warehouse
+
+
+@pytest.fixture(scope="session")
+def parsed_variants(tmp_path_factory) -> dict[str, Path]:
+    """A parsed copy of the dbt project per YAML variant of tests/variants.py (parses run side by side)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ici_assets.dbt import prepare_manifest
+    from tests.variants import ALL_VARIANTS
+
+    projects = {}
+    for name, edit in ALL_VARIANTS.items():
+        project = copy_dbt_project(tmp_path_factory.mktemp(f"variant_{name}") / "dbt_project")
+        yml = project / "models" / "marts" / "_marts.yml"
+        text = yml.read_text()
+        assert edit(text) != text, f"variant {name}: the edit no longer matches the YAML"
+        yml.write_text(edit(text))
+        projects[name] = project
+    with ThreadPoolExecutor(max_workers=len(projects)) as pool:
+        list(pool.map(prepare_manifest, projects.values()))
+    return projects

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ici_assets.spec import IciMetaError
-from tests.conftest import copy_dbt_project
+from tests.variants import META_CASES
 
 SMALL = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
 SCM = dg.AssetKey(["ici", "marketing_nodes", "scm"])
@@ -185,61 +185,11 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
     assert snapshot(path) == snapshot(tmp_path / "before.duckdb")
 
 
-META_CASES = [
-    (
-        "cycle",
-        lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1),
-        "cycle",
-    ),
-    ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "meta.ici.target must name one of"),
-    (
-        "parent_not_column",
-        lambda t: t.replace(
-            "parents: [organic_clicks, social_clicks]", "parents: [organic_clicks, social_clicks, email_clicks]", 1
-        ),
-        "lists parent 'email_clicks'",
-    ),
-    (
-        "bad_mechanism",
-        lambda t: t.replace("mechanisms: auto", "mechanisms: quantum", 1),
-        "meta.ici.mechanisms must be one of",
-    ),
-    (
-        "no_ancestors",
-        lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1),
-        "has no ancestors",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def meta_variants(tmp_path_factory):
-    """One copy of the dbt project per malformed-meta case, each edited and `dbt parse`d.
-
-    The parses are separate dbt processes, run side by side (each takes 15-20 s).
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ici_assets.dbt import prepare_manifest
-
-    projects = {}
-    for name, edit, _ in META_CASES:
-        project = copy_dbt_project(tmp_path_factory.mktemp(f"meta_{name}") / "dbt_project")
-        yml = project / "models" / "marts" / "_marts.yml"
-        text = yml.read_text()
-        assert edit(text) != text, f"case {name}: the edit no longer matches the YAML"
-        yml.write_text(edit(text))
-        projects[name] = project
-    with ThreadPoolExecutor(max_workers=len(projects)) as pool:
-        list(pool.map(prepare_manifest, projects.values()))
-    return projects
-
-
 @pytest.mark.parametrize("name, edit, needle", META_CASES)
-def test_malformed_meta_fails_at_load(meta_variants, tmp_path, name, edit, needle):
+def test_malformed_meta_fails_at_load(parsed_variants, tmp_path, name, edit, needle):
     from ici_assets.build import build_definitions
 
     with pytest.raises(IciMetaError) as err:
-        build_definitions(meta_variants[name], tmp_path / "wh.duckdb")
+        build_definitions(parsed_variants[name], tmp_path / "wh.duckdb")
     assert needle in str(err.value) and "marketing_nodes" in str(err.value)
     print(f"\n{name}: {err.value}")

@@ -31,6 +31,8 @@ from ici_assets.demo import (
 from ici_assets.warehouse import DuckDBWarehouse
 from tests.conftest import copy_dbt_project
 
+pytestmark = pytest.mark.slow  # dbt builds of its own
+
 # 7,300 date x regions: the adstocked TV share is within about 0.5 points of the truth here.
 DEMO = {"seed": 0, "n_regions": 20, "n_days": 365, "start_date": "2024-01-01"}
 TOLERANCE = 1.5  # points: what the adstocked graph must meet

@@ -8,50 +8,10 @@ import pandas as pd
 import pytest
 
 from ici_assets import checks
-from tests.conftest import copy_dbt_project
 
 SCM = dg.AssetKey(["ici", "marketing_nodes", "scm"])
 SHARES = dg.AssetKey(["ici", "marketing_nodes", "shares"])
 VS = dg.AssetKey(["ici", "marketing_nodes", "ici_vs_last_click"])
-
-
-def drop_demand_to_social_clicks(text):
-    """The graph without the edge demand -> social_clicks (the data say social_clicks depends on demand)."""
-    marker = "- name: social_clicks\n"
-    head, tail = text.split(marker, 1)
-    line_end = tail.index("config: {meta: {ici: {parents: [demand, ")
-    tail = tail[:line_end] + tail[line_end:].replace("parents: [demand, ", "parents: [", 1)
-    return head + marker + tail
-
-
-def demand_impossible_r2(text):
-    """min_r2 0.9: more than the R^2 of social_clicks (about 0.45) can reach."""
-    return text.replace(
-        "          mechanisms: auto\n", "          mechanisms: auto\n          checks: {min_r2: 0.9}\n", 1
-    )
-
-
-YAML_VARIANTS = {"wrong_graph": drop_demand_to_social_clicks, "weak_mechanism": demand_impossible_r2}
-
-
-@pytest.fixture(scope="module")
-def variant_projects(tmp_path_factory):
-    """A parsed copy of the dbt project per YAML variant (the dbt parses run side by side)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ici_assets.dbt import prepare_manifest
-
-    projects = {}
-    for name, edit in YAML_VARIANTS.items():
-        project = copy_dbt_project(tmp_path_factory.mktemp(f"checks_{name}") / "dbt_project")
-        path = project / "models" / "marts" / "_marts.yml"
-        text = path.read_text()
-        assert edit(text) != text, f"variant {name}: the edit no longer matches the YAML"
-        path.write_text(edit(text))
-        projects[name] = project
-    with ThreadPoolExecutor(max_workers=len(projects)) as pool:
-        list(pool.map(prepare_manifest, projects.values()))
-    return projects
 
 
 def run_variant(small_base, tmp_path, project=None, mutate_sql=()):
@@ -91,8 +51,8 @@ def assert_blocked(result, warehouse):
     assert exists == 0  # nothing published
 
 
-def test_wrong_graph_fails_graph_check_and_blocks(small_base, variant_projects, tmp_path):
-    result, warehouse = run_variant(small_base, tmp_path, project=variant_projects["wrong_graph"])
+def test_wrong_graph_fails_graph_check_and_blocks(small_base, parsed_variants, tmp_path):
+    result, warehouse = run_variant(small_base, tmp_path, project=parsed_variants["wrong_graph"])
     ev = evaluations(result, "scm")
     assert not ev["graph_not_contradicted"].passed
     assert "social_clicks _||_ demand" in ev["graph_not_contradicted"].description
@@ -100,8 +60,8 @@ def test_wrong_graph_fails_graph_check_and_blocks(small_base, variant_projects, 
     assert_blocked(result, warehouse)
 
 
-def test_weak_mechanism_fails_r2_check_and_blocks(small_base, variant_projects, tmp_path):
-    result, warehouse = run_variant(small_base, tmp_path, project=variant_projects["weak_mechanism"])
+def test_weak_mechanism_fails_r2_check_and_blocks(small_base, parsed_variants, tmp_path):
+    result, warehouse = run_variant(small_base, tmp_path, project=parsed_variants["weak_mechanism"])
     ev = evaluations(result, "scm")
     assert not ev["mechanisms_explain_variance"].passed
     assert "social_clicks" in ev["mechanisms_explain_variance"].description

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import copy_dbt_project
 
+pytestmark = pytest.mark.slow  # a dbt parse and a materialisation of its own
+
 FUNNEL_SQL = "select date, region, tv_adstock, social_spend, social_clicks from {{ ref('marketing_nodes') }}\n"
 FUNNEL_YML = textwrap.dedent(
     """\

@@ -44,6 +44,8 @@ LINEAGE = [["raw", "orders"], ["stg_orders"], ["marketing_nodes"], ["ici", "mark
 SERVER_TIMEOUT_S = 90
 GRAPH_NODES = ("orders", "stg_orders", "marketing_nodes", "last_click_revenue", "scm", "shares")
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (run `make browser`)", allow_module_level=True)
 

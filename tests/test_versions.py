@@ -7,8 +7,6 @@ import pytest
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
-from tests.conftest import copy_dbt_project
-
 SMALL = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
 SCM = dg.AssetKey(["ici", "marketing_nodes", "scm"])
 SHARES = dg.AssetKey(["ici", "marketing_nodes", "shares"])
@@ -16,15 +14,11 @@ COLS = "node, ici, share, share_low, share_high, code_version, data_version, mod
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, dbt_project_copy):
     from ici_assets.build import build_definitions
-    from ici_assets.dbt import prepare_manifest
 
-    tmp = tmp_path_factory.mktemp("versions")
-    project = copy_dbt_project(tmp / "dbt_project")
-    prepare_manifest(project)
-    warehouse = tmp / "wh.duckdb"
-    defs = build_definitions(project, warehouse)
+    warehouse = tmp_path_factory.mktemp("versions") / "wh.duckdb"
+    defs = build_definitions(dbt_project_copy, warehouse)
     return defs, dg.DagsterInstance.ephemeral(), warehouse
 
 

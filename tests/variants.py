@@ -1,0 +1,56 @@
+"""Edited copies of the demo's marts YAML, each `dbt parse`d: wrong graphs and malformed meta.
+
+All of them are parsed side by side in one batch (session fixture ``parsed_variants`` in
+conftest.py): a dbt parse is a 15-20 s process, and the batch costs little more than one.
+"""
+
+from __future__ import annotations
+
+
+def drop_demand_to_social_clicks(text):
+    """The graph without the edge demand -> social_clicks (the data say social_clicks depends on demand)."""
+    marker = "- name: social_clicks\n"
+    head, tail = text.split(marker, 1)
+    line_end = tail.index("config: {meta: {ici: {parents: [demand, ")
+    tail = tail[:line_end] + tail[line_end:].replace("parents: [demand, ", "parents: [", 1)
+    return head + marker + tail
+
+
+def demand_impossible_r2(text):
+    """min_r2 0.9: more than the R^2 of social_clicks (about 0.45) can reach."""
+    return text.replace(
+        "          mechanisms: auto\n", "          mechanisms: auto\n          checks: {min_r2: 0.9}\n", 1
+    )
+
+
+#: Graphs that parse but that the data contradict, or whose checks cannot pass (test_checks.py).
+CHECK_VARIANTS = {"wrong_graph": drop_demand_to_social_clicks, "weak_mechanism": demand_impossible_r2}
+
+#: (name, edit, expected message): meta that must fail when the definitions load (test_bad_input.py).
+META_CASES = [
+    (
+        "cycle",
+        lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1),
+        "cycle",
+    ),
+    ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "meta.ici.target must name one of"),
+    (
+        "parent_not_column",
+        lambda t: t.replace(
+            "parents: [organic_clicks, social_clicks]", "parents: [organic_clicks, social_clicks, email_clicks]", 1
+        ),
+        "lists parent 'email_clicks'",
+    ),
+    (
+        "bad_mechanism",
+        lambda t: t.replace("mechanisms: auto", "mechanisms: quantum", 1),
+        "meta.ici.mechanisms must be one of",
+    ),
+    (
+        "no_ancestors",
+        lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1),
+        "has no ancestors",
+    ),
+]
+
+ALL_VARIANTS = {**CHECK_VARIANTS, **{name: edit for name, edit, _ in META_CASES}}
