@@ -81,7 +81,7 @@ def parsed_variants(tmp_path_factory) -> dict[str, Path]:
     from concurrent.futures import ThreadPoolExecutor
 
     from ici_assets.dbt import prepare_manifest
-    from tests.variants import ALL_VARIANTS
+    from tests.variants import ALL_VARIANTS, META_CASES
 
     projects = {}
     for name, edit in ALL_VARIANTS.items():
@@ -91,6 +91,9 @@ def parsed_variants(tmp_path_factory) -> dict[str, Path]:
         assert edit(text) != text, f"variant {name}: the edit no longer matches the YAML"
         yml.write_text(edit(text))
         projects[name] = project
+    for case, _, _ in META_CASES:  # the malformed project's extra models select the demo's mart
+        sql = projects["malformed"] / "models" / "marts" / f"bad_{case}.sql"
+        sql.write_text("select * from {{ ref('marketing_nodes') }}\n")
     with ThreadPoolExecutor(max_workers=len(projects)) as pool:
         list(pool.map(prepare_manifest, projects.values()))
     return projects

@@ -185,11 +185,31 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
     assert snapshot(path) == snapshot(tmp_path / "before.duckdb")
 
 
+@pytest.fixture(scope="module")
+def malformed(parsed_variants):
+    """The manifest nodes of the malformed project's ``bad_<case>`` models, as dbt parsed them."""
+    import json
+
+    project = parsed_variants["malformed"]
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    return project, {p["name"]: p for p in manifest["nodes"].values() if p["name"].startswith("bad_")}
+
+
 @pytest.mark.parametrize("name, edit, needle", META_CASES)
-def test_malformed_meta_fails_at_load(parsed_variants, tmp_path, name, edit, needle):
+def test_malformed_meta_is_refused_naming_model_and_key(malformed, name, edit, needle):
+    from ici_assets.spec import parse_model_spec
+
+    _, models = malformed
+    with pytest.raises(IciMetaError) as err:
+        parse_model_spec(models[f"bad_{name}"])
+    assert needle in str(err.value) and f"bad_{name}" in str(err.value)
+    print(f"\n{name}: {err.value}")
+
+
+def test_malformed_meta_fails_when_the_definitions_load(malformed, tmp_path):
     from ici_assets.build import build_definitions
 
-    with pytest.raises(IciMetaError) as err:
-        build_definitions(parsed_variants[name], tmp_path / "wh.duckdb")
-    assert needle in str(err.value) and "marketing_nodes" in str(err.value)
-    print(f"\n{name}: {err.value}")
+    project, models = malformed
+    assert len(models) == len(META_CASES)
+    with pytest.raises(IciMetaError, match="dbt model 'bad_"):
+        build_definitions(project, tmp_path / "wh.duckdb")

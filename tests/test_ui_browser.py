@@ -42,7 +42,9 @@ SHARES_PATH = ["ici", "marketing_nodes", "shares"]
 # raw table -> dbt staging -> dbt mart -> fitted SCM -> ICI shares, each step a direct dependency
 LINEAGE = [["raw", "orders"], ["stg_orders"], ["marketing_nodes"], ["ici", "marketing_nodes", "scm"], SHARES_PATH]
 SERVER_TIMEOUT_S = 90
-GRAPH_NODES = ("orders", "stg_orders", "marketing_nodes", "last_click_revenue", "scm", "shares")
+VS_PATH = ["ici", "marketing_nodes", "ici_vs_last_click"]
+# upstream of the last-click comparison: both marts, the SCM and the shares
+GRAPH_NODES = ("orders", "stg_orders", "marketing_nodes", "last_click_revenue", "scm", "shares", "ici_vs_last_click")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -218,9 +220,9 @@ def test_lineage_api(ui_server):
 
 
 def test_lineage_graph_in_browser(ui_server, page):
-    """The shares asset's upstream lineage graph draws raw, dbt and ICI nodes."""
-    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}?view=lineage&lineageScope=upstream&lineageDepth=10")
-    # graph nodes are HTML inside the SVG's <foreignObject>s; only upstream assets of shares are drawn
+    """The comparison asset's upstream lineage graph draws raw, dbt and ICI nodes."""
+    page.goto(f"{ui_server['base']}/assets/{'/'.join(VS_PATH)}?view=lineage&lineageScope=upstream&lineageDepth=10")
+    # graph nodes are HTML inside the SVG's <foreignObject>s; only upstream assets of the comparison are drawn
     for name in GRAPH_NODES:
         node = page.locator("svg foreignObject").get_by_text(name, exact=True)
         node.first.wait_for(state="visible")

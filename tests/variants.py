@@ -1,7 +1,9 @@
-"""Edited copies of the demo's marts YAML, each `dbt parse`d: wrong graphs and malformed meta.
+"""Edited copies of the demo's marts YAML, `dbt parse`d: wrong graphs and malformed meta.
 
-All of them are parsed side by side in one batch (session fixture ``parsed_variants`` in
-conftest.py): a dbt parse is a 15-20 s process, and the batch costs little more than one.
+Each graph variant replaces the graph of ``marketing_nodes`` in a project of its own; the
+malformed-meta cases are models of one more project, ``bad_<case>`` (a copy of ``marketing_nodes``
+with the case's edit). The three projects are parsed side by side (session fixture
+``parsed_variants`` in conftest.py): a dbt parse is a 15-20 s process.
 """
 
 from __future__ import annotations
@@ -53,4 +55,17 @@ META_CASES = [
     ),
 ]
 
-ALL_VARIANTS = {**CHECK_VARIANTS, **{name: edit for name, edit, _ in META_CASES}}
+
+def malformed_models(text: str) -> str:
+    """The marts YAML plus one model ``bad_<case>`` per malformed-meta case (SQL written by the fixture)."""
+    block = text[text.index("  - name: marketing_nodes\n") : text.index("  - name: last_click_revenue\n")]
+    extra = []
+    for name, edit, _ in META_CASES:
+        bad = edit(block)
+        assert bad != block, f"case {name}: the edit no longer matches the YAML"
+        extra.append(bad.replace("  - name: marketing_nodes\n", f"  - name: bad_{name}\n", 1))
+    return text + "\n" + "".join(extra)
+
+
+#: Project name -> edit of models/marts/_marts.yml.
+ALL_VARIANTS = {**CHECK_VARIANTS, "malformed": malformed_models}
