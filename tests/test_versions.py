@@ -39,11 +39,20 @@ def status(defs, instance, key):
 
 
 def test_rematerialising_unchanged_data_is_recognisably_the_same(setup):
+    from ici_assets.raw_assets import RAW_TABLES
+
     defs, instance, warehouse = setup
     job = defs.resolve_job_def("ici_demo")
     assert job.execute_in_process(run_config=SMALL, instance=instance).success
     first = shares(warehouse)
-    assert job.execute_in_process(run_config=SMALL, instance=instance).success
+    # the raw tables regenerated identically: the same data versions, so nothing downstream is stale
+    raw = [dg.AssetKey(["raw", t]) for t in RAW_TABLES]
+    assert job.execute_in_process(run_config=SMALL, instance=instance, asset_selection=raw).success
+    assert status(defs, instance, dg.AssetKey(["stg_orders"])) == StaleStatus.FRESH
+    assert status(defs, instance, SCM) == StaleStatus.FRESH
+    assert status(defs, instance, SHARES) == StaleStatus.FRESH
+    # and refitting them gives the same shares, a second history set with the same versions
+    assert job.execute_in_process(instance=instance, asset_selection=[SCM, SHARES]).success
     second = shares(warehouse)
     assert first == second and len(first) == 6
 
