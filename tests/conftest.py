@@ -81,19 +81,19 @@ def parsed_variants(tmp_path_factory) -> dict[str, Path]:
     from concurrent.futures import ThreadPoolExecutor
 
     from ici_assets.dbt import prepare_manifest
-    from tests.variants import ALL_VARIANTS, META_CASES
+    from tests.variants import ALL_VARIANTS
 
     projects = {}
-    for name, edit in ALL_VARIANTS.items():
+    for name, (edit, files) in ALL_VARIANTS.items():
         project = copy_dbt_project(tmp_path_factory.mktemp(f"variant_{name}") / "dbt_project")
-        yml = project / "models" / "marts" / "_marts.yml"
-        text = yml.read_text()
-        assert edit(text) != text, f"variant {name}: the edit no longer matches the YAML"
-        yml.write_text(edit(text))
+        marts = project / "models" / "marts"
+        if edit is not None:
+            text = (marts / "_marts.yml").read_text()
+            assert edit(text) != text, f"variant {name}: the edit no longer matches the YAML"
+            (marts / "_marts.yml").write_text(edit(text))
+        for file, content in files.items():
+            (marts / file).write_text(content)
         projects[name] = project
-    for case, _, _ in META_CASES:  # the malformed project's extra models select the demo's mart
-        sql = projects["malformed"] / "models" / "marts" / f"bad_{case}.sql"
-        sql.write_text("select * from {{ ref('marketing_nodes') }}\n")
     with ThreadPoolExecutor(max_workers=len(projects)) as pool:
         list(pool.map(prepare_manifest, projects.values()))
     return projects

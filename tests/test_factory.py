@@ -2,54 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import copy_dbt_project
 
-pytestmark = pytest.mark.slow  # a dbt parse and a materialisation of its own
-
-FUNNEL_SQL = "select date, region, tv_adstock, social_spend, social_clicks from {{ ref('marketing_nodes') }}\n"
-FUNNEL_YML = textwrap.dedent(
-    """\
-    version: 2
-    models:
-      - name: funnel_nodes
-        description: Paid-social funnel only (a second graph over the same mart).
-        config:
-          materialized: table
-          meta:
-            ici:
-              target: social_clicks
-              unit: [date, region]
-              mechanisms: linear
-              n_bootstrap: 50
-        columns:
-          - name: date
-          - name: region
-          - name: tv_adstock
-            config: {meta: {ici: {parents: []}}}
-          - name: social_spend
-            config: {meta: {ici: {parents: []}}}
-          - name: social_clicks
-            config: {meta: {ici: {parents: [tv_adstock, social_spend]}}}
-    """
-)
-
-
-def test_second_model_gets_its_own_ici_assets(tmp_path):
+def test_second_model_gets_its_own_ici_assets(parsed_variants, tmp_path):
     from ici_assets.build import build_definitions
-    from ici_assets.dbt import prepare_manifest
 
-    project = copy_dbt_project(tmp_path / "dbt_project")
-    (project / "models" / "marts" / "funnel_nodes.sql").write_text(FUNNEL_SQL)
-    (project / "models" / "marts" / "funnel_nodes.yml").write_text(FUNNEL_YML)
-    prepare_manifest(project)
     warehouse = tmp_path / "wh.duckdb"
-    defs = build_definitions(project, warehouse)
+    defs = build_definitions(parsed_variants["funnel"], warehouse)
 
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     funnel_shares = dg.AssetKey(["ici", "funnel_nodes", "shares"])

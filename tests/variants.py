@@ -8,6 +8,8 @@ with the case's edit). The three projects are parsed side by side (session fixtu
 
 from __future__ import annotations
 
+import textwrap
+
 
 def drop_demand_to_social_clicks(text):
     """The graph without the edge demand -> social_clicks (the data say social_clicks depends on demand)."""
@@ -67,5 +69,40 @@ def malformed_models(text: str) -> str:
     return text + "\n" + "".join(extra)
 
 
-#: Project name -> edit of models/marts/_marts.yml.
-ALL_VARIANTS = {**CHECK_VARIANTS, "malformed": malformed_models}
+#: A second model with its own ``ici`` meta, beside marketing_nodes (test_factory.py).
+FUNNEL_SQL = "select date, region, tv_adstock, social_spend, social_clicks from {{ ref('marketing_nodes') }}\n"
+FUNNEL_YML = textwrap.dedent(
+    """\
+    version: 2
+    models:
+      - name: funnel_nodes
+        description: Paid-social funnel only (a second graph over the same mart).
+        config:
+          materialized: table
+          meta:
+            ici:
+              target: social_clicks
+              unit: [date, region]
+              mechanisms: linear
+              n_bootstrap: 50
+        columns:
+          - name: date
+          - name: region
+          - name: tv_adstock
+            config: {meta: {ici: {parents: []}}}
+          - name: social_spend
+            config: {meta: {ici: {parents: []}}}
+          - name: social_clicks
+            config: {meta: {ici: {parents: [tv_adstock, social_spend]}}}
+    """
+)
+
+#: Project name -> (edit of models/marts/_marts.yml or None, files to add under models/marts/).
+ALL_VARIANTS = {
+    **{name: (edit, {}) for name, edit in CHECK_VARIANTS.items()},
+    "malformed": (
+        malformed_models,
+        {f"bad_{case}.sql": "select * from {{ ref('marketing_nodes') }}\n" for case, _, _ in META_CASES},
+    ),
+    "funnel": (None, {"funnel_nodes.sql": FUNNEL_SQL, "funnel_nodes.yml": FUNNEL_YML}),
+}
