@@ -213,3 +213,35 @@ def test_malformed_meta_fails_when_the_definitions_load(malformed, tmp_path):
     assert len(models) == len(META_CASES)
     with pytest.raises(IciMetaError, match="dbt model 'bad_"):
         build_definitions(project, tmp_path / "wh.duckdb")
+
+
+def test_partition_that_cannot_be_fitted_is_named_and_the_others_published(base, tmp_path):
+    """One region's TV spend is constant: the engine refuses that partition; the run publishes the
+    other regions, reports the checks it could evaluate, and fails naming the region and the column."""
+    from ici_assets.build import build_definitions
+    from ici_assets.runner import range_tags
+
+    project, warehouse = base
+    path = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP SCHEMA IF EXISTS ici CASCADE")
+        con.execute(f"UPDATE {NODES} SET tv_adstock = 1000 WHERE region = 'region_03'")
+        regions = [r for (r,) in con.execute(f"SELECT DISTINCT region FROM {NODES} ORDER BY 1").fetchall()]
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("marketing_nodes__region", regions)
+    job = build_definitions(project, path).resolve_job_def("ici__marketing_nodes__shares_by_region_job")
+    result = job.execute_in_process(instance=instance, tags=range_tags(regions), raise_on_error=False)
+
+    assert not result.success
+    step, message = failure(result)
+    assert step == "ici__marketing_nodes__shares_by_region"
+    assert "region_03" in message and "tv_adstock" in message
+    assert {e.partition for e in result.get_asset_materialization_events()} == set(regions) - {"region_03"}
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert all(c.passed for c in checks.values()) and len(checks) == 5
+    assert checks["shares_sum_to_100"].metadata["not_evaluated"].value == ["region_03"]
+    with duckdb.connect(str(path), read_only=True) as con:
+        stored = {r for (r,) in con.execute("SELECT DISTINCT partition_key FROM ici.ici_shares").fetchall()}
+    assert stored == set(regions) - {"region_03"}
+    print("\nunfittable partition:", next(line for line in message.splitlines() if "region_03" in line))
