@@ -7,6 +7,7 @@ cluster"``) never pays for a dbt parse or a materialisation.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,35 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
+
+
+#: A code location file for Dagster's CLIs and webserver: the definitions of the dbt project and
+#: warehouse named by the environment (see :func:`code_location`).
+ENTRY = """\
+import os
+
+from ici_assets.build import build_definitions
+
+defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
+"""
+INSTANCE_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
+
+
+def code_location(tmp: Path, project: Path, warehouse: Path, extra_yaml: str = "") -> tuple[Path, dict[str, str]]:
+    """A persistent Dagster home (one-slot warehouse pool) and a definitions file under ``tmp``;
+    returns the file and the environment that points Dagster's processes at them."""
+    home = tmp / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_YAML + extra_yaml)
+    entry = tmp / "defs.py"
+    entry.write_text(ENTRY)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "ICI_DBT_PROJECT_DIR": str(project),
+        "ICI_WAREHOUSE": str(warehouse),
+    }
+    return entry, env
 
 
 SLOW_FIXTURES = {"dbt_project_copy", "demo_run", "small_base", "parsed_variants"}

@@ -10,7 +10,6 @@ partition has exactly one current set of rows and every run's rows are in the hi
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,25 +20,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from tests.conftest import code_location
+
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
-ENTRY = """\
-import os
-
-from ici_assets.build import build_definitions
-
-defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
-"""
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-"""
+#: Runs start as soon as the daemon submits them (no queue to wait for).
+RUN_COORDINATOR = "run_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n"
 MONTHLY = ["ici", "marketing_nodes", "shares_by_month"]
 BY_REGION = ["ici", "marketing_nodes", "shares_by_region"]
 LAUNCH = """
@@ -60,23 +46,14 @@ IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 @pytest.fixture(scope="module")
 def backfill(tmp_path_factory, demo_run, dbt_project_copy):
     tmp = tmp_path_factory.mktemp("backfill")
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
     warehouse = tmp / "warehouse.duckdb"
     shutil.copy(demo_run["warehouse"], warehouse)  # 20 regions x 730 days, dbt models built
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DROP SCHEMA ici CASCADE")  # nothing published yet
         regions = [r for (r,) in con.execute("SELECT DISTINCT region FROM main.marketing_nodes ORDER BY 1").fetchall()]
-    entry = tmp / "defs.py"
-    entry.write_text(ENTRY)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "ICI_DBT_PROJECT_DIR": str(dbt_project_copy),
-        "ICI_WAREHOUSE": str(warehouse),
-    }
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    entry, env = code_location(tmp, dbt_project_copy, warehouse, RUN_COORDINATOR)
+    home = env["DAGSTER_HOME"]
+    with dg.DagsterInstance.from_config(home) as instance:
         instance.add_dynamic_partitions("marketing_nodes__region", regions)  # as the scm asset does
     bin_dir = Path(sys.executable).parent
 
@@ -115,7 +92,7 @@ def backfill(tmp_path_factory, demo_run, dbt_project_copy):
             stderr=subprocess.STDOUT,
         )
         try:
-            with dg.DagsterInstance.from_config(str(home)) as instance:
+            with dg.DagsterInstance.from_config(home) as instance:
                 runs = _wait_for_backfill(instance, answer["backfillId"], tmp)
                 cli_rc = cli.wait(timeout=TIMEOUT_S)
                 records = {

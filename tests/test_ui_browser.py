@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import code_location
+
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium")
@@ -50,16 +52,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (run `make browser`)", allow_module_level=True)
-
-# The definitions the webserver loads: paths come from the environment, set by the fixture.
-ENTRY = """\
-import os
-
-from ici_assets.build import build_definitions
-
-defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
-"""
-DAGSTER_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
 
 
 def _free_port() -> int:
@@ -117,18 +109,9 @@ def ui_server(tmp_path_factory, dbt_project_copy):
     from ici_assets.build import build_definitions
 
     tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
     warehouse = tmp / "warehouse.duckdb"
-    entry = tmp / "ui_defs.py"
-    entry.write_text(ENTRY)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "ICI_DBT_PROJECT_DIR": str(dbt_project_copy),
-        "ICI_WAREHOUSE": str(warehouse),
-    }
+    entry, env = code_location(tmp, dbt_project_copy, warehouse)
+    home = env["DAGSTER_HOME"]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp / "webserver.log"
@@ -144,7 +127,7 @@ def ui_server(tmp_path_factory, dbt_project_copy):
         )
     try:
         defs = build_definitions(dbt_project_copy, warehouse)
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with dg.DagsterInstance.from_config(home) as instance:
             result = defs.resolve_job_def("ici_demo").execute_in_process(
                 instance=instance, run_config=RAW_CONFIG, raise_on_error=False
             )
