@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import scipy.sparse
 
 from ._threads import serial
 from .effects import linear_ici_from_cov
-from .resampling import Plan
+from .resampling import Plan, long_run_variance
 from .scm import FittedSCM
 
 CHUNK_BYTES = 128 * 2**20  # size of the per-chunk outer-product block
@@ -77,29 +78,68 @@ class Moments:
         return G[:, 1:, 1:] - mu[:, :, None] * mu[:, None, :]
 
 
+@dataclass(frozen=True)
+class Draws:
+    """Bootstrap shares (B, d) with what the interval needs: jackknife shares (BCa), the ratio of the
+    flat-top long-run standard error to the bootstrap's (calibration), degrees of freedom of the
+    bootstrap variance (1.5 periods / block length for circular blocks, Politis & White's D_CB)."""
+
+    shares: np.ndarray
+    n_degenerate: int
+    jackknife: np.ndarray | None = None
+    se_ratio: np.ndarray | None = None
+    df: float | None = None
+
+
 def linear_bootstrap(
     scm: FittedSCM, order: list[Any], target: Any, plan: Plan, n_bootstrap: int, rng: np.random.Generator
-) -> tuple[np.ndarray, int, np.ndarray]:
-    """Shares (%) of B resamples (B, d), the number of degenerate resamples, and jackknife shares (J, d)."""
+) -> Draws:
+    """Shares of B resamples of a linear SCM from weighted moment matrices (one pass over the data)."""
     X = np.array(scm.data[order].to_numpy(dtype=float), dtype=float, copy=True)
     mu, sd = X.mean(axis=0), X.std(axis=0)
     X -= mu
     X /= np.where(sd > 0, sd, 1.0)
     mom = Moments(X)
+
+    def shares_of(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ici, degenerate = linear_ici_from_cov(mom.covariances(sums), order, scm.parents, target)
+        return _shares(ici), degenerate
+
     # small data: single-threaded BLAS is as fast and immune to thread contention
     with serial() if len(X) < 200_000 else nullcontext():
         if plan.periods is None:
             sums = mom.row_resample_sums(plan, n_bootstrap, rng)
-            groups = rng.integers(0, JACKKNIFE_GROUPS, len(X))
-            unit = mom.unit_sums(groups, JACKKNIFE_GROUPS)
+            unit = mom.unit_sums(rng.integers(0, JACKKNIFE_GROUPS, len(X)), JACKKNIFE_GROUPS)
         else:
             unit = mom.unit_sums(plan.periods, plan.n_periods)
             sums = plan.unit_counts(n_bootstrap, rng) @ unit
-        jack = _delete_group_sums(unit, plan)
     del X
-    ici, degenerate = linear_ici_from_cov(mom.covariances(sums), order, scm.parents, target)
-    jack_ici, _ = linear_ici_from_cov(mom.covariances(jack), order, scm.parents, target)
-    return _shares(ici), int(degenerate.sum()), _shares(jack_ici)
+    boot, degenerate = shares_of(sums)
+    jack, _ = shares_of(_delete_group_sums(unit, plan))
+    if plan.periods is None:
+        return Draws(boot, int(degenerate.sum()), jack)
+    se = np.sqrt(_influence_lrv(unit, shares_of) / plan.n_periods)
+    sd = np.nanstd(boot, axis=0, ddof=1)
+    ratio = np.where(sd > 0, se / np.where(sd > 0, sd, 1.0), 1.0)
+    return Draws(boot, int(degenerate.sum()), jack, ratio, 1.5 * plan.n_periods / plan.block_length)
+
+
+def _influence_lrv(unit: np.ndarray, shares_of: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Long-run variance (flat-top window) of each share's influence series over periods.
+
+    The shares are a smooth function f of the summed moments S = sum_t P_t; the influence of period t
+    is u_t = T * grad f . (P_t - n_t S / n) (central differences), so share - truth ~ mean_t u_t and
+    Var(share) ~ LRV(u) / T. Used to calibrate the block bootstrap's scale, which is biased low by the
+    block truncation and the centring (about -L/T) of its variance (Kunsch 1989).
+    """
+    total = unit.sum(axis=0)
+    T = len(unit)
+    delta = T * (unit - np.outer(unit[:, 0] / total[0], total))
+    h = 1e-4
+    up, _ = shares_of(total + h * delta)
+    down, _ = shares_of(total - h * delta)
+    u = (up - down) / (2 * h)
+    return np.array([long_run_variance(u[:, j]) for j in range(u.shape[1])])
 
 
 def _delete_group_sums(unit: np.ndarray, plan: Plan) -> np.ndarray:
@@ -118,8 +158,9 @@ def refit_bootstrap(
     n_bootstrap: int,
     rng: np.random.Generator,
     estimate: Callable[[FittedSCM, int], np.ndarray],
-) -> tuple[np.ndarray, int]:
-    """Refit every mechanism (same kinds) on each resample and re-estimate ICI; (shares (B, d), degenerate)."""
+) -> Draws:
+    """Refit every mechanism (same kinds) on each resample and re-estimate ICI (no calibration: no influence
+    series without refits; the t factor for few blocks still applies)."""
     sub = scm.restricted(order)
     X = sub.data.to_numpy(dtype=float)
     out = np.empty((n_bootstrap, len(order)))
@@ -128,7 +169,8 @@ def refit_bootstrap(
         rows = plan.rows(plan.unit_counts(1, rng)[0])
         degenerate += bool((np.ptp(X[rows], axis=0) == 0).any())
         out[b] = estimate(sub.refit(rows), b)
-    return _shares(out), degenerate
+    df = None if plan.periods is None else 1.5 * plan.n_periods / plan.block_length
+    return Draws(_shares(out), degenerate, df=df)
 
 
 def _shares(ici: np.ndarray) -> np.ndarray:

@@ -88,23 +88,24 @@ def estimate_ici(
     if n_bootstrap and n_bootstrap > 0:
         plan = resampling_plan(scm, order, resampling, block_length)
         rng = np.random.default_rng([seed, 0xB007])
-        jack = None
         if info["method"] == "closed_form_linear":
-            boot, degenerate, jack = linear_bootstrap(scm, order, target, plan, n_bootstrap, rng)
+            draws = linear_bootstrap(scm, order, target, plan, n_bootstrap, rng)
         else:
             m = bootstrap_n_samples or max(20_000, n_samples // 5)
 
             def estimate(refit: FittedSCM, b: int) -> np.ndarray:
                 return _point_ici(refit, target, m, seed + 1 + b, max_exact, n_permutations)[1]
 
-            boot, degenerate = refit_bootstrap(scm, order, plan, n_bootstrap, rng, estimate)
-        low, high = intervals.interval(boot, share, interval, jack)
+            draws = refit_bootstrap(scm, order, plan, n_bootstrap, rng, estimate)
+        low, high = intervals.interval(
+            draws.shares, share, interval, draws.jackknife, se_ratio=draws.se_ratio, df=draws.df
+        )
         facts = {
             "n_bootstrap": int(n_bootstrap),
             "resampling": plan.kind,
             "block_length": plan.block_length if plan.kind == "block" else None,
             "interval": interval,
-            "n_degenerate": degenerate,
+            "n_degenerate": draws.n_degenerate,
         }
     table = pd.DataFrame(
         {
@@ -136,13 +137,38 @@ def estimate_ici(
     )
 
 
-def ici_from_scm(scm: FittedSCM, target: Any, *, n_bootstrap: int = 0, seed: int = 0, **options: Any) -> pd.DataFrame:
+def ici_from_scm(
+    scm: FittedSCM,
+    target: Any,
+    *,
+    n_bootstrap: int = 0,
+    seed: int = 0,
+    resampling: str = "auto",
+    block_length: int | None = None,
+    interval: str = intervals.DEFAULT,
+    n_samples: int = 100_000,
+    max_exact: int = 12,
+    n_permutations: int = 200,
+    bootstrap_n_samples: int | None = None,
+) -> pd.DataFrame:
     """ICI table (node, ici, share, share_low, share_high, mechanism, r2) for target and its ancestors.
 
-    Same options as `estimate_ici` (resampling, block_length, interval, n_samples, ...); use that
-    function for the facts (method, block length, degenerate resamples, sparse nodes).
+    Same options as `estimate_ici`; use that function for the facts (method, resampling, block length,
+    degenerate resamples, sparse nodes, Monte Carlo error).
     """
-    return estimate_ici(scm, target, n_bootstrap=n_bootstrap, seed=seed, **options).table
+    return estimate_ici(
+        scm,
+        target,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        resampling=resampling,
+        block_length=block_length,
+        interval=interval,
+        n_samples=n_samples,
+        max_exact=max_exact,
+        n_permutations=n_permutations,
+        bootstrap_n_samples=bootstrap_n_samples,
+    ).table
 
 
 def compute_ici(
@@ -154,15 +180,27 @@ def compute_ici(
     mechanisms: MechanismSpec = "auto",
     n_bootstrap: int = 0,
     seed: int = 0,
-    **options: Any,
+    resampling: str = "auto",
+    block_length: int | None = None,
+    interval: str = intervals.DEFAULT,
+    n_samples: int = 100_000,
 ) -> pd.DataFrame:
     """Validate, fit the SCM on the target and its ancestors, and return the ICI table.
 
     With `time_column` (the column holding each row's period: date, week, month...), columns of `data`
     that are not graph nodes are ignored and the bootstrap resamples blocks of consecutive periods
-    by default. Other options as in `estimate_ici`.
+    by default (every unit of a period together). Other options as in `estimate_ici`.
     """
     g = validate_inputs(data, graph, target)
     nodes = relevant_nodes(g, target)
     scm = fit_scm(data, g, mechanisms=mechanisms, seed=seed, nodes=nodes, validate=False, time_column=time_column)
-    return ici_from_scm(scm, target, n_bootstrap=n_bootstrap, seed=seed, **options)
+    return ici_from_scm(
+        scm,
+        target,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        resampling=resampling,
+        block_length=block_length,
+        interval=interval,
+        n_samples=n_samples,
+    )

@@ -16,37 +16,61 @@ from math import ceil, sqrt
 import numpy as np
 
 
-def optimal_block_length(x: np.ndarray) -> float:
-    """Politis-White / Patton-Politis-White optimal block length of the circular block bootstrap for one series.
-
-    Flat-top lag window (Politis & Romano 1995) with the bandwidth picked from the first run of K_N
-    insignificant autocorrelations; b = (2 G^2 / D_CB)^(1/3) n^(1/3), D_CB = 4/3 g(0)^2; clipped to
-    [1, min(3 sqrt(n), n / 3)].
-    """
+def _flat_top(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Autocovariances (lags 0..M) and flat-top lag-window weights (lags 1..M) of a series, with the
+    bandwidth M = 2 m_hat of Politis & White (2004): m_hat starts the first run of K_N lags whose
+    autocorrelations are insignificant at 2 sqrt(log10(n) / n). None for a short or constant series."""
     x = np.asarray(x, dtype=float)
     n = len(x)
     if n < 8:
-        return 1.0
+        return None
     e = x - x.mean()
     k_n = max(5, ceil(sqrt(np.log10(n))))
-    m_max = ceil(sqrt(n)) + k_n
-    b_max = ceil(min(3 * sqrt(n), n / 3))
+    m_max = min(ceil(sqrt(n)) + k_n, n - 1)
     acov = np.array([e[k:] @ e[: n - k] / n for k in range(m_max + 1)])
     if acov[0] <= 0:
-        return 1.0
-    rho = np.abs(acov[1:] / acov[0])  # rho[k-1] = |autocorrelation at lag k|
-    small = rho < 2.0 * sqrt(np.log10(n) / n)
+        return None
+    small = np.abs(acov[1:] / acov[0]) < 2.0 * sqrt(np.log10(n) / n)  # small[k-1]: lag k insignificant
     m_hat = next((m for m in range(1, m_max - k_n + 2) if small[m - 1 : m - 1 + k_n].all()), m_max)
     M = min(2 * m_hat, m_max)
-    lags = np.arange(1, M + 1)
-    t = lags / M
-    lam = np.where(t <= 0.5, 1.0, 2.0 * (1.0 - t))
-    G = 2.0 * np.sum(lam * lags * acov[1 : M + 1])
-    g0 = acov[0] + 2.0 * np.sum(lam * acov[1 : M + 1])
+    t = np.arange(1, M + 1) / M
+    return acov[: M + 1], np.where(t <= 0.5, 1.0, 2.0 * (1.0 - t))
+
+
+def optimal_block_length(x: np.ndarray) -> float:
+    """Politis-White / Patton-Politis-White optimal block length of the circular block bootstrap for one series.
+
+    b = (2 G^2 / D_CB)^(1/3) n^(1/3) with G = sum_k lambda(k/M) |k| R(k), D_CB = 4/3 g(0)^2 and
+    g(0) = sum_k lambda(k/M) R(k) (flat-top window, see _flat_top); clipped to [1, min(3 sqrt(n), n / 3)].
+    """
+    n = len(x)
+    ft = _flat_top(x)
+    if ft is None:
+        return 1.0
+    acov, lam = ft
+    lags = np.arange(1, len(lam) + 1)
+    G = 2.0 * np.sum(lam * lags * acov[1:])
+    g0 = acov[0] + 2.0 * np.sum(lam * acov[1:])
     if g0 <= 0 or G == 0:
         return 1.0
     b = (2.0 * G**2 / (4.0 / 3.0 * g0**2)) ** (1.0 / 3.0) * n ** (1.0 / 3.0)
-    return float(min(max(b, 1.0), b_max))
+    return float(min(max(b, 1.0), ceil(min(3 * sqrt(n), n / 3))))
+
+
+def long_run_variance(x: np.ndarray) -> float:
+    """Flat-top lag-window estimate (Politis & Romano 1995) of sum_k Cov(x_t, x_t+k), at least Var(x) / n.
+
+    Centring at the sample mean lowers every sample autocovariance by about Var(mean) = LRV / n, so the
+    window's sum W = 1 + 2 sum lambda_k lowers the estimate by the factor (1 - W / n): divided out here.
+    """
+    ft = _flat_top(x)
+    if ft is None:
+        return float(np.var(x))
+    acov, lam = ft
+    n = len(x)
+    W = 1.0 + 2.0 * lam.sum()
+    lrv = (acov[0] + 2.0 * np.sum(lam * acov[1:])) / max(1.0 - W / n, 0.5)
+    return float(max(lrv, acov[0] / n))
 
 
 def block_length_from_noise(noise: np.ndarray, periods: np.ndarray, n_periods: int) -> int:
