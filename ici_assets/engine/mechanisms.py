@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import SplineTransformer
 
+from ._threads import serial
 from .leastsq import centered_moments, ridge_solve
 
 KINDS: tuple[str, ...] = ("linear", "poly2", "spline", "hgb")
@@ -183,9 +184,10 @@ class BoostingMechanism(Mechanism):
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> BoostingMechanism:
-        self.model_ = HistGradientBoostingRegressor(
-            max_iter=200, learning_rate=0.1, early_stopping=True, random_state=self.seed
-        ).fit(X, y)
+        with serial():  # OpenMP threads only contend on small shared machines
+            self.model_ = HistGradientBoostingRegressor(
+                max_iter=200, learning_rate=0.1, early_stopping=True, random_state=self.seed
+            ).fit(X, y)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.signal
 
 from .cases import ARTICLE, LinearANM, NoiseFn
 
@@ -42,12 +43,9 @@ def ar1_noise(phi: float, n_units: int, n_periods: int) -> NoiseFn:
     def draw(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
         assert n == n_units * n_periods
         z = rng.standard_normal((n_periods, n_units, d))
-        e = np.empty_like(z)
-        e[0] = z[0]
         innovation = np.sqrt(1.0 - phi**2)
-        for t in range(1, n_periods):
-            e[t] = phi * e[t - 1] + innovation * z[t]
-        return e.reshape(n, d)
+        z[0] /= innovation  # e_0 = z_0 (stationary start), e_t = phi e_t-1 + innovation z_t
+        return scipy.signal.lfilter([innovation], [1.0, -phi], z, axis=0).reshape(n, d)
 
     return draw
 
