@@ -27,7 +27,8 @@ def main() -> None:
         table = None
         for seed in range(5):
             table, t = timed(
-                lambda seed=seed: compute_ici(df, anm.edges, anm.target, mechanisms="auto", seed=seed), repeat=5
+                lambda seed=seed, df=df, anm=anm: compute_ici(df, anm.edges, anm.target, mechanisms="auto", seed=seed),
+                repeat=5,
             )
             times.append(t)
             kinds.append({n: k for n, k in fit_scm(df, anm.edges, seed=seed).kinds.items() if k != "root"})
