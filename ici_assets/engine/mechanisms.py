@@ -15,6 +15,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import SplineTransformer
 
 from ._threads import serial
+from ._threads import serial
 from .leastsq import centered_moments, ridge_solve
 
 KINDS: tuple[str, ...] = ("linear", "poly2", "spline", "hgb")
@@ -146,7 +147,7 @@ class Poly2Mechanism(BasisRidge):
 class SplineMechanism(BasisRidge):
     """Additive cubic splines (8 quantile knots, linear extrapolation) + light ridge.
 
-    A parent with too few distinct values for distinct quantile knots (an event dummy, a flag) enters
+    A parent whose quantile knots are not distinct (an event dummy, a flag, a mostly-zero spend) enters
     linearly instead of through a spline."""
 
     kind = "spline"
@@ -155,7 +156,7 @@ class SplineMechanism(BasisRidge):
     def fit_basis(self, X: np.ndarray) -> np.ndarray:
         Z = self.standardize(X)
         knots = np.percentile(Z, np.linspace(0, 100, self.n_knots), axis=0)
-        smooth = [j for j in range(Z.shape[1]) if np.all(np.diff(knots[:, j]) > 0) and len(np.unique(Z[:, j])) >= 16]
+        smooth = [j for j in range(Z.shape[1]) if np.all(np.diff(knots[:, j]) > 0)]
         self.smooth_ = smooth
         self.linear_ = [j for j in range(Z.shape[1]) if j not in smooth]
         self.spline_ = (
