@@ -25,7 +25,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()
-    print(f"{'seed':>4} {'resampling':>10} {'L':>3} {'degenerate':>10}  {'sparse nodes':<20}{'event_1':>22}{'event_2':>22}")
+    head = f"{'seed':>4} {'resampling':>10} {'L':>3} {'degenerate':>10}  {'sparse nodes':<20}"
+    print(head + f"{'event_1':>22}{'event_2':>22}")
     ok = True
     for seed in range(args.seeds):
         df = weekly_events_case(seed=seed)
@@ -38,7 +39,10 @@ def main() -> None:
             vals = t[["share", "share_low", "share_high"]].to_numpy()
             good = bool(np.isfinite(vals).all() and ((t.share_low <= t.share) & (t.share <= t.share_high)).all())
             ok &= good
-            ev = {e: f"{t.loc[e, 'share']:.2f} [{t.loc[e, 'share_low']:.2f}, {t.loc[e, 'share_high']:.2f}]" for e in t.index}
+            ev = {
+                e: f"{t.loc[e, 'share']:.2f} [{t.loc[e, 'share_low']:.2f}, {t.loc[e, 'share_high']:.2f}]"
+                for e in t.index
+            }
             flags = ", ".join(str(s.node) for s in res.sparse_nodes)
             print(
                 f"{seed:>4} {resampling:>10} {res.block_length or '-':>3} {res.n_degenerate:>6}/200  {flags:<20}"

@@ -92,9 +92,16 @@ class Draws:
 
 
 def linear_bootstrap(
-    scm: FittedSCM, order: list[Any], target: Any, plan: Plan, n_bootstrap: int, rng: np.random.Generator
+    scm: FittedSCM,
+    order: list[Any],
+    target: Any,
+    plan: Plan,
+    n_bootstrap: int,
+    rng: np.random.Generator,
+    jackknife: bool = False,
 ) -> Draws:
-    """Shares of B resamples of a linear SCM from weighted moment matrices (one pass over the data)."""
+    """Shares of B resamples of a linear SCM from weighted moment matrices (one pass over the data);
+    `jackknife`: also the delete-a-group jackknife (for BCa; a second pass with row resampling)."""
     X = np.array(scm.data[order].to_numpy(dtype=float), dtype=float, copy=True)
     mu, sd = X.mean(axis=0), X.std(axis=0)
     X -= mu
@@ -107,16 +114,18 @@ def linear_bootstrap(
 
     # small data: single-threaded BLAS is as fast and immune to thread contention
     with serial() if len(X) < 200_000 else nullcontext():
+        unit = None
         if plan.periods is None:
             sums = mom.row_resample_sums(plan, n_bootstrap, rng)
-            unit = mom.unit_sums(rng.integers(0, JACKKNIFE_GROUPS, len(X)), JACKKNIFE_GROUPS)
+            if jackknife:
+                unit = mom.unit_sums(rng.integers(0, JACKKNIFE_GROUPS, len(X)), JACKKNIFE_GROUPS)
         else:
             unit = mom.unit_sums(plan.periods, plan.n_periods)
             sums = plan.unit_counts(n_bootstrap, rng) @ unit
     del X
     boot, degenerate = shares_of(sums)
-    jack, _ = shares_of(_delete_group_sums(unit, plan))
-    if plan.periods is None:
+    jack = shares_of(_delete_group_sums(unit, plan))[0] if jackknife and unit is not None else None
+    if plan.periods is None or unit is None:
         return Draws(boot, int(degenerate.sum()), jack)
     se = np.sqrt(_influence_lrv(unit, shares_of) / plan.n_periods)
     sd = np.nanstd(boot, axis=0, ddof=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,7 @@ def estimate_ici(
         plan = resampling_plan(scm, order, resampling, block_length)
         rng = np.random.default_rng([seed, 0xB007])
         if info["method"] == "closed_form_linear":
-            draws = linear_bootstrap(scm, order, target, plan, n_bootstrap, rng)
+            draws = linear_bootstrap(scm, order, target, plan, n_bootstrap, rng, jackknife=interval == "bca")
         else:
             m = bootstrap_n_samples or max(20_000, n_samples // 5)
 
@@ -137,38 +137,27 @@ def estimate_ici(
     )
 
 
-def ici_from_scm(
-    scm: FittedSCM,
-    target: Any,
-    *,
-    n_bootstrap: int = 0,
-    seed: int = 0,
-    resampling: str = "auto",
-    block_length: int | None = None,
-    interval: str = intervals.DEFAULT,
-    n_samples: int = 100_000,
-    max_exact: int = 12,
-    n_permutations: int = 200,
-    bootstrap_n_samples: int | None = None,
-) -> pd.DataFrame:
+class IciOptions(TypedDict, total=False):
+    """Keyword options of estimate_ici, accepted as well by ici_from_scm and compute_ici."""
+
+    n_bootstrap: int
+    seed: int
+    resampling: str
+    block_length: int | None
+    interval: str
+    n_samples: int
+    max_exact: int
+    n_permutations: int
+    bootstrap_n_samples: int | None
+
+
+def ici_from_scm(scm: FittedSCM, target: Any, **options: Unpack[IciOptions]) -> pd.DataFrame:
     """ICI table (node, ici, share, share_low, share_high, mechanism, r2) for target and its ancestors.
 
-    Same options as `estimate_ici`; use that function for the facts (method, resampling, block length,
-    degenerate resamples, sparse nodes, Monte Carlo error).
+    Options as in `estimate_ici` (n_bootstrap, seed, resampling, block_length, interval, ...); use that
+    function for the facts (method, resampling, block length, degenerate resamples, sparse nodes).
     """
-    return estimate_ici(
-        scm,
-        target,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        resampling=resampling,
-        block_length=block_length,
-        interval=interval,
-        n_samples=n_samples,
-        max_exact=max_exact,
-        n_permutations=n_permutations,
-        bootstrap_n_samples=bootstrap_n_samples,
-    ).table
+    return estimate_ici(scm, target, **options).table
 
 
 def compute_ici(
@@ -178,29 +167,16 @@ def compute_ici(
     *,
     time_column: Any = None,
     mechanisms: MechanismSpec = "auto",
-    n_bootstrap: int = 0,
-    seed: int = 0,
-    resampling: str = "auto",
-    block_length: int | None = None,
-    interval: str = intervals.DEFAULT,
-    n_samples: int = 100_000,
+    **options: Unpack[IciOptions],
 ) -> pd.DataFrame:
     """Validate, fit the SCM on the target and its ancestors, and return the ICI table.
 
     With `time_column` (the column holding each row's period: date, week, month...), columns of `data`
     that are not graph nodes are ignored and the bootstrap resamples blocks of consecutive periods
-    by default (every unit of a period together). Other options as in `estimate_ici`.
+    by default (every unit of a period together). Options as in `estimate_ici` (n_bootstrap, seed, ...).
     """
     g = validate_inputs(data, graph, target)
     nodes = relevant_nodes(g, target)
+    seed = options.get("seed", 0)
     scm = fit_scm(data, g, mechanisms=mechanisms, seed=seed, nodes=nodes, validate=False, time_column=time_column)
-    return ici_from_scm(
-        scm,
-        target,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        resampling=resampling,
-        block_length=block_length,
-        interval=interval,
-        n_samples=n_samples,
-    )
+    return ici_from_scm(scm, target, **options)

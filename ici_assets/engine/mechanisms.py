@@ -15,7 +15,6 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import SplineTransformer
 
 from ._threads import serial
-from ._threads import serial
 from .leastsq import centered_moments, ridge_solve
 
 KINDS: tuple[str, ...] = ("linear", "poly2", "spline", "hgb")
@@ -117,6 +116,20 @@ class LinearMechanism(BasisRidge):
 
     kind = "linear"
     alpha = 0.0
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearMechanism:
+        mx, my, cxx, cxy = centered_moments(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+        return self.fit_moments(mx, cxx, my, cxy)
+
+    def fit_moments(self, mean_x: np.ndarray, cov_xx: np.ndarray, mean_y: float, cov_xy: np.ndarray) -> LinearMechanism:
+        """OLS from the parents' means and covariance and their covariance with the node (ddof=0): one pass
+        over the data can serve every linear node."""
+        self.mean_ = np.asarray(mean_x, dtype=float)
+        sd = np.sqrt(np.diagonal(cov_xx))
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        w, rank = ridge_solve(cov_xx / np.outer(self.scale_, self.scale_), cov_xy / self.scale_, 0, 0.0)
+        self.set_solution(w, rank, np.zeros(len(w)), float(mean_y))
+        return self
 
     def set_solution(self, w: np.ndarray, rank: int, basis_mean: np.ndarray, y_mean: float) -> None:
         super().set_solution(w, rank, basis_mean, y_mean)

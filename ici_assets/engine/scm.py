@@ -133,17 +133,41 @@ def _candidates(spec: str) -> tuple[str, ...]:
 def _fit_all(
     X: np.ndarray, order: list[Any], parents: dict[Any, list[Any]], mechs: dict[Any, Mechanism]
 ) -> tuple[dict[Any, np.ndarray], dict[Any, float]]:
-    """Fit every node's mechanism on X (columns in `order`); return noises and R^2."""
+    """Fit every node's mechanism on X (columns in `order`); return noises and R^2.
+
+    Linear nodes are fitted from one covariance matrix of all columns (one pass over the data)."""
     col = {n: i for i, n in enumerate(order)}
+    linear = [i for i, n in enumerate(order) if isinstance(mechs[n], LinearMechanism)]
+    mean, cov = _moments(X, linear + [col[p] for i in linear for p in parents[order[i]]])
     noise: dict[Any, np.ndarray] = {}
     r2: dict[Any, float] = {}
     for i, n in enumerate(order):
         y = X[:, i]
-        Xp = X[:, [col[p] for p in parents[n]]]
-        noise[n] = mechs[n].fit(Xp, y).noise(Xp, y)
+        P = [col[p] for p in parents[n]]
+        Xp = X[:, P]
+        mech = mechs[n]
+        if isinstance(mech, LinearMechanism):
+            mech.fit_moments(mean[P], cov[np.ix_(P, P)], mean[i], cov[P, i])
+        else:
+            mech.fit(Xp, y)
+        noise[n] = mech.noise(Xp, y)
         var = y.var()
         r2[n] = float("nan") if not parents[n] else float(1.0 - noise[n].var() / var) if var > 0 else 0.0
     return noise, r2
+
+
+def _moments(X: np.ndarray, cols: list[int], chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and covariance (ddof=0) of X, in chunks of rows; only `cols` are needed (others 0)."""
+    d = X.shape[1]
+    keep = sorted(set(cols))
+    mean, cov = X.mean(axis=0), np.zeros((d, d))
+    if keep:
+        acc = np.zeros((len(keep), len(keep)))
+        for s in range(0, len(X), chunk):
+            Z = X[s : s + chunk, keep] - mean[keep]
+            acc += Z.T @ Z
+        cov[np.ix_(keep, keep)] = acc / max(len(X), 1)
+    return mean, cov
 
 
 def fit_scm(

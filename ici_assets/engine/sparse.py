@@ -47,15 +47,15 @@ def sparse_columns(
             n_support, n_units = len(np.unique(periods[off])), len(np.unique(periods))
         if n_support >= min_support:
             continue
-        few = f" and only {len(values)} distinct values" if len(values) < MIN_DISTINCT else ""
+        few = f", {len(values)} distinct values" if len(values) < MIN_DISTINCT else ""
         out.append(
             SparseNode(
                 node,
                 n_support,
                 n_units,
                 len(values),
-                f"node {node!r} differs from its most common value ({mode:g}) in {n_support} of {n_units} "
-                f"{unit}{few}: its share rests on {n_support} {unit} and its interval is wide; "
+                f"node {node!r} differs from its most common value ({mode:g}) in only {n_support} of {n_units} "
+                f"{unit}{few}: its share and interval rest on those {unit} (expect a wide interval); "
                 "consider merging it into a broader variable or dropping it",
             )
         )
