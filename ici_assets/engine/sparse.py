@@ -35,9 +35,16 @@ def sparse_columns(
     """Columns of `frame` that differ from their most common value in fewer than `min_support` periods
     (rows if `periods` is None), e.g. an event dummy that is 1 in one or two weeks."""
     unit = "periods" if periods is not None else "rows"
+    # one row from each of the first periods (or the first rows): if they already hold more than
+    # min_support distinct values, at least min_support of those periods differ from the mode
+    probe = np.arange(min(len(frame), 4 * min_support + 4))
+    if periods is not None:
+        probe = np.unique(periods, return_index=True)[1][: len(probe)]
     out = []
     for node in frame.columns:
         x = frame[node].to_numpy(dtype=float)
+        if len(np.unique(x[probe])) > min_support:
+            continue
         values, counts = np.unique(x, return_counts=True)
         mode = values[np.argmax(counts)]
         off = x != mode
