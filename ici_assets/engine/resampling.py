@@ -27,7 +27,8 @@ def _flat_top(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     e = x - x.mean()
     k_n = max(5, ceil(sqrt(np.log10(n))))
     m_max = min(ceil(sqrt(n)) + k_n, n - 1)
-    acov = np.array([e[k:] @ e[: n - k] / n for k in range(m_max + 1)])
+    spec = np.fft.rfft(e, 2 * n)  # autocovariances by FFT: no BLAS calls, which stall on busy shared cores
+    acov = np.fft.irfft(spec * spec.conj(), 2 * n)[: m_max + 1] / n
     if acov[0] <= 0:
         return None
     small = np.abs(acov[1:] / acov[0]) < 2.0 * sqrt(np.log10(n) / n)  # small[k-1]: lag k insignificant
