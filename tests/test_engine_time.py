@@ -84,6 +84,8 @@ def test_time_column_errors_name_the_column() -> None:
         estimate_ici(scm, "revenue", n_bootstrap=10, block_length=61)
     with pytest.raises(ValueError, match="resampling"):
         resampling_plan(scm, scm.order, "weekly")
+    with pytest.raises(ValueError, match="unknown interval 'studentized'"):
+        estimate_ici(scm, "revenue", interval="studentized")
 
 
 def coverage(make, resampling: str, n_datasets: int) -> float:

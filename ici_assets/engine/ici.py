@@ -80,10 +80,12 @@ def estimate_ici(
     """
     if target not in scm.graph:
         raise ValueError(f"target {target!r} is not a node of the fitted SCM's graph")
+    if interval not in intervals.METHODS:
+        raise ValueError(f"unknown interval {interval!r}: use one of {', '.join(map(repr, intervals.METHODS))}")
     order, ici, info = _point_ici(scm, target, n_samples, seed, max_exact, n_permutations)
     total = float(ici.sum())
     share = 100.0 * ici / total
-    low = high = np.full(len(order), np.nan)
+    low, high = np.full(len(order), np.nan), np.full(len(order), np.nan)
     facts: dict[str, Any] = {}
     if n_bootstrap and n_bootstrap > 0:
         plan = resampling_plan(scm, order, resampling, block_length)
