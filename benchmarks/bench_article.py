@@ -42,10 +42,12 @@ def main() -> None:
         ("DoWhy auto.assign_causal_mechanisms + fit + ICI", fit_a + ici_a),
     ]
     for name, t in rows:
-        ratio = f"{t_dw / t:>12.0f}x" if name.startswith("ours") else ""
+        base = (fit_a + ici_a) if "auto" in name else t_dw
+        ratio = f"{base / t:>12.0f}x" if name.startswith("ours") else ""
         print(f"{name:<58}{t:>10.4f}{ratio}")
     print(
-        f"\nratios use the faster warm DoWhy run ({t_dw:.2f} s). DoWhy ICI call alone (fastest): "
+        f"\nratios use the faster warm DoWhy ridge run ({t_dw:.2f} s); ours 'auto' is compared with DoWhy's "
+        f"auto-assign run ({fit_a + ici_a:.2f} s). DoWhy ICI call alone (fastest): "
         f"{ici_dw:.2f} s; ours with 200 bootstrap resamples is {ici_dw / t_boot:.0f}x faster "
         "than that one call\n"
     )
@@ -65,7 +67,7 @@ def main() -> None:
             },
         )
     )
-    print("\nOur 95% bootstrap intervals (200 resamples, percentile):")
+    print("\nOur 95% bootstrap intervals (200 resamples of rows; calibrated = percentile without a time column):")
     for n, s, lo, hi in zip(boot.node, boot.share, boot.share_low, boot.share_high):
         print(f"  {n:<16}{s:>8.2f}  [{lo:6.2f}, {hi:6.2f}]  truth {truth[n]:.2f}")
 

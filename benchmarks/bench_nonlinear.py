@@ -40,7 +40,7 @@ def main() -> None:
     print(f"speed-up vs DoWhy warm: {(fit_d2 + ici_d2) / t_ours:.1f}x\n")
     print("our mechanisms:", {n: k for n, k in scm.kinds.items() if k != "root"})
     print(
-        "held-out MSE by kind:", {n: {k: round(v, 2) for k, v in m.items()} for n, m in scm.selection_mse.items()}, "\n"
+        "held-out MSE by kind:", {n: {k: round(v, 2) for k, v in s.mse.items()} for n, s in scm.selection.items()}, "\n"
     )
     print(
         side_by_side(

@@ -4,22 +4,51 @@ No Dagster or DuckDB here; usable from a notebook.
 """
 
 from .contributions import contributions
-from .ici import compute_ici, ici_from_scm
-from .linear import total_effects
+from .effects import linear_ici, total_effects
+from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
 from .markov import local_markov_test
+from .mechanisms import (
+    BoostingMechanism,
+    EmpiricalRoot,
+    LinearMechanism,
+    Mechanism,
+    Poly2Mechanism,
+    SplineMechanism,
+    make_mechanism,
+)
+from .resampling import optimal_block_length
+from .result import IciResult
 from .scm import FittedSCM, fit_scm
+from .selection import Selection
+from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
 from .validation import validate_inputs
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
 
 __all__ = [
     "ENGINE_VERSION",
+    "BoostingMechanism",
+    "EmpiricalRoot",
     "FittedSCM",
+    "IciResult",
+    "LinearMechanism",
+    "Mechanism",
+    "Poly2Mechanism",
+    "Selection",
+    "SparseNode",
+    "SplineMechanism",
     "compute_ici",
     "contributions",
+    "estimate_ici",
     "fit_scm",
+    "flag_sparse_nodes",
     "ici_from_scm",
+    "linear_ici",
     "local_markov_test",
+    "make_mechanism",
+    "optimal_block_length",
+    "resampling_plan",
+    "sparse_columns",
     "total_effects",
     "validate_inputs",
 ]

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ._threads import serial
-from .linear import linear_ici
+from .effects import linear_ici
+from .forward import Forward, antithetic_permutations, shapley_values
 from .scm import FittedSCM
-from .shapley import _Forward, shapley_weights
 from .validation import relevant_nodes
 
 MAX_EXACT_ROWWISE = 10
@@ -44,41 +44,24 @@ def contributions(scm: FittedSCM, target: Any, *, n_orders: int = 64, seed: int 
 def _rowwise_shapley(scm: FittedSCM, order: list[Any], n_orders: int, seed: int) -> np.ndarray:
     """Mean-noise-baseline Shapley attribution of each row's forward pass, columns centred."""
     N = np.column_stack([scm.noise[n] for n in order])
-    base = np.broadcast_to(N.mean(axis=0), N.shape)
-    fw = _Forward(scm, order)
+    base = np.ascontiguousarray(np.broadcast_to(N.mean(axis=0), N.shape))
+    fw = Forward(scm, order)
     d, t = len(order), len(order) - 1
-    phi = np.zeros_like(N)
     if d <= MAX_EXACT_ROWWISE:
-        w = shapley_weights(d)
-        ys: dict[int, np.ndarray] = {}
-
-        def visit(mask: int, vals: list[np.ndarray], start: int) -> None:
+        ys = np.empty((1 << d, len(N)))
+        for mask, vals in fw.subsets(N, base):
             ys[mask] = vals[t]
-            for k in range(start, d):
-                new = fw.swap(vals, k, N[:, k], lambda m: base[:, m])
-                visit(mask | (1 << k), new, k + 1)
-
-        visit(0, fw.full(np.ascontiguousarray(base)), 0)
-        for mask, y in ys.items():
-            size = bin(mask).count("1")
-            for j in range(d):
-                bit = 1 << j
-                if mask & bit:
-                    phi[:, j] += w[size - 1] * (y - ys[mask ^ bit])
+        phi = shapley_values(ys).T
     else:
         rng = np.random.default_rng([seed, 0xC0])
-        n_orders = max(2, n_orders + n_orders % 2)
-        perm = None
-        y0 = fw.full(np.ascontiguousarray(base))
-        for r in range(n_orders):
-            perm = rng.permutation(d) if r % 2 == 0 else perm[::-1]
-            in_set = np.zeros(d, dtype=bool)
-            vals, y_prev = y0, y0[t]
-            for k in perm:
-                in_set[k] = True
-                vals = fw.swap(vals, k, N[:, k], lambda m, in_set=in_set: N[:, m] if in_set[m] else base[:, m])
+        phi = np.zeros_like(N)
+        start = fw.full(base)
+        perms = list(antithetic_permutations(d, n_orders, rng))
+        for perm in perms:
+            y_prev = start[t]
+            for k, vals in fw.walk(perm, N, base, start):
                 phi[:, k] += vals[t] - y_prev
                 y_prev = vals[t]
-        phi /= n_orders
+        phi /= len(perms)
     phi -= phi.mean(axis=0)
     return phi

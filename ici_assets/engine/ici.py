@@ -1,20 +1,24 @@
-"""The public entry points: fit + ICI table with bootstrap intervals."""
+"""The public entry points: fit + ICI with bootstrap intervals, as an IciResult or today's table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
+from . import intervals
 from ._threads import serial
 from .bootstrap import linear_bootstrap, refit_bootstrap
-from .linear import linear_ici
+from .effects import linear_ici
+from .resampling import Plan, block_length_from_noise
+from .result import COLUMNS, IciResult
 from .scm import FittedSCM, MechanismSpec, fit_scm
 from .shapley import exact_shapley_ici, permutation_shapley_ici
+from .sparse import flag_sparse_nodes
 from .validation import GraphLike, relevant_nodes, validate_inputs
 
-COLUMNS = ["node", "ici", "share", "share_low", "share_high", "mechanism", "r2"]
+RESAMPLING = ("auto", "block", "row")
 
 
 def _point_ici(
@@ -33,41 +37,78 @@ def _point_ici(
         )
 
 
-def ici_from_scm(
+def resampling_plan(
+    scm: FittedSCM, order: list[Any], resampling: str = "auto", block_length: int | None = None
+) -> Plan:
+    """Rows, or circular blocks of periods ('auto': blocks when the SCM knows each row's period)."""
+    if resampling not in RESAMPLING:
+        raise ValueError(f"unknown resampling {resampling!r}: use one of {', '.join(map(repr, RESAMPLING))}")
+    n = len(scm.data)
+    if resampling == "row" or (resampling == "auto" and scm.periods is None):
+        return Plan(n)
+    if scm.periods is None or scm.n_periods is None:
+        raise ValueError("resampling='block' needs each row's period: fit the SCM with time_column=<column>")
+    T = scm.n_periods
+    if block_length is None:
+        noise = np.column_stack([scm.noise[nd] for nd in order])
+        block_length = block_length_from_noise(noise, scm.periods, T)
+    elif not 1 <= int(block_length) <= T:
+        raise ValueError(f"block_length={block_length} must be between 1 and the number of periods ({T})")
+    return Plan(n, scm.periods, T, int(block_length))
+
+
+def estimate_ici(
     scm: FittedSCM,
     target: Any,
     *,
     n_bootstrap: int = 0,
     seed: int = 0,
+    resampling: str = "auto",
+    block_length: int | None = None,
+    interval: str = intervals.DEFAULT,
     n_samples: int = 100_000,
     max_exact: int = 12,
     n_permutations: int = 200,
     bootstrap_n_samples: int | None = None,
-) -> pd.DataFrame:
-    """ICI table (node, ici, share, share_low, share_high, mechanism, r2) for target and its ancestors.
+) -> IciResult:
+    """ICI of every node on `target` with bootstrap intervals, and the facts of how it was obtained.
 
-    Linear SCMs: exact closed form, bootstrap via weighted Gram matrices. Otherwise Shapley values of
+    Linear SCMs: exact closed form; bootstrap by weighted moment matrices. Otherwise Shapley values of
     Var(E[Y|N_S]) from `n_samples` simulated rows; the bootstrap refits every mechanism per resample.
+    resampling: 'auto' (blocks of consecutive periods when the SCM was fitted with a time column, else
+    rows), 'block' or 'row'; block_length in periods (default: chosen from the data).
     """
     if target not in scm.graph:
         raise ValueError(f"target {target!r} is not a node of the fitted SCM's graph")
+    if interval not in intervals.METHODS:
+        raise ValueError(f"unknown interval {interval!r}: use one of {', '.join(map(repr, intervals.METHODS))}")
     order, ici, info = _point_ici(scm, target, n_samples, seed, max_exact, n_permutations)
-    total = ici.sum()
+    total = float(ici.sum())
     share = 100.0 * ici / total
-    low = np.full(len(order), np.nan)
-    high = np.full(len(order), np.nan)
-    boot = None
+    low, high = np.full(len(order), np.nan), np.full(len(order), np.nan)
+    facts: dict[str, Any] = {}
     if n_bootstrap and n_bootstrap > 0:
+        plan = resampling_plan(scm, order, resampling, block_length)
+        rng = np.random.default_rng([seed, 0xB007])
         if info["method"] == "closed_form_linear":
-            _, boot = linear_bootstrap(scm, order, target, n_bootstrap, seed)
+            draws = linear_bootstrap(scm, order, target, plan, n_bootstrap, rng, jackknife=interval == "bca")
         else:
             m = bootstrap_n_samples or max(20_000, n_samples // 5)
 
             def estimate(refit: FittedSCM, b: int) -> np.ndarray:
                 return _point_ici(refit, target, m, seed + 1 + b, max_exact, n_permutations)[1]
 
-            _, boot = refit_bootstrap(scm, order, n_bootstrap, seed, estimate)
-        low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+            draws = refit_bootstrap(scm, order, plan, n_bootstrap, rng, estimate)
+        low, high = intervals.interval(
+            draws.shares, share, interval, draws.jackknife, se_ratio=draws.se_ratio, df=draws.df
+        )
+        facts = {
+            "n_bootstrap": int(n_bootstrap),
+            "resampling": plan.kind,
+            "block_length": plan.block_length if plan.kind == "block" else None,
+            "interval": interval,
+            "n_degenerate": draws.n_degenerate,
+        }
     table = pd.DataFrame(
         {
             "node": order,
@@ -80,23 +121,45 @@ def ici_from_scm(
         },
         columns=COLUMNS,
     )
-    table.attrs.update(
-        {
-            "target": target,
-            "method": info["method"],
-            "n_rows": len(scm.data),
-            "n_bootstrap": int(n_bootstrap or 0),
-            "seed": seed,
-            "var_target_data": float(np.var(scm.data[target].to_numpy(dtype=float))),
-            "ici_total": float(total),
-        }
+    return IciResult(
+        table=table,
+        target=target,
+        method=info["method"],
+        n_rows=len(scm.data),
+        seed=seed,
+        var_target_data=float(np.var(scm.data[target].to_numpy(dtype=float))),
+        ici_total=total,
+        n_periods=scm.n_periods,
+        sparse_nodes=tuple(flag_sparse_nodes(scm, order)),
+        var_y_model=info.get("var_y_model"),
+        n_samples=info.get("n_samples"),
+        n_permutations=info.get("n_permutations"),
+        share_mc_se=100.0 * np.asarray(info["se"]) / total if "se" in info else None,
+        **facts,
     )
-    for key in ("n_samples", "n_permutations", "var_y_model"):
-        if key in info:
-            table.attrs[key] = info[key]
-    if "se" in info:
-        table.attrs["share_se"] = (100.0 * np.asarray(info["se"]) / total).tolist()
-    return table
+
+
+class IciOptions(TypedDict, total=False):
+    """Keyword options of estimate_ici, accepted as well by ici_from_scm and compute_ici."""
+
+    n_bootstrap: int
+    seed: int
+    resampling: str
+    block_length: int | None
+    interval: str
+    n_samples: int
+    max_exact: int
+    n_permutations: int
+    bootstrap_n_samples: int | None
+
+
+def ici_from_scm(scm: FittedSCM, target: Any, **options: Unpack[IciOptions]) -> pd.DataFrame:
+    """ICI table (node, ici, share, share_low, share_high, mechanism, r2) for target and its ancestors.
+
+    Options as in `estimate_ici` (n_bootstrap, seed, resampling, block_length, interval, ...); use that
+    function for the facts (method, resampling, block length, degenerate resamples, sparse nodes).
+    """
+    return estimate_ici(scm, target, **options).table
 
 
 def compute_ici(
@@ -104,13 +167,18 @@ def compute_ici(
     graph: GraphLike,
     target: Any,
     *,
+    time_column: Any = None,
     mechanisms: MechanismSpec = "auto",
-    n_bootstrap: int = 0,
-    seed: int = 0,
-    n_samples: int = 100_000,
+    **options: Unpack[IciOptions],
 ) -> pd.DataFrame:
-    """Validate, fit the SCM on the target and its ancestors, and return the ICI table."""
+    """Validate, fit the SCM on the target and its ancestors, and return the ICI table.
+
+    With `time_column` (the column holding each row's period: date, week, month...), columns of `data`
+    that are not graph nodes are ignored and the bootstrap resamples blocks of consecutive periods
+    by default (every unit of a period together). Options as in `estimate_ici` (n_bootstrap, seed, ...).
+    """
     g = validate_inputs(data, graph, target)
     nodes = relevant_nodes(g, target)
-    scm = fit_scm(data, g, mechanisms=mechanisms, seed=seed, nodes=nodes, validate=False)
-    return ici_from_scm(scm, target, n_bootstrap=n_bootstrap, seed=seed, n_samples=n_samples)
+    seed = options.get("seed", 0)
+    scm = fit_scm(data, g, mechanisms=mechanisms, seed=seed, nodes=nodes, validate=False, time_column=time_column)
+    return ici_from_scm(scm, target, **options)

@@ -1,20 +1,21 @@
-"""Candidate regressors for additive noise models and their choice by held-out error.
+"""One small mechanism object per node kind, in the spirit of dowhy.gcm: fit / predict / noise / clone.
 
-Kinds, simplest first: linear (OLS), poly2 (degree-2 polynomial + light ridge), spline
-(additive cubic splines + ridge) and hgb (histogram gradient boosting). A more complex kind
-wins only if it beats the simplest-so-far clearly on a held-out split, so a linear world gets
-linear mechanisms (and the exact closed form).
+Kinds, simplest first: root (empirical distribution: the node is its own noise), linear (OLS),
+poly2 (degree-2 polynomial + light ridge), spline (additive cubic splines + light ridge) and hgb
+(histogram gradient boosting). Linear, poly2 and spline share one shape: standardize the parents,
+expand them into a basis, solve a (ridge) least-squares problem from moments.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
+from sklearn.preprocessing import SplineTransformer
+
+from ._threads import serial
+from .leastsq import centered_moments, ridge_solve
 
 KINDS: tuple[str, ...] = ("linear", "poly2", "spline", "hgb")
 NONLINEAR_KINDS: tuple[str, ...] = ("poly2", "spline", "hgb")
@@ -28,8 +29,6 @@ ALIASES = {
     "gbm": "hgb",
     "histgradientboosting": "hgb",
 }
-SELECTION_MAX_TRAIN = 10_000  # rows used to compare candidates (the chosen one is refit on all rows)
-SELECTION_MAX_TEST = 5_000
 
 
 def normalize_kind(kind: str) -> str:
@@ -43,57 +42,185 @@ def normalize_kind(kind: str) -> str:
     return k
 
 
-def make_regressor(kind: str, seed: int = 0) -> Any:
-    """Return an unfitted, deterministic sklearn regressor for a mechanism kind."""
-    if kind == "linear":
-        return LinearRegression()
-    if kind == "poly2":
-        return make_pipeline(StandardScaler(), PolynomialFeatures(2, include_bias=False), Ridge(alpha=1e-3))
-    if kind == "spline":
-        return make_pipeline(
-            StandardScaler(),
-            SplineTransformer(n_knots=8, degree=3, knots="quantile", extrapolation="linear"),
-            Ridge(alpha=1e-3),
+class Mechanism:
+    """A node's causal mechanism f_j in X_j = f_j(parents) + N_j."""
+
+    kind: ClassVar[str] = ""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Mechanism:
+        raise NotImplementedError
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def noise(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The node's own noise: what its parents do not explain."""
+        return np.asarray(y, dtype=float) - self.predict(X)
+
+    def clone(self) -> Mechanism:
+        """An unfitted copy with the same settings."""
+        return type(self)()
+
+
+class EmpiricalRoot(Mechanism):
+    """A root node: its empirical distribution; predict is 0 and the noise is the column itself."""
+
+    kind = "root"
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> EmpiricalRoot:
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.zeros(len(X))
+
+
+class BasisRidge(Mechanism):
+    """Standardize the parents, expand them into a basis, and fit (ridge) least squares on it."""
+
+    alpha: ClassVar[float] = 1e-3  # sklearn Ridge's penalty on the basis (sum-of-squares loss)
+
+    def standardize(self, X: np.ndarray) -> np.ndarray:
+        """Fit column means and scales on X (constant columns keep scale 1) and apply them."""
+        X = np.asarray(X, dtype=float)
+        self.mean_ = X.mean(axis=0)
+        sd = X.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        return (X - self.mean_) / self.scale_
+
+    def fit_basis(self, X: np.ndarray) -> np.ndarray:
+        """Fit the basis on X and return its design matrix (n, q)."""
+        return self.standardize(X)
+
+    def basis(self, X: np.ndarray) -> np.ndarray:
+        """Design matrix of new rows with the fitted basis."""
+        return (np.asarray(X, dtype=float) - self.mean_) / self.scale_
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> BasisRidge:
+        Phi = self.fit_basis(X)
+        mp, my, cpp, cpy = centered_moments(Phi, np.asarray(y, dtype=float))
+        self.set_solution(*ridge_solve(cpp, cpy, len(Phi), self.alpha), mp, my)
+        return self
+
+    def set_solution(self, w: np.ndarray, rank: int, basis_mean: np.ndarray, y_mean: float) -> None:
+        """Store the basis coefficients (centred solution) and the intercept."""
+        self.w_ = w
+        self.b_ = float(y_mean - basis_mean @ w)
+        self.rank_ = rank
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.basis(X) @ self.w_ + self.b_
+
+
+class LinearMechanism(BasisRidge):
+    """Ordinary least squares: coef_ and intercept_ in the data's units, rank_ of the design."""
+
+    kind = "linear"
+    alpha = 0.0
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearMechanism:
+        mx, my, cxx, cxy = centered_moments(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+        return self.fit_moments(mx, cxx, my, cxy)
+
+    def fit_moments(self, mean_x: np.ndarray, cov_xx: np.ndarray, mean_y: float, cov_xy: np.ndarray) -> LinearMechanism:
+        """OLS from the parents' means and covariance and their covariance with the node (ddof=0): one pass
+        over the data can serve every linear node."""
+        self.mean_ = np.asarray(mean_x, dtype=float)
+        sd = np.sqrt(np.diagonal(cov_xx))
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        w, rank = ridge_solve(cov_xx / np.outer(self.scale_, self.scale_), cov_xy / self.scale_, 0, 0.0)
+        self.set_solution(w, rank, np.zeros(len(w)), float(mean_y))
+        return self
+
+    def set_solution(self, w: np.ndarray, rank: int, basis_mean: np.ndarray, y_mean: float) -> None:
+        super().set_solution(w, rank, basis_mean, y_mean)
+        self.coef_ = w / self.scale_
+        self.intercept_ = float(y_mean - self.mean_ @ self.coef_ - basis_mean @ w)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
+
+
+class Poly2Mechanism(BasisRidge):
+    """Degree-2 polynomial of the standardized parents (squares and pairwise products) + light ridge."""
+
+    kind = "poly2"
+
+    def fit_basis(self, X: np.ndarray) -> np.ndarray:
+        return self._expand(self.standardize(X))
+
+    def basis(self, X: np.ndarray) -> np.ndarray:
+        return self._expand(super().basis(X))
+
+    @staticmethod
+    def _expand(Z: np.ndarray) -> np.ndarray:
+        i, j = np.triu_indices(Z.shape[1])
+        return np.hstack([Z, Z[:, i] * Z[:, j]])
+
+
+class SplineMechanism(BasisRidge):
+    """Additive cubic splines (8 quantile knots, linear extrapolation) + light ridge.
+
+    A parent whose quantile knots are not distinct (an event dummy, a flag, a mostly-zero spend) enters
+    linearly instead of through a spline."""
+
+    kind = "spline"
+    n_knots: ClassVar[int] = 8
+
+    def fit_basis(self, X: np.ndarray) -> np.ndarray:
+        Z = self.standardize(X)
+        knots = np.percentile(Z, np.linspace(0, 100, self.n_knots), axis=0)
+        smooth = [j for j in range(Z.shape[1]) if np.all(np.diff(knots[:, j]) > 0)]
+        self.smooth_ = smooth
+        self.linear_ = [j for j in range(Z.shape[1]) if j not in smooth]
+        self.spline_ = (
+            SplineTransformer(degree=3, knots=knots[:, smooth], extrapolation="linear").fit(Z[:, smooth])
+            if smooth
+            else None
         )
+        return self._expand(Z)
+
+    def basis(self, X: np.ndarray) -> np.ndarray:
+        return self._expand(super().basis(X))
+
+    def _expand(self, Z: np.ndarray) -> np.ndarray:
+        parts = [Z[:, self.linear_]]
+        if self.spline_ is not None:
+            parts.append(self.spline_.transform(Z[:, self.smooth_]))
+        return np.hstack(parts)
+
+
+class BoostingMechanism(Mechanism):
+    """Histogram gradient boosting (200 iterations, early stopping), seeded."""
+
+    kind = "hgb"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> BoostingMechanism:
+        with serial():  # OpenMP threads only contend on small shared machines
+            self.model_ = HistGradientBoostingRegressor(
+                max_iter=200, learning_rate=0.1, early_stopping=True, random_state=self.seed
+            ).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model_.predict(X), dtype=float)
+
+    def clone(self) -> BoostingMechanism:
+        return BoostingMechanism(self.seed)
+
+
+_CLASSES: dict[str, type[Mechanism]] = {
+    c.kind: c for c in (EmpiricalRoot, LinearMechanism, Poly2Mechanism, SplineMechanism, BoostingMechanism)
+}
+
+
+def make_mechanism(kind: str, seed: int = 0) -> Mechanism:
+    """An unfitted mechanism of the given kind."""
     if kind == "hgb":
-        return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, early_stopping=True, random_state=seed)
-    raise ValueError(f"unknown mechanism kind {kind!r}")
-
-
-def candidates_for(spec: str) -> tuple[str, ...]:
-    """Candidate kinds to compare for a per-node spec ('auto', 'nonlinear' or a fixed kind)."""
-    if spec == "auto":
-        return KINDS
-    if spec == "nonlinear":
-        return NONLINEAR_KINDS
-    return (spec,)
-
-
-def select_kind(
-    X: np.ndarray, y: np.ndarray, candidates: tuple[str, ...], seed: int = 0, rel_tol: float = 0.005
-) -> tuple[str, dict[str, float]]:
-    """Pick a kind by held-out MSE, keeping the simpler one unless the complex one is clearly better.
-
-    "Clearly" = lower held-out MSE by more than rel_tol (relative) and by more than 3 standard
-    errors of the paired squared-error difference. Returns (kind, {kind: held-out MSE}).
-    """
-    if len(candidates) == 1:
-        return candidates[0], {}
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    perm = rng.permutation(n)
-    n_test = min(SELECTION_MAX_TEST, max(n // 4, 1))
-    test, train = perm[:n_test], perm[n_test:][:SELECTION_MAX_TRAIN]
-    errs: dict[str, np.ndarray] = {}
-    for kind in candidates:
-        model = make_regressor(kind, seed).fit(X[train], y[train])
-        errs[kind] = (y[test] - model.predict(X[test])) ** 2
-    mse = {k: float(e.mean()) for k, e in errs.items()}
-    best = candidates[0]
-    for kind in candidates[1:]:
-        diff = errs[best] - errs[kind]
-        gain = diff.mean()
-        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf
-        if gain > rel_tol * mse[best] and gain > 3 * se:
-            best = kind
-    return best, mse
+        return BoostingMechanism(seed)
+    try:
+        return _CLASSES[kind]()
+    except KeyError:
+        raise ValueError(f"unknown mechanism kind {kind!r}") from None

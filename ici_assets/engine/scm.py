@@ -1,26 +1,25 @@
-"""Fitting additive noise models X_j = f_j(parents) + N_j and the FittedSCM container."""
+"""Fitting additive noise models X_j = f_j(parents) + N_j: the FittedSCM holds one mechanism per node."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-import scipy.linalg
-from sklearn.linear_model import LinearRegression
 
 from ._threads import serial
-from .mechanisms import candidates_for, make_regressor, normalize_kind, select_kind
-from .validation import GraphLike, relevant_nodes, validate_data
+from .mechanisms import KINDS, NONLINEAR_KINDS, LinearMechanism, Mechanism, make_mechanism, normalize_kind
+from .selection import Selection, choose_kind
+from .validation import GraphLike, period_codes, relevant_nodes, validate_data, validate_time_column
 
 MechanismSpec = str | Mapping[Any, str]
 
 
 def ordered_parents(graph: nx.DiGraph, node: Any) -> list[Any]:
-    """Parents in DoWhy's order (sorted), so fitted regressors plug into dowhy.gcm unchanged."""
+    """Parents in DoWhy's order (sorted), so fitted mechanisms plug into dowhy.gcm unchanged."""
     preds = list(graph.predecessors(node))
     try:
         return sorted(preds)
@@ -30,72 +29,90 @@ def ordered_parents(graph: nx.DiGraph, node: Any) -> list[Any]:
 
 @dataclass
 class FittedSCM:
-    """A fitted additive-noise SCM: graph, per-node mechanism kind and regressor, residual noise, R^2.
+    """A fitted additive-noise SCM: graph, one mechanism per node, residual noises, R^2. Picklable.
 
-    Roots are their empirical distribution (noise = the column itself). Picklable.
+    Roots are their empirical distribution (noise = the column itself). `periods` holds each row's
+    period code (0..n_periods-1, in time order) when the model was fitted with a time column, so the
+    bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
     """
 
     graph: nx.DiGraph
     order: list[Any]
     parents: dict[Any, list[Any]]
-    kinds: dict[Any, str]
-    estimators: dict[Any, Any]
+    mechanisms: dict[Any, Mechanism]
     noise: dict[Any, np.ndarray]
     r2: dict[Any, float]
     data: pd.DataFrame
-    selection_mse: dict[Any, dict[str, float]] = field(default_factory=dict)
+    selection: dict[Any, Selection] = field(default_factory=dict)
     seed: int = 0
+    periods: np.ndarray | None = None
+    period_values: np.ndarray | None = None
+    time_column: Any = None
+
+    @property
+    def kinds(self) -> dict[Any, str]:
+        """Mechanism kind per node: root, linear, poly2, spline or hgb."""
+        return {n: m.kind for n, m in self.mechanisms.items()}
 
     @property
     def roots(self) -> list[Any]:
         """Nodes without parents, in topological order."""
         return [n for n in self.order if not self.parents[n]]
 
+    @property
+    def n_periods(self) -> int | None:
+        return None if self.period_values is None else len(self.period_values)
+
     def is_linear(self, nodes: list[Any] | None = None) -> bool:
         """True if every non-root node among `nodes` (default: all) has a linear mechanism."""
-        nodes = self.order if nodes is None else nodes
-        return all(self.kinds[n] in ("root", "linear") for n in nodes)
+        return all(self.kinds[n] in ("root", "linear") for n in (self.order if nodes is None else nodes))
 
     def linear_coefficients(self, node: Any) -> dict[Any, float]:
         """Fitted coefficient of each parent for a linear node."""
-        if self.kinds[node] != "linear":
-            raise ValueError(f"node {node!r} has a {self.kinds[node]!r} mechanism, not linear")
-        est = self.estimators[node]
-        return {p: float(c) for p, c in zip(self.parents[node], est.coef_)}
+        mech = self.mechanisms[node]
+        if not isinstance(mech, LinearMechanism):
+            raise ValueError(f"node {node!r} has a {mech.kind!r} mechanism, not linear")
+        return {p: float(c) for p, c in zip(self.parents[node], mech.coef_)}
 
     def predict(self, node: Any, parent_values: np.ndarray) -> np.ndarray:
         """f_j(parents) for a 2-D array of parent values (columns in `parents[node]` order)."""
-        est = self.estimators[node]
-        if self.kinds[node] == "linear":
-            return parent_values @ est.coef_ + est.intercept_
-        return np.asarray(est.predict(parent_values), dtype=float)
+        return self.mechanisms[node].predict(parent_values)
 
     def noise_variance(self, node: Any) -> float:
         """Variance (ddof=0) of the node's noise: residuals for non-roots, the column for roots."""
         return float(np.var(self.noise[node]))
 
-    def to_dowhy(self) -> Any:
-        """Return a fitted dowhy.gcm.InvertibleStructuralCausalModel wrapping the same regressors."""
-        from dowhy import gcm
-        from dowhy.gcm.causal_models import PARENTS_DURING_FIT
-        from dowhy.graph import get_ordered_predecessors
+    def restricted(self, nodes: list[Any]) -> FittedSCM:
+        """The sub-model on `nodes` (a topological order closed under parents), e.g. a target's ancestors."""
+        if list(nodes) == self.order:
+            return self
+        keep = set(nodes)
+        return replace(
+            self,
+            graph=nx.DiGraph(self.graph.subgraph(keep)),
+            order=list(nodes),
+            parents={n: self.parents[n] for n in nodes},
+            mechanisms={n: self.mechanisms[n] for n in nodes},
+            noise={n: self.noise[n] for n in nodes},
+            r2={n: self.r2[n] for n in nodes},
+            data=self.data[list(nodes)],
+            selection={n: s for n, s in self.selection.items() if n in keep},
+        )
 
-        model = gcm.InvertibleStructuralCausalModel(nx.DiGraph(self.graph))
-        for node in self.order:
-            if not self.parents[node]:
-                mech = gcm.EmpiricalDistribution()
-                mech.fit(self.noise[node].reshape(-1, 1))
-            else:
-                if get_ordered_predecessors(model.graph, node) != self.parents[node]:
-                    raise ValueError(f"parent order of node {node!r} differs from DoWhy's sorted order")
-                mech = gcm.AdditiveNoiseModel(
-                    gcm.ml.SklearnRegressionModel(self.estimators[node]),
-                    noise_model=gcm.EmpiricalDistribution(),
-                )
-                mech.noise_model.fit(self.noise[node].reshape(-1, 1))
-            model.set_causal_mechanism(node, mech)
-            model.graph.nodes[node][PARENTS_DURING_FIT] = get_ordered_predecessors(model.graph, node)
-        return model
+    def refit(self, rows: np.ndarray) -> FittedSCM:
+        """The same kinds refitted on the given rows (with repeats): one bootstrap resample."""
+        sample = self.data.iloc[rows].reset_index(drop=True)
+        mechs = {n: m.clone() for n, m in self.mechanisms.items()}
+        with serial():
+            noise, r2 = _fit_all(sample.to_numpy(dtype=float), self.order, self.parents, mechs)
+        periods = None if self.periods is None else self.periods[rows]
+        return replace(self, mechanisms=mechs, noise=noise, r2=r2, data=sample, selection={}, periods=periods)
+
+    def to_dowhy(self) -> Any:
+        """Return a fitted dowhy.gcm.InvertibleStructuralCausalModel wrapping the same mechanisms."""
+        from .interop import to_dowhy
+
+        return to_dowhy(self)
 
 
 def _resolve_specs(graph: nx.DiGraph, mechanisms: MechanismSpec) -> dict[Any, str]:
@@ -109,35 +126,48 @@ def _resolve_specs(graph: nx.DiGraph, mechanisms: MechanismSpec) -> dict[Any, st
     return {n: spec for n in graph.nodes}
 
 
-def _linear_fits(
-    X: np.ndarray, col: dict[Any, int], targets: list[tuple[Any, list[Any]]]
-) -> dict[Any, LinearRegression]:
-    """OLS for several nodes from one standardized Gram matrix (one pass over the data)."""
-    if not targets:
-        return {}
-    mu = X.mean(axis=0)
-    sd = X.std(axis=0)
-    Z = (X - mu) / sd
-    G = (Z.T @ Z) / len(Z)
-    del Z
-    out = {}
-    for node, pars in targets:
-        j = col[node]
-        P = [col[p] for p in pars]
-        A, b = G[np.ix_(P, P)], G[P, j]
-        try:
-            beta_s = scipy.linalg.solve(A, b, assume_a="pos")
-        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-            beta_s = np.linalg.lstsq(A, b, rcond=None)[0]
-        coef = beta_s * sd[j] / sd[P]
-        est = LinearRegression()
-        est.coef_ = coef
-        est.intercept_ = float(mu[j] - coef @ mu[P])
-        est.n_features_in_ = len(P)
-        est.rank_ = len(P)
-        est.singular_ = np.ones(len(P))
-        out[node] = est
-    return out
+def _candidates(spec: str) -> tuple[str, ...]:
+    return KINDS if spec == "auto" else NONLINEAR_KINDS if spec == "nonlinear" else (spec,)
+
+
+def _fit_all(
+    X: np.ndarray, order: list[Any], parents: dict[Any, list[Any]], mechs: dict[Any, Mechanism]
+) -> tuple[dict[Any, np.ndarray], dict[Any, float]]:
+    """Fit every node's mechanism on X (columns in `order`); return noises and R^2.
+
+    Linear nodes are fitted from one covariance matrix of all columns (one pass over the data)."""
+    col = {n: i for i, n in enumerate(order)}
+    linear = [i for i, n in enumerate(order) if isinstance(mechs[n], LinearMechanism)]
+    mean, cov = _moments(X, linear + [col[p] for i in linear for p in parents[order[i]]])
+    noise: dict[Any, np.ndarray] = {}
+    r2: dict[Any, float] = {}
+    for i, n in enumerate(order):
+        y = X[:, i]
+        P = [col[p] for p in parents[n]]
+        Xp = X[:, P]
+        mech = mechs[n]
+        if isinstance(mech, LinearMechanism):
+            mech.fit_moments(mean[P], cov[np.ix_(P, P)], mean[i], cov[P, i])
+        else:
+            mech.fit(Xp, y)
+        noise[n] = mech.noise(Xp, y)
+        var = y.var()
+        r2[n] = float("nan") if not parents[n] else float(1.0 - noise[n].var() / var) if var > 0 else 0.0
+    return noise, r2
+
+
+def _moments(X: np.ndarray, cols: list[int], chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and covariance (ddof=0) of X, in chunks of rows; only `cols` are needed (others 0)."""
+    d = X.shape[1]
+    keep = sorted(set(cols))
+    mean, cov = X.mean(axis=0), np.zeros((d, d))
+    if keep:
+        acc = np.zeros((len(keep), len(keep)))
+        for s in range(0, len(X), chunk):
+            Z = X[s : s + chunk, keep] - mean[keep]
+            acc += Z.T @ Z
+        cov[np.ix_(keep, keep)] = acc / max(len(X), 1)
+    return mean, cov
 
 
 def fit_scm(
@@ -148,64 +178,47 @@ def fit_scm(
     seed: int = 0,
     nodes: list[Any] | None = None,
     validate: bool = True,
+    time_column: Any = None,
 ) -> FittedSCM:
     """Fit an additive noise model for every non-root node (roots: empirical distribution).
 
     `mechanisms`: "linear", "nonlinear", "auto" or {node: kind}; "auto"/"nonlinear" pick the kind per
-    node by held-out error. `nodes` restricts fitting to a set closed under taking parents.
+    node by held-out error (see `selection`). `nodes` restricts fitting to a set closed under taking
+    parents. `time_column`: a column of `data` (not a node) holding each row's period (date, week,
+    month...); it is recorded so the bootstrap resamples blocks of consecutive periods. Columns that
+    are not graph nodes are ignored.
     """
     g = validate_data(data, graph) if validate else nx.DiGraph(graph)
+    periods, period_values = None, None
+    if time_column is not None:
+        validate_time_column(data, time_column, g)
+        periods, period_values = period_codes(data[time_column])
     specs = _resolve_specs(g, mechanisms)
-    if nodes is None:
-        order = relevant_nodes_all(g)
-    else:
+    if nodes is not None:
         keep = set(nodes)
         missing = {p for n in keep for p in g.predecessors(n)} - keep
         if missing:
             raise ValueError(f"nodes must include all their parents; missing {sorted(map(str, missing))}")
         g = nx.DiGraph(g.subgraph(keep))
-        order = relevant_nodes_all(g)
+    order = relevant_nodes_all(g)
     frame = data[order]
     X = frame.to_numpy(dtype=float)
     col = {n: i for i, n in enumerate(order)}
     parents = {n: ordered_parents(g, n) for n in order}
-    kinds: dict[Any, str] = {}
-    estimators: dict[Any, Any] = {}
-    noise: dict[Any, np.ndarray] = {}
-    r2: dict[Any, float] = {}
-    selection: dict[Any, dict[str, float]] = {}
-    linear_nodes = []
-    with serial():
-        _fit_nonlinear(X, order, col, parents, specs, seed, kinds, estimators, noise, r2, selection, linear_nodes)
-    estimators.update(_linear_fits(X, col, linear_nodes))
-    scm = FittedSCM(g, order, parents, kinds, estimators, noise, r2, frame, selection, seed)
+    mechs: dict[Any, Mechanism] = {}
+    selection: dict[Any, Selection] = {}
     with serial():
         for i, n in enumerate(order):
-            if kinds[n] == "root":
+            if not parents[n]:
+                mechs[n] = make_mechanism("root")
                 continue
-            y = X[:, i]
-            resid = y - scm.predict(n, X[:, [col[p] for p in parents[n]]])
-            noise[n] = resid
-            r2[n] = float(1.0 - resid.var() / y.var())
-    return scm
-
-
-def _fit_nonlinear(X, order, col, parents, specs, seed, kinds, estimators, noise, r2, selection, linear_nodes) -> None:
-    """Choose each node's kind and fit the nonlinear ones; linear ones are queued for one Gram pass."""
-    for i, n in enumerate(order):
-        pars = parents[n]
-        if not pars:
-            kinds[n], estimators[n], noise[n], r2[n] = "root", None, X[:, i].copy(), float("nan")
-            continue
-        Xp, y = X[:, [col[p] for p in pars]], X[:, i]
-        kind, mse = select_kind(Xp, y, candidates_for(specs[n]), seed=seed + i)
-        kinds[n] = kind
-        if mse:
-            selection[n] = mse
-        if kind == "linear":
-            linear_nodes.append((n, pars))
-        else:
-            estimators[n] = make_regressor(kind, seed).fit(Xp, y)
+            Xp = X[:, [col[p] for p in parents[n]]]
+            sel = choose_kind(Xp, X[:, i], _candidates(specs[n]), seed=seed + i, periods=periods)
+            if sel.mse:
+                selection[n] = sel
+            mechs[n] = make_mechanism(sel.kind, seed)
+        noise, r2 = _fit_all(X, order, parents, mechs)
+    return FittedSCM(g, order, parents, mechs, noise, r2, frame, selection, seed, periods, period_values, time_column)
 
 
 def relevant_nodes_all(graph: nx.DiGraph) -> list[Any]:

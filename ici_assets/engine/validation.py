@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-GraphLike = nx.DiGraph | Iterable[tuple[Any, Any]]
+GraphLike: TypeAlias = nx.DiGraph | Iterable[tuple[Any, Any]]
 
 
 def as_digraph(graph: GraphLike) -> nx.DiGraph:
@@ -134,3 +134,26 @@ def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
             f"{max(g.nodes, key=lambda n: g.in_degree(n))!r}: add rows or simplify the graph"
         )
     return g
+
+
+def validate_time_column(data: pd.DataFrame, time_column: Any, graph: nx.DiGraph) -> None:
+    """Check the time column exists, is not a graph node and has no missing values."""
+    if time_column not in data.columns:
+        raise ValueError(
+            f"time column {time_column!r} is not a column of data (columns: {list(data.columns)}): "
+            "pass the name of the column holding each row's period, or time_column=None"
+        )
+    if time_column in graph:
+        raise ValueError(f"time column {time_column!r} is also a node of the graph: a period cannot be a cause")
+    n_missing = int(data[time_column].isna().sum())
+    if n_missing:
+        raise ValueError(
+            f"time column {time_column!r} has {n_missing} missing value(s) out of {len(data)} rows: "
+            "every row needs its period for the block bootstrap"
+        )
+
+
+def period_codes(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row: index of its period among the sorted distinct periods, the sorted distinct periods)."""
+    codes, uniques = pd.factorize(times, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques)

@@ -1,0 +1,143 @@
+"""Resampling plans for the bootstrap: rows (independent) or circular blocks of consecutive periods.
+
+A block plan resamples whole periods (every unit of a period together, so correlation across regions
+within a day is kept) in blocks of `block_length` consecutive periods, wrapping around the end
+(circular block bootstrap, Politis & Romano 1992: every period has the same inclusion probability).
+The block length comes from the data: Politis & White (2004) with the correction of Patton,
+Politis & White (2009), applied to each node's fitted noise summed per period, largest value taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from math import ceil, sqrt
+
+import numpy as np
+
+
+def _flat_top(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Autocovariances (lags 0..M) and flat-top lag-window weights (lags 1..M) of a series, with the
+    bandwidth M = 2 m_hat of Politis & White (2004): m_hat starts the first run of K_N lags whose
+    autocorrelations are insignificant at 2 sqrt(log10(n) / n). None for a short or constant series."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    if n < 8:
+        return None
+    e = x - x.mean()
+    k_n = max(5, ceil(sqrt(np.log10(n))))
+    m_max = min(ceil(sqrt(n)) + k_n, n - 1)
+    spec = np.fft.rfft(e, 2 * n)  # autocovariances by FFT: no BLAS calls, which stall on busy shared cores
+    acov = np.fft.irfft(spec * spec.conj(), 2 * n)[: m_max + 1] / n
+    if acov[0] <= 0:
+        return None
+    small = np.abs(acov[1:] / acov[0]) < 2.0 * sqrt(np.log10(n) / n)  # small[k-1]: lag k insignificant
+    m_hat = next((m for m in range(1, m_max - k_n + 2) if small[m - 1 : m - 1 + k_n].all()), m_max)
+    M = min(2 * m_hat, m_max)
+    t = np.arange(1, M + 1) / M
+    return acov[: M + 1], np.where(t <= 0.5, 1.0, 2.0 * (1.0 - t))
+
+
+def optimal_block_length(x: np.ndarray) -> float:
+    """Politis-White / Patton-Politis-White optimal block length of the circular block bootstrap for one series.
+
+    b = (2 G^2 / D_CB)^(1/3) n^(1/3) with G = sum_k lambda(k/M) |k| R(k), D_CB = 4/3 g(0)^2 and
+    g(0) = sum_k lambda(k/M) R(k) (flat-top window, see _flat_top); clipped to [1, min(3 sqrt(n), n / 3)].
+    """
+    n = len(x)
+    ft = _flat_top(x)
+    if ft is None:
+        return 1.0
+    acov, lam = ft
+    lags = np.arange(1, len(lam) + 1)
+    G = 2.0 * np.sum(lam * lags * acov[1:])
+    g0 = acov[0] + 2.0 * np.sum(lam * acov[1:])
+    if g0 <= 0 or G == 0:
+        return 1.0
+    b = (2.0 * G**2 / (4.0 / 3.0 * g0**2)) ** (1.0 / 3.0) * n ** (1.0 / 3.0)
+    return float(min(max(b, 1.0), ceil(min(3 * sqrt(n), n / 3))))
+
+
+def long_run_variance(x: np.ndarray) -> float:
+    """Flat-top lag-window estimate (Politis & Romano 1995) of sum_k Cov(x_t, x_t+k), at least Var(x) / n.
+
+    Centring at the sample mean lowers every sample autocovariance by about Var(mean) = LRV / n, so the
+    window's sum W = 1 + 2 sum lambda_k lowers the estimate by the factor (1 - W / n): divided out here.
+    """
+    ft = _flat_top(x)
+    if ft is None:
+        return float(np.var(x))
+    acov, lam = ft
+    n = len(x)
+    W = 1.0 + 2.0 * lam.sum()
+    lrv = (acov[0] + 2.0 * np.sum(lam * acov[1:])) / max(1.0 - W / n, 0.5)
+    return float(max(lrv, acov[0] / n))
+
+
+def block_length_from_noise(noise: np.ndarray, periods: np.ndarray, n_periods: int) -> int:
+    """Block length (periods) for the data: the largest optimal length over the noises summed per period.
+
+    `noise` is (rows, nodes); each column is summed within periods (all regions of a day together) and
+    standardized so a sparse or constant column cannot dominate through its scale.
+    """
+    lengths = [1.0]
+    for j in range(noise.shape[1]):
+        series = np.bincount(periods, weights=noise[:, j], minlength=n_periods)
+        if np.ptp(series) > 0:
+            lengths.append(optimal_block_length(series))
+    return int(ceil(max(lengths)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to draw resamples: `periods` None means rows; else circular blocks of `block_length` periods."""
+
+    n_rows: int
+    periods: np.ndarray | None = None
+    n_periods: int = 0
+    block_length: int = 1
+
+    @property
+    def kind(self) -> str:
+        return "row" if self.periods is None else "block"
+
+    @property
+    def n_units(self) -> int:
+        """Number of resampled units: rows, or periods."""
+        return self.n_rows if self.periods is None else self.n_periods
+
+    def unit_counts(self, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+        """(B, n_units) counts: how often each unit (row or period) enters each resample."""
+        if self.periods is None:
+            n = self.n_rows
+            return np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_bootstrap)]).astype(float)
+        T, L = self.n_periods, self.block_length
+        n_blocks = ceil(T / L)
+        starts = rng.integers(0, T, size=(n_bootstrap, n_blocks))
+        idx = ((starts[:, :, None] + np.arange(L)) % T).reshape(n_bootstrap, -1)[:, :T]
+        return np.stack([np.bincount(r, minlength=T) for r in idx]).astype(float)
+
+    def row_counts_chunks(
+        self, n_bootstrap: int, chunk: int, rng: np.random.Generator
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Row plan only: (start, stop, counts[B, stop-start]) so that each resample's row counts over all
+        chunks are Multinomial(n, uniform): chunk totals first, then uniform draws within a chunk
+        (no B x n matrix for a million rows)."""
+        n = self.n_rows
+        starts = np.arange(0, n, chunk)
+        sizes = np.minimum(chunk, n - starts)
+        totals = rng.multinomial(n, sizes / n, size=n_bootstrap)  # (B, C)
+        for c, (s, size) in enumerate(zip(starts, sizes)):
+            counts = np.empty((n_bootstrap, size), dtype=float)
+            for b in range(n_bootstrap):
+                counts[b] = np.bincount(rng.integers(0, size, totals[b, c]), minlength=size)
+            yield int(s), int(s + size), counts
+
+    def rows(self, unit_counts: np.ndarray) -> np.ndarray:
+        """Row indices of one resample from its unit counts (repeats included)."""
+        if self.periods is None:
+            return np.repeat(np.arange(self.n_rows), unit_counts.astype(np.int64))
+        by_period = np.argsort(self.periods, kind="stable")
+        bounds = np.searchsorted(self.periods[by_period], np.arange(self.n_periods + 1))
+        reps = unit_counts.astype(np.int64)
+        return np.concatenate([np.tile(by_period[bounds[t] : bounds[t + 1]], reps[t]) for t in np.flatnonzero(reps)])

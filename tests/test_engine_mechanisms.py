@@ -1,0 +1,116 @@
+"""Engine: mechanism objects (fit / predict / noise / clone), the FittedSCM built from them, IciResult facts."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
+
+from ici_assets.engine import (
+    BoostingMechanism,
+    LinearMechanism,
+    Poly2Mechanism,
+    SplineMechanism,
+    estimate_ici,
+    fit_scm,
+    make_mechanism,
+    total_effects,
+)
+from ici_assets.engine.cases import ARTICLE, EDGES, article_case
+
+
+@pytest.fixture(scope="module")
+def xy() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal([5.0, 1e5], [2.0, 2e4], size=(3_000, 2))  # very different scales
+    y = 3.0 * X[:, 0] - 2e-4 * X[:, 1] + 0.5 * np.sin(X[:, 0]) + rng.normal(size=3_000)
+    return X, y
+
+
+def test_linear_mechanism_is_ordinary_least_squares(xy) -> None:
+    X, y = xy
+    m = LinearMechanism().fit(X, y)
+    A = np.column_stack([np.ones(len(y)), X])
+    beta = np.linalg.lstsq(A, y, rcond=None)[0]
+    np.testing.assert_allclose(m.coef_, beta[1:], rtol=1e-9)
+    assert m.intercept_ == pytest.approx(beta[0], rel=1e-9)
+    assert m.rank_ == 2 and m.kind == "linear"
+    np.testing.assert_allclose(m.noise(X, y), y - A @ beta, atol=1e-8)
+    assert not hasattr(m.clone(), "coef_")
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (
+            Poly2Mechanism,
+            lambda: make_pipeline(StandardScaler(), PolynomialFeatures(2, include_bias=False), Ridge(1e-3)),
+        ),
+        (
+            SplineMechanism,
+            lambda: make_pipeline(
+                StandardScaler(),
+                SplineTransformer(n_knots=8, degree=3, knots="quantile", extrapolation="linear"),
+                Ridge(1e-3),
+            ),
+        ),
+    ],
+)
+def test_basis_mechanisms_equal_their_sklearn_pipelines(xy, ours, theirs) -> None:
+    X, y = xy
+    mine = ours().fit(X, y)
+    ref = theirs().fit(X, y)
+    new = X[:50] * 1.3  # includes extrapolation beyond the knots
+    np.testing.assert_allclose(mine.predict(new), ref.predict(new), rtol=1e-6, atol=1e-6)
+
+
+def test_boosting_clone_is_unfitted_and_reproducible(xy) -> None:
+    X, y = xy
+    a = BoostingMechanism(seed=3).fit(X, y)
+    b = a.clone()
+    assert isinstance(b, BoostingMechanism) and b.seed == 3 and not hasattr(b, "model_")
+    np.testing.assert_array_equal(a.predict(X[:20]), b.fit(X, y).predict(X[:20]))
+    with pytest.raises(ValueError, match="unknown mechanism kind 'magic'"):
+        make_mechanism("magic")
+
+
+def test_fitted_scm_holds_one_mechanism_per_node() -> None:
+    df = article_case(5_000, 0)
+    scm = fit_scm(df, EDGES, mechanisms={"Revenue": "poly2"})
+    assert scm.kinds == {n: m.kind for n, m in scm.mechanisms.items()}
+    assert scm.kinds["Revenue"] == "poly2" and scm.kinds["Demand"] == "root"
+    np.testing.assert_array_equal(scm.noise["Demand"], df["Demand"].to_numpy())
+    rows = np.arange(0, 5_000, 2)
+    refit = scm.refit(rows)
+    assert refit.kinds == scm.kinds and len(refit.data) == 2_500
+    assert refit.mechanisms["Revenue"] is not scm.mechanisms["Revenue"]
+    sub = scm.restricted(["Demand", "Social spend", "TV spend", "Organic clicks"])
+    assert list(sub.graph.nodes) != list(scm.graph.nodes) and "Revenue" not in sub.mechanisms
+    clone = pickle.loads(pickle.dumps(scm))
+    np.testing.assert_array_equal(
+        clone.predict("Revenue", df[["Organic clicks", "Social clicks"]].to_numpy()[:5]),
+        scm.predict("Revenue", df[["Organic clicks", "Social clicks"]].to_numpy()[:5]),
+    )
+
+
+def test_total_effects_floats_and_arrays_agree() -> None:
+    coefs = {n: dict(c) for n, (c, _, _) in ARTICLE.equations.items()}
+    a = total_effects(ARTICLE.nodes, coefs, "revenue")
+    assert a["demand"] == pytest.approx(1.05) and a["social_spend"] == pytest.approx(0.95) and a["revenue"] == 1.0
+    arrays = {n: {p: np.array([b, 2 * b]) for p, b in c.items()} for n, c in coefs.items()}
+    b = total_effects(ARTICLE.nodes, arrays, "revenue")
+    np.testing.assert_allclose(b["demand"], [1.05, 4 * 1.05])
+    assert ARTICLE.truth()["demand"] == pytest.approx(30.14, abs=0.005)
+
+
+def test_result_facts_are_json_ready() -> None:
+    res = estimate_ici(fit_scm(article_case(3_000, 1), EDGES, mechanisms="linear"), "Revenue", n_bootstrap=20)
+    facts = res.facts()
+    json.dumps(facts)
+    assert facts["method"] == "closed_form_linear" and facts["resampling"] == "row" and facts["n_bootstrap"] == 20
+    assert list(res.table.columns) == ["node", "ici", "share", "share_low", "share_high", "mechanism", "r2"]
