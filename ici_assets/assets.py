@@ -88,7 +88,10 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         require_rows(spec, frame, str(relation))
         facts = slice_facts(spec, frame)
         context.log.info(f"Fitting the SCM of {spec.model} on {facts.n_rows:,} rows ({relation})")
-        scm = fit_scm(frame[spec.nodes], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed)
+        columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
+        scm = fit_scm(
+            frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+        )
         kinds, r2 = {str(n): str(k) for n, k in scm.kinds.items()}, {str(n): float(v) for n, v in scm.r2.items()}
         context.log.info(
             "Mechanisms: "

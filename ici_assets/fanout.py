@@ -45,6 +45,7 @@ def fit_settings(spec: IciSpec, *, markov_alpha: float, with_contributions: bool
         seed=spec.seed,
         markov_alpha=markov_alpha,
         with_contributions=with_contributions,
+        time_column=spec.time_column,
     )
 
 

@@ -31,6 +31,7 @@ class FitSettings:
     seed: int = 0
     markov_alpha: float = 0.01
     with_contributions: bool = False
+    time_column: str | None = None  # each row's period: the bootstrap then resamples blocks of periods
 
     def graph(self) -> nx.DiGraph:
         g = nx.DiGraph()
@@ -55,12 +56,13 @@ class FitOutcome:
 def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
     """Fit the SCM on ``frame`` (node columns), its ICI with bootstrap intervals, and the graph's tests."""
     start = time.perf_counter()
-    data = frame[list(settings.nodes)]
+    nodes = frame[list(settings.nodes)]
+    data = frame[[*settings.nodes, settings.time_column]] if settings.time_column else nodes
     graph = settings.graph()
     with threadpool_limits(limits=1):
-        scm = fit_scm(data, graph, mechanisms=settings.mechanisms, seed=settings.seed)
+        scm = fit_scm(data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column)
         table = ici_from_scm(scm, settings.target, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
-        markov = local_markov_test(data, graph, alpha=settings.markov_alpha)
+        markov = local_markov_test(nodes, graph, alpha=settings.markov_alpha)
         contrib = contributions(scm, settings.target) if settings.with_contributions else None
     table.attrs.clear()  # engine bookkeeping; the facts travel as fields
     return FitOutcome(
