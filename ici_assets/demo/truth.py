@@ -1,6 +1,7 @@
 """The demo's causal truth: the article's marketing SCM, put into realistic units, and its analytic ICI.
 
-The article's case study (see the seed notes) is one linear additive-noise model per row:
+The article's case study (see the seed notes) is one linear additive-noise model per row, defined
+once as data in the engine's reference cases (``ARTICLE_ROOTS``, ``ARTICLE_EQUATIONS``):
 
     Demand         ~ N(100000, 25000)
     TV spend       ~ N(100000, 20000)
@@ -25,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ici_assets.demo.adstock import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG, adstock_weights
+from ici_assets.engine import total_effects
+from ici_assets.engine.cases import ARTICLE_EQUATIONS, ARTICLE_ROOTS  # the article's SCM, article units
 
 TARGET = "revenue"
 NODES: tuple[str, ...] = (
@@ -35,23 +38,6 @@ NODES: tuple[str, ...] = (
     "social_clicks",
     "revenue",
 )
-
-# Roots of the article's SCM: (mean, sd), article units.
-ARTICLE_ROOTS: dict[str, tuple[float, float]] = {
-    "demand": (100_000.0, 25_000.0),
-    "tv_spend": (100_000.0, 20_000.0),
-    "social_spend": (100_000.0, 25_000.0),
-}
-# Non-roots: (coefficients on parents, noise mean, noise sd), article units.
-ARTICLE_EQUATIONS: dict[str, tuple[dict[str, float], float, float]] = {
-    "organic_clicks": ({"demand": 0.75, "tv_spend": 0.50, "social_spend": 0.25}, 0.0, 2_000.0),
-    "social_clicks": (
-        {"demand": 0.30, "tv_spend": 0.50, "social_spend": 0.70},
-        100_000.0,
-        25_000.0,
-    ),
-    "revenue": ({"organic_clicks": 1.0, "social_clicks": 1.0}, 0.0, 2_000.0),
-}
 
 # data = offset + scale * article. The spend offsets keep daily spend about 5 standard
 # deviations above zero at a mean of 5,000 EUR (social: sd 1,000; TV: sd 983 for the daily
@@ -106,15 +92,10 @@ def ground_truth_ici(
     adstock_weights(tv_adstock_decay, tv_adstock_max_lag)  # validates the arguments
     noise_var = {node: sd**2 for node, (_, sd) in ARTICLE_ROOTS.items()}
     noise_var.update({node: sd**2 for node, (_, _, sd) in ARTICLE_EQUATIONS.items()})
-
-    # Total effects on the target (article units), children before parents.
-    total = {TARGET: 1.0}
-    for node in reversed(NODES[:-1]):
-        total[node] = sum(
-            coefs[node] * total[child] for child, (coefs, _, _) in ARTICLE_EQUATIONS.items() if node in coefs
-        )
+    coefs = {child: dict(c) for child, (c, _, _) in ARTICLE_EQUATIONS.items()}
+    total = total_effects(list(NODES), coefs, TARGET)  # article units
     scale_y = NODE_UNITS[TARGET][1]
-    ici = np.array([(scale_y * total[n]) ** 2 * noise_var[n] for n in NODES])
+    ici = np.array([(scale_y * float(total[n])) ** 2 * noise_var[n] for n in NODES])
     names = list(NODES)
     names[names.index("tv_spend")] = tv_node(tv_adstock_decay, tv_adstock_max_lag)
     return pd.DataFrame({"node": names, "ici": ici, "share": 100.0 * ici / ici.sum()})
