@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen --extra dask
+	$(UV) sync --frozen --extra dask --extra postgres
 
 parse: install
 	$(RUN) python -m ici_assets.cli parse

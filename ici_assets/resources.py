@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dagster as dg
 
 from ici_assets.compute import DaskPool, InlinePool, LocalProcessPool, Pool
-from ici_assets.warehouse import DuckDBWarehouse, Warehouse
+from ici_assets.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
+from ici_assets.warehouse.dbt_target import DbtTarget, load_target, warehouse_for
 
 #: Environment variables giving the compute pool's defaults (run config overrides them).
 POOL_ENV, DASK_SCHEDULER_ENV, MAX_WORKERS_ENV = "ICI_COMPUTE_POOL", "ICI_DASK_SCHEDULER", "ICI_MAX_WORKERS"
@@ -15,14 +17,79 @@ POOL_KINDS = ("local", "dask", "inline")
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded DuckDB warehouse file (``$ICI_WAREHOUSE``, default ``data/warehouse.duckdb``)."""
+    """Where the ICI assets read node tables and publish ``ici.*``: the dbt profile target dbt builds in
+    (:meth:`for_dbt_target`), or a DuckDB file given by ``path``.
 
-    path: str
+    The config holds names only (project, profiles folder, profile, target): credentials are rendered
+    from the environment by dbt's own renderer each time :meth:`get` is called, so no password reaches
+    Dagster's config, metadata or logs.
+    """
+
+    path: str = ""  # a DuckDB file; when set, it is the warehouse
     wait_seconds: float = 120.0
+    dbt_project_dir: str = ""
+    dbt_profiles_dir: str = ""
+    dbt_profile: str = ""
+    dbt_target: str = ""
+    warehouse_type: str = "duckdb"  # the target's type, resolved when the resource is made
+
+    @classmethod
+    def for_dbt_target(
+        cls,
+        project_dir: str | Path,
+        *,
+        profiles_dir: str | Path | None = None,
+        profile: str | None = None,
+        target: str | None = None,
+        wait_seconds: float = 120.0,
+    ) -> WarehouseResource:
+        """The warehouse of the dbt target that ``dbt build`` uses for ``project_dir`` (``target`` None:
+        ``$DBT_TARGET``, else the profile's default). Profile and target are resolved now, so that the dbt
+        runs (:meth:`dbt_cli_settings`) and the ICI assets use the same one."""
+        resolved = load_target(project_dir, profiles_dir=profiles_dir, profile=profile, target=target)
+        return cls(
+            wait_seconds=wait_seconds,
+            dbt_project_dir=str(resolved.project_dir),
+            dbt_profiles_dir=str(resolved.profiles_file.parent),
+            dbt_profile=resolved.profile,
+            dbt_target=resolved.target,
+            warehouse_type=resolved.type,
+        )
+
+    def target(self) -> DbtTarget | None:
+        """The rendered dbt target (None for a plain DuckDB ``path``)."""
+        if self.path or not self.dbt_project_dir:
+            return None
+        return load_target(
+            self.dbt_project_dir, profiles_dir=self.dbt_profiles_dir, profile=self.dbt_profile, target=self.dbt_target
+        )
 
     def get(self) -> Warehouse:
         """The warehouse; each call on it opens and closes its own short connection."""
+        resolved = self.target()
+        if resolved is not None:
+            return warehouse_for(resolved, wait_seconds=self.wait_seconds)
+        if not self.path:
+            raise ValueError(
+                "WarehouseResource needs a DuckDB `path` or a dbt target (WarehouseResource.for_dbt_target)."
+            )
         return DuckDBWarehouse(self.path, wait_seconds=self.wait_seconds)
+
+    def dbt_cli_settings(self) -> dict[str, str]:
+        """``profiles_dir``, ``profile`` and ``target`` for dagster-dbt's ``DbtCliResource`` (the ones set)."""
+        settings = {"profiles_dir": self.dbt_profiles_dir, "profile": self.dbt_profile, "target": self.dbt_target}
+        return {k: v for k, v in settings.items() if v and not self.path}
+
+    @property
+    def pool(self) -> str | None:
+        """The Dagster concurrency pool of the steps that write it: one writer for an embedded DuckDB file,
+        none for a server (it serialises concurrent publishes itself)."""
+        return WAREHOUSE_POOL if self.path or self.warehouse_type == "duckdb" else None
+
+    @property
+    def kind(self) -> str:
+        """The warehouse type (``duckdb``, ``postgres``), for asset kinds."""
+        return "duckdb" if self.path else self.warehouse_type
 
 
 class ComputePoolResource(dg.ConfigurableResource):
