@@ -29,7 +29,7 @@
 (
 {%- for lag in range(max_lag + 1) %}
     {% if not loop.first %}+ {% endif -%}
-    cast('{{ (decay ** lag) / ns.total }}' as double) *
+    cast('{{ (decay ** lag) / ns.total }}' as {{ type_double() }}) *
     {%- if lag == 0 %} {{ column }}
     {%- else %} lag({{ column }}, {{ lag }}) over (partition by {{ partition_by }} order by {{ order_by }})
     {%- endif %}

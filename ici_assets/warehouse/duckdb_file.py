@@ -16,47 +16,12 @@ import duckdb
 import pandas as pd
 
 import ici_assets.warehouse.requests as rq
+from ici_assets.warehouse import sql
 from ici_assets.warehouse.base import MissingColumnsError, MissingRelationError, WarehouseLockedError
-from ici_assets.warehouse.layout import ICI_VIEWS, ColumnType, TableLayout, ViewLayout
+from ici_assets.warehouse.layout import ICI_VIEWS
+from ici_assets.warehouse.sql import DUCKDB, quote
 
-_TYPES = {
-    ColumnType.TEXT: "VARCHAR",
-    ColumnType.FLOAT: "DOUBLE",
-    ColumnType.INTEGER: "BIGINT",
-    ColumnType.DATE: "DATE",
-    ColumnType.TIMESTAMP: "TIMESTAMP",
-    ColumnType.TIMESTAMPTZ: "TIMESTAMP WITH TIME ZONE",
-    ColumnType.MONEY: "DECIMAL(12,2)",
-}
-
-
-def quote(name: str) -> str:
-    """Double-quote an identifier (already checked by the request types), doubling any quote."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _relation(relation: rq.Relation) -> str:
-    return f"{quote(relation.schema)}.{quote(relation.name)}"
-
-
-def _where(filters: Sequence[rq.Filter]) -> tuple[str, list]:
-    """``WHERE ...`` with one placeholder per value, and the values."""
-    parts: list[str] = []
-    params: list[object] = []
-    for f in filters:
-        if isinstance(f, rq.TimeRange):
-            parts.append(f"{quote(f.column)} >= CAST(? AS DATE) AND {quote(f.column)} < CAST(? AS DATE)")
-            params += [str(f.start), str(f.end)]
-        elif isinstance(f, rq.OneOf):
-            if not f.values:
-                parts.append("FALSE")
-            else:
-                parts.append(f"CAST({quote(f.column)} AS VARCHAR) IN ({', '.join('?' for _ in f.values)})")
-                params += list(f.values)
-        elif isinstance(f, rq.Equals):
-            parts.append(f"{quote(f.column)} IS NOT DISTINCT FROM ?")
-            params.append(f.value)
-    return ("WHERE " + " AND ".join(parts) if parts else ""), params
+_TYPES = DUCKDB.types
 
 
 @contextlib.contextmanager
@@ -104,21 +69,6 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-def _create_table(layout: TableLayout, *, if_not_exists: bool = True) -> str:
-    cols = ", ".join(f"{quote(c.name)} {_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in layout.columns)
-    return f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{_relation(layout.relation)} ({cols})"
-
-
-def _create_view(view: ViewLayout) -> str:
-    cols = ", ".join(f"{quote(src)} AS {quote(alias)}" for src, alias in view.columns)
-    where = ""
-    if view.where_equals:
-        column, value = view.where_equals
-        where = f" WHERE {quote(column)} = '{value.replace(chr(39), chr(39) * 2)}'"  # a constant from code
-    source = _relation(view.source.relation)
-    return f"CREATE OR REPLACE VIEW {_relation(view.relation)} AS SELECT {cols} FROM {source}{where}"
-
-
 class DuckDBWarehouse:
     """An embedded DuckDB file as the warehouse (see :class:`ici_assets.warehouse.Warehouse`)."""
 
@@ -153,24 +103,13 @@ class DuckDBWarehouse:
         return [r[0] for r in rows]
 
     def read(self, request: rq.Read) -> pd.DataFrame:
-        where, params = _where(request.where)
-        order = f" ORDER BY {', '.join(quote(c) for c in request.order_by)}" if request.order_by else ""
-        cols = ", ".join(quote(c) for c in request.columns)
-        sql = f"SELECT {cols} FROM {_relation(request.relation)} {where}{order}"
-        return self._query(request.relation, request.columns, sql, params)
+        return self._query(request.relation, request.columns, *sql.select(DUCKDB, request))
 
     def sum_by(self, request: rq.SumBy) -> pd.DataFrame:
-        where, params = _where(request.where)
-        by, value = quote(request.by), quote(request.value)
-        sql = (
-            f"SELECT CAST({by} AS VARCHAR) AS {by}, SUM({value}) AS value "
-            f"FROM {_relation(request.relation)} {where} GROUP BY 1 ORDER BY 1"
-        )
-        return self._query(request.relation, (request.by, request.value), sql, params)
+        return self._query(request.relation, (request.by, request.value), *sql.sum_by(DUCKDB, request))
 
     def distinct(self, relation: rq.Relation, column: str) -> list[str]:
-        sql = f"SELECT DISTINCT CAST({quote(column)} AS VARCHAR) AS v FROM {_relation(relation)} ORDER BY 1"
-        return [str(v) for v in self._query(relation, (column,), sql, [])["v"]]
+        return [str(v) for v in self._query(relation, (column,), sql.distinct(relation, column), [])["v"]]
 
     def exists(self, relation: rq.Relation) -> bool:
         if not self.path.exists():
@@ -197,7 +136,7 @@ class DuckDBWarehouse:
                         self._apply(con, item, view)
                     for v in ICI_VIEWS:
                         if v.source.relation in tables:
-                            con.execute(_create_view(v))
+                            con.execute(sql.create_view(v))
             finally:
                 for view in registered:
                     con.unregister(view)
@@ -205,17 +144,14 @@ class DuckDBWarehouse:
     @staticmethod
     def _apply(con: duckdb.DuckDBPyConnection, item: rq.Publish, view: str) -> None:
         layout = item.table
-        target = _relation(layout.relation)
+        target = sql.relation(layout.relation)
         if isinstance(item, rq.Recreate):
             con.execute(f"DROP TABLE IF EXISTS {target}")
-            con.execute(_create_table(layout, if_not_exists=False))
+            con.execute(sql.create_table(DUCKDB, layout, if_not_exists=False))
         else:
-            con.execute(_create_table(layout))
+            con.execute(sql.create_table(DUCKDB, layout))
         if isinstance(item, rq.Replace):
-            types = {c.name: _TYPES[c.type] for c in layout.columns}
-            keys = ", ".join(f"CAST({quote(c)} AS {types[c]}) AS {quote(c)}" for c in item.key)
-            match = " AND ".join(f"{target}.{quote(c)} IS NOT DISTINCT FROM k.{quote(c)}" for c in item.key)
-            con.execute(f"DELETE FROM {target} USING (SELECT DISTINCT {keys} FROM {quote(view)}) AS k WHERE {match}")
+            con.execute(sql.delete_keys(layout, quote(view), item.key, DUCKDB))
         cols = ", ".join(quote(c) for c in layout.column_names)
         casts = ", ".join(f"CAST({quote(c.name)} AS {_TYPES[c.type]})" for c in layout.columns)
         con.execute(f"INSERT INTO {target} ({cols}) SELECT {casts} FROM {quote(view)}")

@@ -22,7 +22,7 @@ select
     nodes.region,
     channels.channel,
     cast(coalesce(credited.orders, 0) as bigint) as orders,
-    cast(coalesce(credited.revenue, 0) as double) as revenue
+    cast(coalesce(credited.revenue, 0) as {{ type_double() }}) as revenue
 from {{ ref('marketing_nodes') }} as nodes
 cross join channels
 left join credited

@@ -40,12 +40,10 @@ bounds as (
 ),
 
 spend_days as (
-    select cast(generate_series as date) as "date"
-    from generate_series(
-        (select cast(first_spend_day as timestamp) from bounds),
-        (select cast(last_shop_day as timestamp) from bounds),
-        interval 1 day
-    )
+    {{ day_series(
+        '(select first_spend_day from bounds)',
+        '(select last_shop_day from bounds)'
+    ) }}
 ),
 
 spend as (
@@ -63,8 +61,8 @@ spend_history as (
     select
         spend_days."date",
         regions.region,
-        cast(coalesce(spend.tv_spend, 0) as double) as tv_spend,
-        cast(coalesce(spend.social_spend, 0) as double) as social_spend
+        cast(coalesce(spend.tv_spend, 0) as {{ type_double() }}) as tv_spend,
+        cast(coalesce(spend.social_spend, 0) as {{ type_double() }}) as social_spend
     from spend_days
     cross join regions
     left join spend
@@ -110,13 +108,13 @@ revenue as (
 select
     spine."date",
     spine.region,
-    cast(demand.search_interest as double) as demand,
+    cast(demand.search_interest as {{ type_double() }}) as demand,
     spine.tv_spend,
     spine.tv_adstock,
     spine.social_spend,
-    cast(coalesce(sessions.organic_clicks, 0) as double) as organic_clicks,
-    cast(coalesce(sessions.social_clicks, 0) as double) as social_clicks,
-    cast(coalesce(revenue.revenue, 0) as double) as revenue
+    cast(coalesce(sessions.organic_clicks, 0) as {{ type_double() }}) as organic_clicks,
+    cast(coalesce(sessions.social_clicks, 0) as {{ type_double() }}) as social_clicks,
+    cast(coalesce(revenue.revenue, 0) as {{ type_double() }}) as revenue
 from spine
 left join {{ ref('stg_demand_index') }} as demand
     on spine."date" = demand."date" and spine.region = demand.region
