@@ -44,13 +44,20 @@ class LastClickSource:
 
 
 def build_ici_assets(
-    spec: IciSpec, model_key: dg.AssetKey, relation: Relation, last_click_source: LastClickSource | None = None
+    spec: IciSpec,
+    model_key: dg.AssetKey,
+    relation: Relation,
+    last_click_source: LastClickSource | None = None,
+    *,
+    pool: str | None = WAREHOUSE_POOL,
+    kind: str = "duckdb",
 ) -> list[dg.AssetsDefinition]:
-    """The ICI assets of one dbt model; ``relation`` is the table dbt builds for it."""
-    assets = [scm_asset(spec, model_key, relation), shares_asset(spec)]
+    """The ICI assets of one dbt model; ``relation`` is the table dbt builds for it. ``pool``: the concurrency
+    pool of the steps that write the warehouse (None for a server warehouse); ``kind``: its type, shown in the UI."""
+    assets = [scm_asset(spec, model_key, relation), shares_asset(spec, pool, kind)]
     if spec.last_click is not None and last_click_source is not None:
-        assets.append(vs_last_click_asset(spec, last_click_source))
-    assets += [partitioned_asset(spec, model_key, relation, scheme) for scheme in schemes(spec)]
+        assets.append(vs_last_click_asset(spec, last_click_source, pool, kind))
+    assets += [partitioned_asset(spec, model_key, relation, scheme, pool, kind) for scheme in schemes(spec)]
     return assets
 
 
@@ -122,7 +129,7 @@ def _register_segments(context: dg.AssetExecutionContext, segments: Segments, va
         context.log.info(f"Registered {len(new)} new '{segments.column}' partitions: {new[:10]}...")
 
 
-def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
+def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
     key, code = _key(spec, "shares"), shares_code_version(spec)
 
     @dg.asset(
@@ -132,8 +139,8 @@ def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
         code_version=code,
         check_specs=check_specs(key, SHARES_CHECKS),
         output_required=False,
-        kinds={"python", "duckdb"},
-        pool=WAREHOUSE_POOL,
+        kinds={"python", kind},
+        pool=pool,
         description=(
             f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
             f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
@@ -165,15 +172,17 @@ def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
     return _shares
 
 
-def vs_last_click_asset(spec: IciSpec, source: LastClickSource) -> dg.AssetsDefinition:
+def vs_last_click_asset(
+    spec: IciSpec, source: LastClickSource, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb"
+) -> dg.AssetsDefinition:
     key, shares_key = _key(spec, "ici_vs_last_click"), _key(spec, "shares")
 
     @dg.asset(
         key=key,
         deps=[shares_key, source.key],
         group_name=ICI_GROUP,
-        kinds={"duckdb"},
-        pool=WAREHOUSE_POOL,
+        kinds={kind},
+        pool=pool,
         description=(
             f"Each node's ICI share next to its last-click share of `{spec.target}` for the same period, with a "
             "sentence of interpretation. Table `ici.ici_vs_last_click`. Blocked when the shares fail their checks."
@@ -220,7 +229,14 @@ def vs_last_click_asset(spec: IciSpec, source: LastClickSource) -> dg.AssetsDefi
     return _vs
 
 
-def partitioned_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation, scheme: Scheme) -> dg.AssetsDefinition:
+def partitioned_asset(
+    spec: IciSpec,
+    model_key: dg.AssetKey,
+    relation: Relation,
+    scheme: Scheme,
+    pool: str | None = WAREHOUSE_POOL,
+    kind: str = "duckdb",
+) -> dg.AssetsDefinition:
     key = _key(spec, scheme.name)
     extra: dict[str, object] = (
         {"window_months": spec.partitions.window_months} if scheme.kind == "month" else {"segment": scheme.kind}
@@ -243,8 +259,8 @@ def partitioned_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation,
         output_required=False,
         group_name=ICI_GROUP,
         code_version=code,
-        kinds={"python", "duckdb"},
-        pool=WAREHOUSE_POOL,
+        kinds={"python", kind},
+        pool=pool,
         description=(
             f"ICI shares of `{spec.model}` {what}. A backfill is one run: its partitions are fitted in parallel "
             "on the compute pool and published in batches; a partition failing a check is not published."

@@ -12,8 +12,8 @@ from dagster_dbt import get_asset_key_for_model
 
 from ici_assets.assets import LastClickSource, build_ici_assets
 from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
-from ici_assets.paths import dbt_project_dir, warehouse_path
-from ici_assets.raw_assets import raw_marketing_tables
+from ici_assets.paths import dbt_project_dir
+from ici_assets.raw_assets import build_raw_marketing_tables, raw_marketing_tables
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import specs_from_manifest
 from ici_assets.warehouse import Relation
@@ -21,22 +21,31 @@ from ici_assets.warehouse import Relation
 
 def build_definitions(
     project_dir: str | Path | None = None,
-    warehouse: str | Path | None = None,
+    warehouse: str | Path | WarehouseResource | None = None,
     *,
     include_demo_raw: bool = True,
 ) -> dg.Definitions:
     """Definitions for a dbt project: its models, and ICI assets for each model with ``ici`` meta.
 
-    ``project_dir`` and ``warehouse`` default to ``$ICI_DBT_PROJECT_DIR`` / ``$ICI_WAREHOUSE``.
+    ``project_dir`` defaults to ``$ICI_DBT_PROJECT_DIR``. ``warehouse``: a DuckDB file, or a
+    :class:`WarehouseResource`; None: the dbt target dbt builds in (``$DBT_TARGET`` or the profile's default).
     """
-    project = make_project(Path(project_dir).resolve() if project_dir else dbt_project_dir())
+    project_path = Path(project_dir).resolve() if project_dir else dbt_project_dir()
+    if isinstance(warehouse, WarehouseResource):
+        resource = warehouse
+    elif warehouse:
+        resource = WarehouseResource(path=str(Path(warehouse).resolve()))
+    else:
+        resource = WarehouseResource.for_dbt_target(project_path)
+    project = make_project(project_path, resource.dbt_cli_settings().get("target"))
     manifest = load_manifest(project)
     translator = default_translator()
-    dbt_models = build_dbt_assets(project, translator)
+    dbt_models = build_dbt_assets(project, translator, resource.pool)
 
     assets: list = [dbt_models]
     if include_demo_raw:
-        assets.insert(0, raw_marketing_tables)
+        raw = raw_marketing_tables if resource.pool else build_raw_marketing_tables(resource.pool, resource.kind)
+        assets.insert(0, raw)
     nodes = manifest["nodes"]
     models = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") == "model"}
     for spec in specs_from_manifest(manifest):
@@ -52,9 +61,9 @@ def build_definitions(
                 get_asset_key_for_model([dbt_models], spec.last_click.model), _relation(nodes[lc_uid])
             )
         model_key = get_asset_key_for_model([dbt_models], spec.model)
-        assets.extend(build_ici_assets(spec, model_key, _relation(nodes[spec.unique_id]), source))
+        relation = _relation(nodes[spec.unique_id])
+        assets.extend(build_ici_assets(spec, model_key, relation, source, pool=resource.pool, kind=resource.kind))
 
-    wh_path = str(Path(warehouse).resolve()) if warehouse else str(warehouse_path())
     jobs = [
         dg.define_asset_job(
             "ici_demo",
@@ -73,8 +82,8 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         resources={
-            "dbt": make_dbt_resource(project),
-            "warehouse": WarehouseResource(path=wh_path),
+            "dbt": make_dbt_resource(project, **resource.dbt_cli_settings()),
+            "warehouse": resource,
             "compute_pool": ComputePoolResource.from_env(),
         },
         jobs=jobs,

@@ -1,7 +1,9 @@
-"""Command line: ``python -m ici_assets.cli demo|parse|shares``.
+"""Command line: ``python -m ici_assets.cli demo|parse|shares|postgres``.
 
-``demo`` parses the dbt project, materialises every asset into the warehouse with a
-persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline shares.
+``demo`` parses the dbt project, materialises every asset into the warehouse of the dbt target
+(``DBT_TARGET``: the DuckDB file by default, ``postgres`` for PostgreSQL) with a persistent Dagster
+instance (so ``make dev`` shows the runs) and prints the headline shares. With ``DBT_TARGET=postgres``
+and no ``PGHOST``, it starts a local server under ``.postgres/`` first (``postgres stop`` stops it).
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, dbt_project_dir, warehouse_path
+
+if TYPE_CHECKING:
+    from ici_assets.resources import WarehouseResource
+    from ici_assets.warehouse import Warehouse
 
 DAGSTER_YAML = """\
 # Written by `python -m ici_assets.cli`: the embedded DuckDB file allows one writer,
@@ -36,13 +43,12 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def print_shares(path: Path) -> None:
+def print_shares(warehouse: Warehouse) -> None:
     """Print the current whole-period ICI shares beside the demo's ground truth, when present."""
     import pandas as pd
 
-    from ici_assets.warehouse import SHARES, DuckDBWarehouse, Read, Relation
+    from ici_assets.warehouse import SHARES, Read, Relation
 
-    warehouse = DuckDBWarehouse(path)
     shares = warehouse.read(
         Read(SHARES.relation, ("model", "node", "share", "share_low", "share_high", "partition_key"))
     )
@@ -56,6 +62,38 @@ def print_shares(path: Path) -> None:
         print(shares.to_string(index=False))
 
 
+def local_postgres_dir() -> Path:
+    """``.postgres/`` in the clone (elsewhere in the temp folder when the server's account cannot reach it)."""
+    from ici_assets.warehouse.pg_server import server_may_use
+
+    folder = REPO_ROOT / ".postgres"
+    if server_may_use(folder):
+        return folder
+    import hashlib
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"ici-postgres-{hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:8]}"
+
+
+def ensure_warehouse() -> WarehouseResource:
+    """The dbt target's warehouse; for a PostgreSQL target with no PGHOST set, a local server started now."""
+    from ici_assets.resources import WarehouseResource
+    from ici_assets.warehouse.dbt_target import load_target
+
+    os.environ[WAREHOUSE_ENV] = str(warehouse_path())  # the default target's DuckDB file, made absolute
+    if load_target(dbt_project_dir()).type == "postgres" and not os.environ.get("PGHOST"):
+        from ici_assets.warehouse.pg_server import LocalPostgres
+
+        server = LocalPostgres(local_postgres_dir()).start()
+        os.environ.update(server.env())
+        print(
+            f"PostgreSQL:     local server in {server.root} on 127.0.0.1:{server.port} (PGHOST unset); "
+            "stop it with `uv run python -m ici_assets.cli postgres stop`",
+            file=sys.stderr,
+        )
+    return WarehouseResource.for_dbt_target(dbt_project_dir())
+
+
 def cmd_parse(_: argparse.Namespace) -> int:
     from ici_assets.dbt import prepare_manifest
 
@@ -66,17 +104,16 @@ def cmd_parse(_: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     home = ensure_dagster_home()
-    wh = warehouse_path()
-    os.environ[WAREHOUSE_ENV] = str(wh)
+    resource = ensure_warehouse()
     from ici_assets.dbt import prepare_manifest
 
-    prepare_manifest(dbt_project_dir())
+    prepare_manifest(dbt_project_dir(), resource.dbt_target)
     import dagster as dg
 
     from ici_assets.build import build_definitions
     from ici_assets.runner import run_all
 
-    defs = build_definitions(warehouse=wh)
+    defs = build_definitions(warehouse=resource)
     with dg.DagsterInstance.get() as instance:
         quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         results = run_all(defs, instance, run_config=quiet, partitions=not args.no_partitions)
@@ -85,17 +122,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"Run {results[-1].run_id} failed; see the log above.", file=sys.stderr)
         return 1
     print()
-    print(f"Warehouse:      {wh}")
+    warehouse = resource.get()
+    print(f"Warehouse:      {warehouse.location}  (dbt target '{resource.dbt_target}')")
     print(f"Dagster home:   {home}  (run `make dev` to browse lineage, charts and runs)")
     print(f"Runs:           {len(results)} (ici_demo {result.run_id} + {len(results) - 1} single-run backfills)")
     print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
-    print_shares(wh)
+    print_shares(warehouse)
     print(f"\nDone in {time.perf_counter() - start:.0f} s.")
     return 0
 
 
 def cmd_shares(_: argparse.Namespace) -> int:
-    print_shares(warehouse_path())
+    print_shares(ensure_warehouse().get())
+    return 0
+
+
+def cmd_postgres(args: argparse.Namespace) -> int:
+    """``env``: start the local server if the target is PostgreSQL and PGHOST is unset, print its variables
+    as shell exports (``eval "$(python -m ici_assets.cli postgres env)"``); ``stop``: stop the local server."""
+    from ici_assets.warehouse.pg_server import LocalPostgres
+
+    if args.action == "stop":
+        LocalPostgres(local_postgres_dir()).stop()
+        return 0
+    before = dict(os.environ)
+    ensure_warehouse()
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
+        if os.environ.get(name) and before.get(name) != os.environ[name]:
+            print(f"export {name}={os.environ[name]}")
     return 0
 
 
@@ -107,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-partitions", action="store_true", help="skip the monthly and per-region partitions")
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("shares", help="print the current shares").set_defaults(func=cmd_shares)
+    pg = sub.add_parser("postgres", help="the local PostgreSQL server of DBT_TARGET=postgres (env | stop)")
+    pg.add_argument("action", choices=["env", "stop"])
+    pg.set_defaults(func=cmd_postgres)
     args = parser.parse_args(argv)
     return args.func(args)
 

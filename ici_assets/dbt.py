@@ -36,21 +36,33 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
-def make_dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, profiles_dir=str(project.project_dir), dbt_executable=dbt_executable())
+def make_dbt_resource(
+    project: DbtProject, *, profiles_dir: str | None = None, profile: str | None = None, target: str | None = None
+) -> DbtCliResource:
+    """dbt's CLI for ``project``; profile and target as the warehouse resource resolved them
+    (:meth:`ici_assets.resources.WarehouseResource.dbt_cli_settings`), so both use one dbt target."""
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=profiles_dir or str(project.project_dir),
+        profile=profile,
+        target=target,
+        dbt_executable=dbt_executable(),
+    )
 
 
-def make_project(project_dir: Path) -> DbtProject:
+def make_project(project_dir: Path, target: str | None = None) -> DbtProject:
     """The DbtProject, with its manifest parsed now when running under ``dagster dev``."""
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target=target)
     project.prepare_if_dev()
     return project
 
 
-def prepare_manifest(project_dir: Path) -> Path:
-    """Run ``dbt parse`` so ``target/manifest.json`` exists (needed outside ``dagster dev``)."""
+def prepare_manifest(project_dir: Path, target: str | None = None) -> Path:
+    """Run ``dbt parse`` so ``target/manifest.json`` exists (needed outside ``dagster dev``). The manifest names
+    the schema of each model in ``target`` (default ``$DBT_TARGET`` or the profile's): parse for the target you run."""
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-    make_dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
+    resource = make_dbt_resource(project, target=target)
+    resource.cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
     return Path(project.manifest_path)
 
 
@@ -62,20 +74,25 @@ def load_manifest(project: DbtProject) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> dg.AssetsDefinition:
-    """One multi-asset for every dbt model; dbt tests become asset checks."""
+def build_dbt_assets(
+    project: DbtProject, translator: DagsterDbtTranslator, pool: str | None = WAREHOUSE_POOL
+) -> dg.AssetsDefinition:
+    """One multi-asset for every dbt model; dbt tests become asset checks. ``pool`` None for a server warehouse."""
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
+        pool=pool,
         name="dbt_models",
     )
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        context.log.info(f"dbt build against {warehouse.path}")
-        # dbt runs as a subprocess that reads the warehouse path from its environment, which
-        # is copied when the subprocess starts; restore ours afterwards.
+        context.log.info(f"dbt build against {warehouse.get().location}")
+        if not warehouse.path:  # a dbt target: dbt renders the same profile output the resource does
+            yield from dbt.cli(["build"], context=context).stream()
+            return
+        # A DuckDB file given by path: dbt runs as a subprocess that reads it from its environment
+        # (the profile's ICI_WAREHOUSE), copied when the subprocess starts; restore ours afterwards.
         previous = os.environ.get(WAREHOUSE_ENV)
         os.environ[WAREHOUSE_ENV] = warehouse.path
         try:

@@ -30,7 +30,7 @@ def read_node_table(
         return warehouse.read(Read(relation, columns, where, order_by=tuple(spec.unit) or columns))
     except MissingRelationError as exc:
         raise ValueError(
-            f"Table {relation} of dbt model '{spec.model}' does not exist in {warehouse.location}: "
+            f"Table {relation} of dbt model '{spec.model}' does not exist in warehouse {exc.location}: "
             "build the dbt models first."
         ) from exc
     except MissingColumnsError as exc:

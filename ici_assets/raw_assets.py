@@ -35,15 +35,27 @@ class RawDemoConfig(dg.Config):
     start_date: str = "2024-01-01"
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=RAW_DESCRIPTIONS[t], kinds={"duckdb"})
-        for t in RAW_TABLES
-    ],
-    pool=WAREHOUSE_POOL,
-    name="raw_marketing_tables",
-)
-def raw_marketing_tables(
+def build_raw_marketing_tables(pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
+    """The demo generator's multi-asset; ``pool`` None when the warehouse is a server (no one-writer limit)."""
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=RAW_DESCRIPTIONS[t], kinds={kind})
+            for t in RAW_TABLES
+        ],
+        pool=pool,
+        name="raw_marketing_tables",
+    )
+    def _raw(
+        context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, dbt: DbtCliResource
+    ):
+        """Generate the demo's raw tables (schema ``raw``) in one transaction."""
+        yield from _generate(context, config, warehouse, dbt)
+
+    return _raw
+
+
+def _generate(
     context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, dbt: DbtCliResource
 ):
     """Generate the demo's raw tables (schema ``raw``) in one transaction."""
@@ -67,3 +79,6 @@ def raw_marketing_tables(
             metadata={"dagster/row_count": len(frame), "seed": config.seed},
             data_version=dg.DataVersion(version),
         )
+
+
+raw_marketing_tables = build_raw_marketing_tables()

@@ -27,7 +27,7 @@ class MissingRelationError(WarehouseError, ValueError):
     """The table or view does not exist."""
 
     def __init__(self, relation: Relation, location: str):
-        self.relation = relation
+        self.relation, self.location = relation, location
         super().__init__(f"Table {relation} does not exist in warehouse {location}.")
 
 

@@ -111,6 +111,11 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         """Create the cluster on first use, start it (if it is not running) and create role and database."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if not server_may_use(self.root):
+            raise RuntimeError(
+                f"The '{SYSTEM_USER}' account the server runs as cannot reach {self.root} (a parent folder is private "
+                "to root): put the server's folder elsewhere, e.g. under the temp folder."
+            )
         port_file = self.root / "port"
         if self.running() and port_file.exists():
             self.port = int(port_file.read_text())
