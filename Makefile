@@ -6,7 +6,11 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: install parse demo dev test test-fast browser bench clean lint
+.PHONY: install parse demo dev test test-fast browser postgres-server bench clean lint
+
+# DBT_TARGET=postgres runs everything on PostgreSQL (README "Run on PostgreSQL"); with no PGHOST set,
+# on a local server under .postgres/ that the CLI starts from Debian's packages.
+PG_SERVER := $(if $(filter postgres,$(DBT_TARGET)),$(if $(PGHOST),,postgres-server))
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -15,12 +19,12 @@ install:
 parse: install
 	$(RUN) python -m ici_assets.cli parse
 
-demo: install
+demo: install $(PG_SERVER)
 	$(RUN) python -m ici_assets.cli demo
 
-dev: parse
+dev: parse $(PG_SERVER)
 	mkdir -p "$(DAGSTER_HOME)"
-	$(RUN) dagster dev -w workspace.yaml
+	eval "$$($(RUN) python -m ici_assets.cli postgres env)" && $(RUN) dagster dev -w workspace.yaml
 
 # The UI test drives Debian's Chromium (Playwright never downloads a browser here).
 browser:
@@ -28,13 +32,20 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# The whole suite, after the linters (README "Tests").
-test: lint browser
-	$(RUN) pytest
+# The PostgreSQL tests start a private server from Debian's packages (initdb, pg_ctl), installed here when
+# missing; ICI_TEST_POSTGRES_DSN points them at a server of yours instead.
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-# The inner loop: everything but the tests marked slow, browser or cluster (under 2 minutes).
+# The whole suite, after the linters (README "Tests").
+test: lint browser postgres-server
+	ICI_REQUIRE_POSTGRES=1 $(RUN) pytest
+
+# The inner loop: everything but the tests marked slow, browser, cluster or postgres (under 2 minutes).
 test-fast: install
-	$(RUN) pytest -m "not slow and not browser and not cluster"
+	$(RUN) pytest -m "not slow and not browser and not cluster and not postgres"
 
 # dbt compiles the models for sqlfluff against an in-memory DuckDB (nothing is written).
 lint: install
@@ -47,4 +58,5 @@ bench: install
 	$(RUN) python benchmarks/bench_article.py
 
 clean:
-	rm -rf data .dagster_home dbt_project/target dbt_project/logs
+	[ ! -d .postgres/data ] || $(RUN) python -m ici_assets.cli postgres stop
+	rm -rf data .dagster_home .postgres dbt_project/target dbt_project/logs

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+#: PostgreSQL fixtures (pg_server, pg_demo, pg_clone): tests/postgres_fixtures.py.
+pytest_plugins = ["tests.postgres_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
 
@@ -46,7 +49,7 @@ def code_location(tmp: Path, project: Path, warehouse: Path, extra_yaml: str = "
     return entry, env
 
 
-SLOW_FIXTURES = {"dbt_project_copy", "demo_run", "small_base", "parsed_variants"}
+SLOW_FIXTURES = {"dbt_project_copy", "demo_run", "small_base", "parsed_variants", "pg_demo", "pg_clone"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
