@@ -1,13 +1,15 @@
 """Forward passes of a fitted SCM over noise coalitions, and Shapley values over all subsets.
 
-The one implementation of subset enumeration (used by the Shapley ICI estimator and by the
-per-row contributions): nodes are switched from their "off" noise to their "on" noise one at a
-time, and each step recomputes only the switched node and its descendants.
+The one implementation of subset enumeration (used by the Shapley ICI estimator, the per-row
+contributions and the change attribution): nodes are switched from their "off" noise to their "on"
+noise one at a time, and each step recomputes only the switched node and its descendants. With
+`on_scm`, a switched node also takes its mechanism from that second SCM (same graph): the hybrid
+models of a change attribution. `intervene` gives the values under do(node = level).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from math import factorial
 from typing import TYPE_CHECKING, Any
 
@@ -19,22 +21,24 @@ if TYPE_CHECKING:
 
 
 class Forward:
-    """Forward pass of the SCM on `order` (a topological order closed under parents)."""
+    """Forward pass of the SCM on `order` (a topological order closed under parents); nodes switched "on"
+    use `on_scm`'s mechanisms (default: the same SCM)."""
 
-    def __init__(self, scm: FittedSCM, order: list[Any]):
+    def __init__(self, scm: FittedSCM, order: list[Any], on_scm: FittedSCM | None = None):
         self.scm = scm
+        self.on_scm = scm if on_scm is None else on_scm
         self.order = order
         pos = {n: i for i, n in enumerate(order)}
         self.par_idx = [[pos[p] for p in scm.parents[n]] for n in order]
         self.desc = [sorted(pos[m] for m in nx.descendants(scm.graph, n) if m in pos) for n in order]
 
-    def node(self, i: int, vals: list[np.ndarray], noise_col: np.ndarray) -> np.ndarray:
-        """Value of node i given current parent values and its noise."""
+    def node(self, i: int, vals: list[np.ndarray], noise_col: np.ndarray, on: bool = False) -> np.ndarray:
+        """Value of node i given current parent values and its noise (mechanism of `on_scm` if on)."""
         pars = self.par_idx[i]
         if not pars:
             return noise_col
         P = np.column_stack([vals[p] for p in pars])
-        return self.scm.predict(self.order[i], P) + noise_col
+        return (self.on_scm if on else self.scm).predict(self.order[i], P) + noise_col
 
     def full(self, noise: np.ndarray) -> list[np.ndarray]:
         """All node values for a noise matrix (n, d)."""
@@ -43,12 +47,26 @@ class Forward:
             vals.append(self.node(i, vals, noise[:, i]))
         return vals
 
-    def swap(self, vals: list[np.ndarray], k: int, noise_k: np.ndarray, noise_of: Callable[[int], Any]) -> list:
-        """New values after setting node k's noise to noise_k; recompute k and its descendants."""
+    def swap(
+        self, vals: list[np.ndarray], k: int, on: np.ndarray, off: np.ndarray, in_set: Callable[[int], bool]
+    ) -> list:
+        """New values after switching node k on; recompute k and its descendants, each descendant m with its
+        `on` noise and mechanism if in_set(m), else its `off` ones."""
         new = list(vals)
-        new[k] = self.node(k, new, noise_k)
+        new[k] = self.node(k, new, on[:, k], True)
         for m in self.desc[k]:
-            new[m] = self.node(m, new, noise_of(m))
+            is_on = in_set(m)
+            new[m] = self.node(m, new, (on if is_on else off)[:, m], is_on)
+        return new
+
+    def intervene(self, vals: list[np.ndarray], levels: Mapping[int, float], noise: np.ndarray) -> list:
+        """Values under do(node k = levels[k]) for every k: the set nodes fixed, their descendants recomputed
+        (topological order) with their own noise columns in `noise` (n, d)."""
+        new = list(vals)
+        for k, level in levels.items():
+            new[k] = np.full(len(noise), float(level))
+        for m in sorted({m for k in levels for m in self.desc[k]} - set(levels)):
+            new[m] = self.node(m, new, noise[:, m])
         return new
 
     def subsets(self, on: np.ndarray, off: np.ndarray) -> Iterator[tuple[int, list[np.ndarray]]]:
@@ -62,7 +80,7 @@ class Forward:
         def visit(mask: int, vals: list[np.ndarray], start: int) -> Iterator[tuple[int, list[np.ndarray]]]:
             yield mask, vals
             for k in range(start, d):
-                yield from visit(mask | (1 << k), self.swap(vals, k, on[:, k], lambda m: off[:, m]), k + 1)
+                yield from visit(mask | (1 << k), self.swap(vals, k, on, off, lambda m: False), k + 1)
 
         yield from visit(0, self.full(off), 0)
 
@@ -72,7 +90,7 @@ class Forward:
         vals = start
         for k in perm:
             in_set[k] = True
-            vals = self.swap(vals, k, on[:, k], lambda m: on[:, m] if in_set[m] else off[:, m])
+            vals = self.swap(vals, k, on, off, lambda m: bool(in_set[m]))
             yield int(k), vals
 
 
