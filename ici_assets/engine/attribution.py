@@ -196,12 +196,14 @@ def change_attribution(
     block_length: int | None = None,
     interval: str = intervals.DEFAULT,
     max_pairs: int = 40_000,
+    bootstrap_max_pairs: int = 5_000,
     max_exact: int = 12,
 ) -> pd.DataFrame:
     """One row per node (target and its ancestors): its contribution to new mean - old mean of the target, as a
     Shapley value over replacing old mechanisms (roots: distributions) by new ones; the contributions sum to
     `observed_change`. Intervals resample both samples (blocks of periods with `time_column`) and refit.
-    `part` says what changed: a root's distribution or a node's mechanism (with its noise)."""
+    `part` says what changed: a root's distribution or a node's mechanism (with its noise). Nonlinear models
+    simulate over at most `max_pairs` (old row, new row) pairs, each resample over `bootstrap_max_pairs`."""
     check_interval(interval)
     old, new = fit_pair(old_data, new_data, graph, target, mechanisms=mechanisms, seed=seed, time_column=time_column)
     order = relevant_nodes(old.graph, target)
@@ -220,7 +222,7 @@ def change_attribution(
         boot, degenerate = [], 0
         for (r_old, flat_old), (r_new, flat_new) in zip(*draws):
             degenerate += flat_old or flat_new
-            boot.append(attribute(r_old, r_new, target, **options)[0])
+            boot.append(attribute(r_old, r_new, target, **{**options, "max_pairs": bootstrap_max_pairs})[0])
         dfs = [p.df for p in plans if p.df is not None]
         low, high = intervals.interval(np.array(boot), est, interval, df=min(dfs) if dfs else None, bounds=None)
         facts.update(plan_facts(plans[0], n_bootstrap, interval, degenerate))
