@@ -28,7 +28,9 @@ def change_sentence(table: pd.DataFrame, *, target: str, period: str, baseline: 
     parts = []
     for i in order[:top]:
         p = points[i]
-        parts.append(f"{node_label(table['node'].iloc[i], table['part'].iloc[i])} {p:+.1f} point{'s' if abs(p) >= 1.05 else ''}")
+        parts.append(
+            f"{node_label(table['node'].iloc[i], table['part'].iloc[i])} {p:+.1f} point{'s' if abs(p) >= 1.05 else ''}"
+        )
     rest = points[order[top:]]
     if len(rest):
         parts.append(f"the other {len(rest)} nodes {rest.sum():+.1f} together")
@@ -96,7 +98,10 @@ def budget_chart(table: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
         y=y,
         x=alt.X("spend:Q", title="spend per row (node units)"),
         color=alt.Color(
-            "allocation:N", title=None, scale=alt.Scale(range=["#9D9D9D", "#4C78A8"]), legend=alt.Legend(orient="bottom")
+            "allocation:N",
+            title=None,
+            scale=alt.Scale(range=["#9D9D9D", "#4C78A8"]),
+            legend=alt.Legend(orient="bottom"),
         ),
     )
     bars = alt.Chart().mark_bar().encode(**enc)
