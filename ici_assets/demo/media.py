@@ -121,6 +121,20 @@ def ground_truth_response() -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def average_case() -> SpendCase:
+    """One SpendCase whose E[revenue | do(tv_spend, social_spend)] (both set, as a budget does) is the
+    day-weighted average of the months' (additive in the clicks: averaging the social cap and the demand mean
+    is exact). Its best_split is the true best budget split of the whole period."""
+    weights = np.array([m.days_in_month for m in months()], dtype=float)
+    weights /= weights.sum()
+    cases = [month_case(m) for m in months()]
+    return replace(
+        BASE,
+        demand_mean=float(weights @ [c.demand_mean for c in cases]),
+        social_cap=float(weights @ [c.social_cap for c in cases]),
+    )
+
+
 def ground_truth_change() -> pd.DataFrame:
     """raw.ground_truth_change: period, baseline_period, node, contribution, change (population, EUR per row)."""
     rows = []
