@@ -12,8 +12,9 @@ from dagster_dbt import get_asset_key_for_model
 
 from ici_assets.assets import LastClickSource, build_ici_assets
 from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
+from ici_assets.decision_assets import build_decision_assets
 from ici_assets.paths import dbt_project_dir, warehouse_path
-from ici_assets.raw_assets import raw_marketing_tables
+from ici_assets.raw_assets import raw_marketing_tables, raw_media_tables
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import specs_from_manifest
 from ici_assets.warehouse import Relation
@@ -36,7 +37,7 @@ def build_definitions(
 
     assets: list = [dbt_models]
     if include_demo_raw:
-        assets.insert(0, raw_marketing_tables)
+        assets[:0] = [raw_marketing_tables, raw_media_tables]
     nodes = manifest["nodes"]
     models = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") == "model"}
     for spec in specs_from_manifest(manifest):
@@ -52,7 +53,9 @@ def build_definitions(
                 get_asset_key_for_model([dbt_models], spec.last_click.model), _relation(nodes[lc_uid])
             )
         model_key = get_asset_key_for_model([dbt_models], spec.model)
-        assets.extend(build_ici_assets(spec, model_key, _relation(nodes[spec.unique_id]), source))
+        relation = _relation(nodes[spec.unique_id])
+        assets.extend(build_ici_assets(spec, model_key, relation, source))
+        assets.extend(build_decision_assets(spec, model_key, relation))
 
     wh_path = str(Path(warehouse).resolve()) if warehouse else str(warehouse_path())
     jobs = [

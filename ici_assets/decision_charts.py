@@ -112,3 +112,24 @@ def budget_chart(table: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
         .facet(row=alt.Row("node:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
         .properties(title=title)
     )
+
+
+def monthly_change_chart(current: pd.DataFrame, *, target: str, title: str) -> alt.TopLevelMixin:
+    """Each month's contributions stacked (above and below zero) with the observed change as a black tick."""
+    data = current.copy()
+    data["month"] = pd.to_datetime(data["period"]).dt.strftime("%Y-%m")
+    data["label"] = [node_label(n, p).removeprefix("the ") for n, p in zip(data["node"], data["part"])]
+    x = alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-45))
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("contribution:Q", stack="zero", title=f"change of mean {target} per row"),
+            color=alt.Color("label:N", title=None, legend=alt.Legend(orient="bottom", columns=3)),
+            tooltip=["month", "label", alt.Tooltip("contribution:Q", format=",.1f")],
+        )
+    )
+    observed = data.drop_duplicates("month")[["month", "observed_change"]]
+    ticks = alt.Chart(observed).mark_tick(color="black", thickness=2, size=14).encode(x=x, y="observed_change:Q")
+    return alt.layer(bars, ticks).properties(title=title, width=24 * max(observed.shape[0], 4), height=240)

@@ -4,7 +4,8 @@
       spend_nodes: [tv_spend, social_spend]     # nodes a budget can move (ancestors of the target)
       levels: 9                                 # per node: 9 levels from its 5th to 95th percentile;
                                                 # or one list for every node, or {node: [levels]}
-      change_attribution: true                  # monthly: each month against the one before
+      change_attribution: {start: "2024-02-01"} # monthly partitions from this month (YYYY-MM-01), each month
+                                                # against the one before; needs meta.ici.time_column
       budget: {total: current, bounds: {tv_spend: [20, 300]}}   # total per row; `budget: null` turns it off
       n_bootstrap: 50                           # default: the model's n_bootstrap
 
@@ -13,6 +14,7 @@ Levels, totals and bounds are per row of the node table (per unit-period), in th
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
@@ -28,6 +30,22 @@ class BudgetMeta(BaseModel):
     bounds: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
 
 
+class ChangeAttributionMeta(BaseModel):
+    """Monthly partitions of the change attribution: first month (its baseline is the month before) and end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str
+    end: str | None = None  # exclusive, YYYY-MM-01; None: up to the current month
+
+    @model_validator(mode="after")
+    def _months(self) -> ChangeAttributionMeta:
+        for key, value in (("start", self.start), ("end", self.end)):
+            if value is not None and not re.fullmatch(r"\d{4}-\d{2}-01", value):
+                raise ValueError(f"{key} must be the first day of a month as YYYY-MM-01, got {value!r}")
+        return self
+
+
 class DecisionsMeta(BaseModel):
     """Which decision assets a model gets and how they are computed."""
 
@@ -35,7 +53,7 @@ class DecisionsMeta(BaseModel):
 
     spend_nodes: list[str] = Field(min_length=1)
     levels: int | list[float] | dict[str, list[float]] = 9
-    change_attribution: bool = True
+    change_attribution: ChangeAttributionMeta | None = None
     budget: BudgetMeta | None = Field(default_factory=BudgetMeta)
     n_bootstrap: int | None = Field(default=None, ge=0)
 
@@ -55,13 +73,16 @@ class DecisionsMeta(BaseModel):
                 raise ValueError(f"budget bounds given for {extra}, which are not in spend_nodes {self.spend_nodes}")
         return self
 
-    def check_graph(self, nodes: list[str], ancestors: set[str]) -> None:
-        """Every spend node is a node of the graph and an ancestor of the target; raise ValueError naming it."""
+    def check_model(self, nodes: list[str], ancestors: set[str], time_column: str | None) -> None:
+        """Every spend node is a node of the graph and an ancestor of the target, and monthly attribution has a
+        time column; raise ValueError naming what is wrong."""
         for node in self.spend_nodes:
             if node not in nodes:
                 raise ValueError(f"spend node {node!r} is not a node of the graph (nodes: {nodes})")
             if node not in ancestors:
                 raise ValueError(f"spend node {node!r} is not an ancestor of the target: spending on it cannot move it")
+        if self.change_attribution is not None and not time_column:
+            raise ValueError("change_attribution compares months: it needs meta.ici.time_column")
 
     def levels_for(self, node: str, values: np.ndarray) -> list[float]:
         """The levels of `node`: explicit ones, or `levels` evenly spaced between its 5th and 95th percentiles."""
@@ -75,3 +96,8 @@ class DecisionsMeta(BaseModel):
             count = self.levels
         lo, hi = np.quantile(np.asarray(values, dtype=float), [0.05, 0.95])
         return [float(x) for x in np.linspace(lo, hi, count)]
+
+
+def parse_decisions(raw: object) -> DecisionsMeta | None:
+    """The `decisions` block (None when absent); pydantic's ValidationError names the key at fault."""
+    return None if raw is None else DecisionsMeta.model_validate(raw)

@@ -13,7 +13,7 @@ from ici_assets.decisions_meta import DecisionsMeta
 
 def test_decisions_meta_defaults_and_levels() -> None:
     meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend", "social_spend"]})
-    assert meta.change_attribution and meta.budget is not None and meta.budget.total == "current"
+    assert meta.change_attribution is None and meta.budget is not None and meta.budget.total == "current"
     values = np.arange(1.0, 102.0)  # 1..101: 5th percentile 6, 95th 96
     assert meta.levels_for("tv_spend", values) == pytest.approx(np.linspace(6.0, 96.0, 9))
     per_node = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "levels": {"tv_spend": [30, 10, 20]}})
@@ -30,6 +30,7 @@ def test_decisions_meta_defaults_and_levels() -> None:
         ({"spend_nodes": ["tv"], "levels": {"radio": [1, 2]}}, "levels given for \\['radio'\\]"),
         ({"spend_nodes": ["tv"], "budget": {"bounds": {"radio": [0, 1]}}}, "budget bounds given for \\['radio'\\]"),
         ({"spend_nodes": ["tv"], "budget": {"totl": 5}}, "totl\n  Extra inputs are not permitted"),
+        ({"spend_nodes": ["tv"], "change_attribution": {"start": "2024-02"}}, "YYYY-MM-01"),
     ],
 )
 def test_decisions_meta_rejects_bad_blocks(meta: dict, message: str) -> None:
@@ -37,13 +38,16 @@ def test_decisions_meta_rejects_bad_blocks(meta: dict, message: str) -> None:
         DecisionsMeta.model_validate(meta)
 
 
-def test_decisions_meta_checks_the_graph() -> None:
+def test_decisions_meta_checks_the_model() -> None:
     meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend", "store_visits"]})
     with pytest.raises(ValueError, match="spend node 'store_visits' is not a node of the graph"):
-        meta.check_graph(["tv_spend", "revenue"], {"tv_spend"})
+        meta.check_model(["tv_spend", "revenue"], {"tv_spend"}, "date")
     meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"]})
     with pytest.raises(ValueError, match="'tv_spend' is not an ancestor of the target"):
-        meta.check_graph(["tv_spend", "revenue"], set())
+        meta.check_model(["tv_spend", "revenue"], set(), "date")
+    meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "change_attribution": {"start": "2024-02-01"}})
+    with pytest.raises(ValueError, match="needs meta.ici.time_column"):
+        meta.check_model(["tv_spend", "revenue"], {"tv_spend"}, None)
 
 
 def test_change_sentence_in_points_of_the_baseline() -> None:

@@ -59,17 +59,6 @@ BASE = SpendCase(
     revenue_sd=800.0,
 )
 
-RAW_COLUMNS = {  # raw.media_daily: what a daily export of the shop and its ad accounts looks like
-    "date": "DATE",
-    "region": "VARCHAR",
-    "demand_index": "DOUBLE",
-    "tv_spend_eur": "DECIMAL(12,2)",
-    "social_spend_eur": "DECIMAL(12,2)",
-    "search_sessions": "BIGINT",
-    "social_sessions": "BIGINT",
-    "revenue_eur": "DECIMAL(12,2)",
-}
-
 
 def months() -> pd.PeriodIndex:
     return pd.period_range(START, END, freq="M")
@@ -85,7 +74,16 @@ def month_case(month: pd.Period) -> SpendCase:
     return case
 
 
-def media_daily(seed: int = 7) -> pd.DataFrame:
+def media_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The media model's raw tables: the daily export and its two truth tables."""
+    return {
+        "media_daily": media_daily(seed),
+        "ground_truth_response": ground_truth_response(),
+        "ground_truth_change": ground_truth_change(),
+    }
+
+
+def media_daily(seed: int = 0) -> pd.DataFrame:
     """raw.media_daily: one row per date x region (sessions as whole numbers, money in cents)."""
     rng = np.random.default_rng([seed, 0x3ED])
     regions = [f"R{r:02d}" for r in range(1, N_REGIONS + 1)]
@@ -136,7 +134,8 @@ def average_case() -> SpendCase:
 
 
 def ground_truth_change() -> pd.DataFrame:
-    """raw.ground_truth_change: period, baseline_period, node, contribution, change (population, EUR per row)."""
+    """raw.ground_truth_change: period, baseline_period (first days of the months), node, contribution, change
+    (population values, EUR per row)."""
     rows = []
     ms = list(months())
     for before, month in zip(ms, ms[1:]):
@@ -144,5 +143,5 @@ def ground_truth_change() -> pd.DataFrame:
         truth = old.change_truth(new)
         change = new.expected_revenue() - old.expected_revenue()
         for node in SPEND_NODES:
-            rows.append((str(month), str(before), node, truth[node], change))
+            rows.append((month.start_time.date(), before.start_time.date(), node, truth[node], change))
     return pd.DataFrame(rows, columns=["period", "baseline_period", "node", "contribution", "change"])

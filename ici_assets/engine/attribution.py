@@ -129,8 +129,8 @@ def _simulated_attribution(
     with serial():
         if d <= max_exact:
             v = np.empty((1 << d, BATCHES + 1))
-            for mask, vals in fw.subsets(on, off):
-                v[mask] = means(vals[t])
+            for mask, y in fw.subset_values(on, off, t):
+                v[mask] = means(y)
             v[0], v[-1] = ends[0], ends[1]
             phi = shapley_values(v - ends[0])
         else:
@@ -196,7 +196,7 @@ def change_attribution(
     block_length: int | None = None,
     interval: str = intervals.DEFAULT,
     max_pairs: int = 40_000,
-    bootstrap_max_pairs: int = 5_000,
+    bootstrap_max_pairs: int = 2_000,
     max_exact: int = 12,
 ) -> pd.DataFrame:
     """One row per node (target and its ancestors): its contribution to new mean - old mean of the target, as a

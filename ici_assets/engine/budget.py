@@ -27,6 +27,7 @@ from .uncertainty import bootstrap_interval, check_interval
 
 BUDGET_COLUMNS = [
     "node",
+    "total",
     "current",
     "recommended",
     "change",
@@ -202,6 +203,7 @@ def optimise_budget(
     table = pd.DataFrame(
         {
             "node": nodes,
+            "total": total,
             "current": current,
             "recommended": rec,
             "change": rec - current,

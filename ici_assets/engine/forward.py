@@ -11,13 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from math import factorial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 import numpy as np
 
 if TYPE_CHECKING:
     from .scm import FittedSCM
+
+
+class Values(Protocol):
+    """Node values by position: a list, or the values of one subset computed on demand."""
+
+    def __getitem__(self, i: int) -> np.ndarray: ...
+
+
+class _AtMask:
+    """The values of every node for one subset `mask`, each fetched from `value(node, mask)` when asked."""
+
+    def __init__(self, value: Callable[[int, int], np.ndarray], mask: int):
+        self.value, self.mask = value, mask
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.value(i, self.mask)
 
 
 class Forward:
@@ -32,8 +48,8 @@ class Forward:
         self.par_idx = [[pos[p] for p in scm.parents[n]] for n in order]
         self.desc = [sorted(pos[m] for m in nx.descendants(scm.graph, n) if m in pos) for n in order]
 
-    def node(self, i: int, vals: list[np.ndarray], noise_col: np.ndarray, on: bool = False) -> np.ndarray:
-        """Value of node i given current parent values and its noise (mechanism of `on_scm` if on)."""
+    def node(self, i: int, vals: Values, noise_col: np.ndarray, on: bool = False) -> np.ndarray:
+        """Value of node i given current parent values (vals[p]) and its noise (mechanism of `on_scm` if on)."""
         pars = self.par_idx[i]
         if not pars:
             return noise_col
@@ -58,6 +74,33 @@ class Forward:
             is_on = in_set(m)
             new[m] = self.node(m, new, (on if is_on else off)[:, m], is_on)
         return new
+
+    def subset_values(
+        self, on: np.ndarray, off: np.ndarray, target: int, max_cache_bytes: int = 256 * 2**20
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """(mask, values of node `target`) for every subset S (bit i: node i on), like `subsets`, but each other
+        node is computed once per state of itself and its ancestors and remembered (while its states fit in
+        `max_cache_bytes`): a node with few ancestors is predicted a few times instead of once per subset."""
+        d, n = len(self.order), len(on)
+        relevant = [1 << i for i in range(d)]
+        for k in range(d):
+            for m in self.desc[k]:
+                relevant[m] |= 1 << k
+        keep = [i != target and 8 * n * (1 << bin(r).count("1")) <= max_cache_bytes for i, r in enumerate(relevant)]
+        cache: list[dict[int, np.ndarray]] = [{} for _ in range(d)]
+
+        def value(i: int, mask: int) -> np.ndarray:
+            key = mask & relevant[i]
+            hit = cache[i].get(key)
+            if hit is None:
+                is_on = bool(mask >> i & 1)
+                hit = self.node(i, _AtMask(value, mask), (on if is_on else off)[:, i], is_on)
+                if keep[i]:
+                    cache[i][key] = hit
+            return hit
+
+        for mask in range(1 << d):
+            yield mask, value(target, mask)
 
     def intervene(self, vals: list[np.ndarray], levels: Mapping[int, float], noise: np.ndarray) -> list:
         """Values under do(node k = levels[k]) for every k: the set nodes fixed, their descendants recomputed
