@@ -31,7 +31,7 @@ DECISION_DESCRIPTIONS = {
 
 def _finite(frame: pd.DataFrame, columns: list[str], with_intervals: bool) -> tuple[bool, list[str]]:
     """Whether the columns (interval columns only if there were resamples) are all finite, and which are not."""
-    bad = [c for c in columns if with_intervals or c not in ("low", "high", "marginal_low", "marginal_high")]
+    bad = [c for c in columns if with_intervals or not c.endswith(("low", "high"))]
     bad = [c for c in bad if not np.isfinite(frame[c].to_numpy(dtype=float)).all()]
     return not bad, bad
 
@@ -39,7 +39,9 @@ def _finite(frame: pd.DataFrame, columns: list[str], with_intervals: bool) -> tu
 def response_checks(table: pd.DataFrame, with_intervals: bool) -> list[CheckOutcome]:
     """Finite values, and a Monte Carlo error small against the levels it qualifies."""
     ok, bad = _finite(
-        table, ["expected_target", "low", "high", "marginal_return", "marginal_low", "marginal_high"], with_intervals
+        table,
+        ["expected_target", "low", "high", "marginal_return", "current_marginal_low", "current_marginal_high"],
+        with_intervals,
     )
     ratio = float((table["mc_se"] / table["expected_target"].abs().clip(lower=1e-12)).max()) if len(table) else 0.0
     return [

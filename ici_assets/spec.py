@@ -14,7 +14,7 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from ici_assets.decisions_meta import DecisionsMeta, parse_decisions
+from ici_assets.decisions_meta import DecisionsMeta, describe_errors, parse_decisions
 from ici_assets.spec_types import (
     DEFAULT_N_BOOTSTRAP,
     CheckSpec,
@@ -238,7 +238,7 @@ def _parse_decisions(
         if decisions is not None:
             decisions.check_model(sorted(graph.nodes), nx.ancestors(graph, target), time_column)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'decisions'}: {e['msg']}" for e in exc.errors())
+        problems = describe_errors(exc)
         raise IciMetaError(f"dbt model '{model}': meta.ici.decisions is malformed ({problems}). {fix}") from None
     except ValueError as exc:
         raise IciMetaError(f"dbt model '{model}': meta.ici.decisions: {exc}. {fix}") from None

@@ -91,8 +91,8 @@ def test_response_intervals_use_the_shares_block_plan() -> None:
     facts = table.attrs["facts"]
     assert facts["resampling"] == "block" and facts["block_length"] >= 2 and facts["n_bootstrap"] == 40
     assert (table.low < table.expected_target).all() and (table.expected_target < table.high).all()
-    assert (table.marginal_low < table.marginal_return).all() and (table.marginal_return < table.marginal_high).all()
-    assert table.marginal_low[0] < TRUE_EFFECT["tv_spend"] < table.marginal_high[0]
+    assert table.current_marginal_low[0] < table.marginal_return[0] < table.current_marginal_high[0]
+    assert table.current_marginal_low[0] < TRUE_EFFECT["tv_spend"] < table.current_marginal_high[0]
     again = spend_response(scm, "revenue", "tv_spend", [80_000.0, 120_000.0], n_bootstrap=40, seed=1)
     pd.testing.assert_frame_equal(table, again)  # same seed, same numbers
 

@@ -28,8 +28,6 @@ RESPONSE_COLUMNS = [
     "high",
     "mc_se",
     "marginal_return",
-    "marginal_low",
-    "marginal_high",
     "incremental_return",
     "extrapolated",
     "current_level",
@@ -53,14 +51,15 @@ def check_levels(node: Any, levels: Sequence[float]) -> np.ndarray:
     return x
 
 
-def _curve(ev: Interventional, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values, Monte Carlo SEs): expected target per level, marginal return per level, marginal at current."""
+def _curve(ev: Interventional, levels: np.ndarray, every_margin: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(values, Monte Carlo SEs): expected target per level, the marginal return per level (if `every_margin`),
+    and the marginal return at the current level, last."""
     values, ses = [], []
     for x in levels:
         m, se = ev.expected([x])
         values.append(m)
         ses.append(se)
-    for x in [*levels, ev.current[0]]:
+    for x in [*(levels if every_margin else []), ev.current[0]]:
         g, gse = ev.gradient([x])
         values.append(g[0])
         ses.append(gse[0])
@@ -80,10 +79,11 @@ def spend_response(
     block_length: int | None = None,
     interval: str = intervals.DEFAULT,
 ) -> pd.DataFrame:
-    """One row per level (sorted): expected target under do(node = level), its interval, marginal and incremental
-    returns, and the marginal return at the current level (the node's mean). Closed form where the mechanisms
-    on the paths from node to target are linear (the marginal return is then the fitted total effect at every
-    level); otherwise forward simulation over at most `n_samples` noise rows (`mc_se`: Monte Carlo error).
+    """One row per level (sorted): expected target under do(node = level) with its interval, marginal and
+    incremental returns, and the marginal return at the current level (the node's mean) with its interval.
+    Closed form where the mechanisms on the paths from node to target are linear (the marginal return is then
+    the fitted total effect at every level); otherwise forward simulation over at most `n_samples` noise rows
+    (`mc_se`: Monte Carlo error).
     Facts (method, rows, resampling, ...) are in `table.attrs["facts"]`.
     """
     x = check_levels(node, levels)
@@ -93,12 +93,12 @@ def spend_response(
     L = len(x)
 
     def statistic(refit: FittedSCM, _: int) -> np.ndarray:
-        return _curve(Interventional(refit, target, [node], n_samples=n_samples, seed=seed), x)[0]
+        return _curve(Interventional(refit, target, [node], n_samples=n_samples, seed=seed), x, False)[0]
 
-    low, high, facts = bootstrap_interval(
+    low, high, facts = bootstrap_interval(  # the levels' expected target and the current marginal return
         scm,
         ev.order,
-        est,
+        np.append(est[:L], est[-1]),
         statistic,
         n_bootstrap=n_bootstrap,
         rng=np.random.default_rng([seed, 0x5E5]),
@@ -120,8 +120,6 @@ def spend_response(
             "high": high[:L],
             "mc_se": mc[:L],
             "marginal_return": marginal,
-            "marginal_low": low[L : 2 * L],
-            "marginal_high": high[L : 2 * L],
             "incremental_return": incremental,
             "extrapolated": (x < lo_obs) | (x > hi_obs),
             "current_level": ev.current[0],

@@ -115,8 +115,8 @@ SHARES_OVER_TIME = ViewLayout(
 _RUN = "code_version text not null, data_version text not null, materialized_at timestamptz not null, run_id text"
 _RESPONSE_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, node text not null, level float not null,
-    expected_target float not null, low float, high float, mc_se float, marginal_return float, marginal_low float,
-    marginal_high float, incremental_return float, extrapolated boolean, current_level float,
+    expected_target float not null, low float, high float, mc_se float, marginal_return float,
+    incremental_return float, extrapolated boolean, current_level float,
     current_marginal_return float, current_marginal_low float, current_marginal_high float, method text, {_RUN}
 """
 #: E[target | do(node = level)] per spend node and level, with marginal returns: current rows per asset.
