@@ -86,16 +86,20 @@ def demo_run(tmp_path_factory, dbt_project_copy):
 
 
 @pytest.fixture(scope="session")
-def demo_backfill(demo_run):
-    """Every partition of each partitioned job in one run per job, on the warehouse the e2e run built."""
+def demo_backfill(tmp_path_factory, demo_run, dbt_project_copy):
+    """Every partition of each partitioned job in one run per job, on a copy of the warehouse the e2e run built
+    (so the e2e tests see the whole-period results alone, whatever the order the tests run in)."""
+    from ici_assets.build import build_definitions
     from ici_assets.runner import partition_jobs, range_tags
 
-    defs, instance = demo_run["defs"], demo_run["instance"]
+    warehouse = tmp_path_factory.mktemp("backfill") / "warehouse.duckdb"
+    shutil.copy(demo_run["warehouse"], warehouse)
+    defs, instance = build_definitions(dbt_project_copy, warehouse), demo_run["instance"]
     runs = {}
     for job in partition_jobs(defs):
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
         runs[job.name] = (keys, job.execute_in_process(instance=instance, tags=range_tags(keys), raise_on_error=False))
-    return {**demo_run, "runs": runs}
+    return {**demo_run, "defs": defs, "warehouse": warehouse, "runs": runs}
 
 
 SMALL_RUN = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
