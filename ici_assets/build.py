@@ -12,8 +12,9 @@ from dagster_dbt import get_asset_key_for_model
 
 from ici_assets.assets import LastClickSource, build_ici_assets
 from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
+from ici_assets.decision_assets import build_decision_assets
 from ici_assets.paths import dbt_project_dir
-from ici_assets.raw_assets import build_raw_marketing_tables, raw_marketing_tables
+from ici_assets.raw_assets import build_raw_marketing_tables, build_raw_media_tables
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import specs_from_manifest
 from ici_assets.warehouse import Relation
@@ -44,8 +45,11 @@ def build_definitions(
 
     assets: list = [dbt_models]
     if include_demo_raw:
-        raw = raw_marketing_tables if resource.pool else build_raw_marketing_tables(resource.pool, resource.kind)
-        assets.insert(0, raw)
+        raw = (
+            build_raw_marketing_tables(resource.pool, resource.kind),
+            build_raw_media_tables(resource.pool, resource.kind),
+        )
+        assets[:0] = list(raw)
     nodes = manifest["nodes"]
     models = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") == "model"}
     for spec in specs_from_manifest(manifest):
@@ -62,7 +66,9 @@ def build_definitions(
             )
         model_key = get_asset_key_for_model([dbt_models], spec.model)
         relation = _relation(nodes[spec.unique_id])
-        assets.extend(build_ici_assets(spec, model_key, relation, source, pool=resource.pool, kind=resource.kind))
+        pool, kind = resource.pool, resource.kind
+        assets.extend(build_ici_assets(spec, model_key, relation, source, pool=pool, kind=kind))
+        assets.extend(build_decision_assets(spec, model_key, relation, pool=pool, kind=kind))
 
     jobs = [
         dg.define_asset_job(

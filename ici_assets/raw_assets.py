@@ -35,17 +35,18 @@ class RawDemoConfig(dg.Config):
     start_date: str = "2024-01-01"
 
 
+def _raw_specs(descriptions: dict[str, str], kind: str) -> list[dg.AssetSpec]:
+    """One spec per raw table (schema ``raw``), in the group ``raw``, of the warehouse's kind."""
+    return [
+        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=d, kinds={kind})
+        for t, d in descriptions.items()
+    ]
+
+
 def build_raw_marketing_tables(pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
     """The demo generator's multi-asset; ``pool`` None when the warehouse is a server (no one-writer limit)."""
 
-    @dg.multi_asset(
-        specs=[
-            dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=RAW_DESCRIPTIONS[t], kinds={kind})
-            for t in RAW_TABLES
-        ],
-        pool=pool,
-        name="raw_marketing_tables",
-    )
+    @dg.multi_asset(specs=_raw_specs(RAW_DESCRIPTIONS, kind), pool=pool, name="raw_marketing_tables")
     def _raw(
         context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, dbt: DbtCliResource
     ):
@@ -81,4 +82,46 @@ def _generate(
         )
 
 
-raw_marketing_tables = build_raw_marketing_tables()
+MEDIA_TABLES = ("media_daily", "ground_truth_response", "ground_truth_change")
+MEDIA_DESCRIPTIONS = {
+    "media_daily": "Second shop's daily export per region: demand index, TV and social spend, sessions, revenue.",
+    "ground_truth_response": "True E[revenue | do(spend = level)] of the media model, per node and level.",
+    "ground_truth_change": "True attribution of each month's change in mean revenue of the media model.",
+}
+
+
+class RawMediaConfig(dg.Config):
+    """Seed of the media model's demo data (its shape and events are fixed: ici_assets/demo/media.py)."""
+
+    seed: int = 0
+
+
+def build_raw_media_tables(pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
+    """The media model's raw table and its truth; ``pool`` None when the warehouse is a server."""
+
+    @dg.multi_asset(specs=_raw_specs(MEDIA_DESCRIPTIONS, kind), pool=pool, name="raw_media_tables")
+    def _raw_media(context: dg.AssetExecutionContext, config: RawMediaConfig, warehouse: WarehouseResource):
+        """Generate the media model's raw table and its truth (schema ``raw``) in one transaction."""
+        yield from _generate_media(context, config, warehouse)
+
+    return _raw_media
+
+
+def _generate_media(context: dg.AssetExecutionContext, config: RawMediaConfig, warehouse: WarehouseResource):
+    """Generate the media model's raw table and its truth (schema ``raw``) in one transaction."""
+    from ici_assets.demo import write_raw_tables
+    from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH, media_tables
+
+    context.log.info(
+        f"Generating the media demo (seed {config.seed}): click-through drop in {CTR_DROP_MONTH}, "
+        f"TV flight in {TV_FLIGHT_MONTH}"
+    )
+    tables = media_tables(config.seed)
+    write_raw_tables(warehouse.get(), tables)
+    for name in MEDIA_TABLES:
+        frame = tables[name]
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["raw", name]),
+            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+            data_version=dg.DataVersion(frame_hash(frame)),
+        )

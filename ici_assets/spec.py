@@ -12,7 +12,9 @@ from dataclasses import replace
 from typing import Any
 
 import networkx as nx
+from pydantic import ValidationError
 
+from ici_assets.decisions_meta import DecisionsMeta, describe_errors, parse_decisions
 from ici_assets.spec_types import (
     DEFAULT_N_BOOTSTRAP,
     CheckSpec,
@@ -162,6 +164,7 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
         )
 
     partitions = _parse_partitions(meta.get("partitions"), model, time_column, set(columns), fix)
+    decisions = _parse_decisions(meta.get("decisions"), model, g, target, time_column, fix)
 
     return IciSpec(
         model=check_identifier(model, "dbt model name"),
@@ -177,6 +180,7 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
         last_click=last_click,
         partitions=partitions,
         checks=_parse_checks(meta.get("checks"), model, fix),
+        decisions=decisions,
         description=props.get("description") or "",
     )
 
@@ -223,6 +227,22 @@ def _parse_partitions(raw: Any, model: str, time_column: str | None, columns: se
                 f"the model's YAML does not declare. {fix}"
             )
     return PartitionSpec(monthly_start=start, monthly_end=end, window_months=window, segment_column=segment)
+
+
+def _parse_decisions(
+    raw: Any, model: str, graph: nx.DiGraph, target: str, time_column: str | None, fix: str
+) -> DecisionsMeta | None:
+    """``decisions: {spend_nodes, levels, change_attribution, budget, n_bootstrap}`` -> DecisionsMeta."""
+    try:
+        decisions = parse_decisions(raw)
+        if decisions is not None:
+            decisions.check_model(sorted(graph.nodes), nx.ancestors(graph, target), time_column)
+    except ValidationError as exc:
+        problems = describe_errors(exc)
+        raise IciMetaError(f"dbt model '{model}': meta.ici.decisions is malformed ({problems}). {fix}") from None
+    except ValueError as exc:
+        raise IciMetaError(f"dbt model '{model}': meta.ici.decisions: {exc}. {fix}") from None
+    return decisions
 
 
 def _parse_checks(raw: Any, model: str, fix: str) -> CheckSpec:

@@ -8,6 +8,8 @@ from typing import Any
 
 import networkx as nx
 
+from ici_assets.decisions_meta import DecisionsMeta
+
 DEFAULT_N_BOOTSTRAP = 200
 
 
@@ -63,6 +65,7 @@ class IciSpec:
     last_click: LastClickSpec | None = None
     partitions: PartitionSpec = field(default_factory=PartitionSpec)
     checks: CheckSpec = field(default_factory=CheckSpec)
+    decisions: DecisionsMeta | None = None  # spend response, change attribution, budget (opt-in)
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -117,6 +117,8 @@ def pg_server() -> Iterator[PgServer]:
 PG_DEMO_DB = "ici_demo_e2e"
 #: Partitions run on both warehouses: all 5 regions, and the two months the 200 days cover.
 MONTHS = ("2024-06-01", "2024-07-01")
+#: The media model's change attribution: the month its social click-through halves.
+CHANGE_MONTHS = ("2025-03-01",)
 INLINE = {"resources": {"compute_pool": {"config": {"kind": "inline"}}}}
 
 
@@ -148,13 +150,17 @@ def pg_demo(pg_server, tmp_path_factory):
 
 
 def run_partitions(defs, instance) -> dict:
-    """Each partitioned job once over its partitions (regions: all; months: ``MONTHS``), inline compute pool."""
+    """Each partitioned job once over its partitions (regions: all; months: ``MONTHS``; changes: ``CHANGE_MONTHS``),
+    inline compute pool."""
     from ici_assets.runner import partition_jobs, range_tags
 
     runs = {}
     for job in partition_jobs(defs):
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-        keys = [k for k in keys if k in MONTHS] if "month" in job.name else keys
+        if "change_attribution" in job.name:
+            keys = [k for k in keys if k in CHANGE_MONTHS]
+        elif "month" in job.name:
+            keys = [k for k in keys if k in MONTHS]
         runs[job.name] = (keys, job.execute_in_process(
             instance=instance, tags=range_tags(keys), run_config=INLINE, raise_on_error=False
         ))  # fmt: skip

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from ici_assets.warehouse import ICI_SCHEMA
-from tests.postgres_fixtures import MONTHS, run_partitions
+from ici_assets.warehouse.layout import ICI_TABLES, ICI_VIEWS
+from tests.postgres_fixtures import CHANGE_MONTHS, MONTHS, run_partitions
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -78,23 +79,26 @@ def test_every_asset_materialised_with_no_pool(pg_demo):
 
 
 def test_shares_identical_to_the_duckdb_demo(pg_demo, pg_server, small_base):
-    query = f"SELECT {SHARES_COLUMNS} FROM ici.ici_shares WHERE partition_key IS NULL ORDER BY node"
+    query = f"SELECT model, {SHARES_COLUMNS} FROM ici.ici_shares WHERE partition_key IS NULL ORDER BY model, node"
     pg = pg_frame(pg_server, pg_demo["db"], query)
     duck = duck_frame(small_base[1], query)
-    assert len(pg) == 6
+    assert (pg["model"] == "marketing_nodes").sum() == 6 and (pg["model"] == "media_nodes").sum() > 0
     assert_same_results(pg, duck, FLOATS)  # same node table (same data_version) -> same shares to 1e-9
     history = pg_frame(
         pg_server,
         pg_demo["db"],
-        f"SELECT {SHARES_COLUMNS} FROM ici.ici_shares_history WHERE partition_key IS NULL ORDER BY node",
+        f"SELECT model, {SHARES_COLUMNS} FROM ici.ici_shares_history WHERE partition_key IS NULL ORDER BY model, node",
     )
     assert_same_results(history, pg, FLOATS, tol=0.0)
 
 
 def test_contributions_and_comparison_identical_to_duckdb(pg_demo, pg_server, small_base):
-    q = "SELECT period, node, contribution FROM ici.ici_contributions ORDER BY period, node"
+    q = "SELECT model, period, node, contribution FROM ici.ici_contributions ORDER BY model, period, node"
     assert_same_results(pg_frame(pg_server, pg_demo["db"], q), duck_frame(small_base[1], q), ["contribution"], 1e-6)
-    q = "SELECT node, ici_share, share_low, share_high, last_click_share FROM ici.ici_vs_last_click ORDER BY node"
+    q = (
+        "SELECT model, node, ici_share, share_low, share_high, last_click_share FROM ici.ici_vs_last_click "
+        "ORDER BY model, node"
+    )
     floats = ["ici_share", "share_low", "share_high", "last_click_share"]
     assert_same_results(pg_frame(pg_server, pg_demo["db"], q), duck_frame(small_base[1], q), floats)
 
@@ -106,21 +110,19 @@ def _normalised(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def test_ici_outputs_have_identical_columns_and_types(pg_demo, pg_server, small_base):
+def test_ici_outputs_have_identical_columns_and_types(pg_demo, pg_server, duck_partitions):
     query = (
         "SELECT table_name, column_name, ordinal_position, data_type, is_nullable FROM information_schema.columns "
         f"WHERE table_schema = '{ICI_SCHEMA}' ORDER BY table_name, ordinal_position"
     )
-    pg, duck = pg_frame(pg_server, pg_demo["db"], query), duck_frame(small_base[1], query)
-    assert set(pg["table_name"]) == {
-        "ici_shares", "ici_shares_history", "ici_contributions", "ici_vs_last_click", "ici_shares_over_time",
-    }  # fmt: skip
+    pg, duck = pg_frame(pg_server, pg_demo["db"], query), duck_frame(duck_partitions, query)
+    assert set(pg["table_name"]) == {t.relation.name for t in (*ICI_TABLES, *ICI_VIEWS)}  # every output, decisions too
     pd.testing.assert_frame_equal(_normalised(pg).astype(str), _normalised(duck).astype(str))
 
 
 def test_partitions_once_each_and_identical_to_duckdb(pg_demo, pg_server, duck_partitions):
     runs = pg_demo["runs"]
-    assert len(runs) == 2 and all(r.success for _, r in runs.values())
+    assert len(runs) >= 3 and all(r.success for _, r in runs.values())  # regions, months, change attribution
     for keys, result in runs.values():
         assert sorted(e.partition for e in result.get_asset_materialization_events()) == sorted(keys)
     query = (
@@ -128,10 +130,40 @@ def test_partitions_once_each_and_identical_to_duckdb(pg_demo, pg_server, duck_p
         "ORDER BY asset_key, partition_key, node"
     )
     pg = pg_frame(pg_server, pg_demo["db"], query)
-    assert len(pg) == 6 * (5 + len(MONTHS))
+    assert (pg["asset_key"].str.startswith("ici/marketing_nodes/")).sum() == 6 * (5 + len(MONTHS))
     assert_same_results(pg, duck_frame(duck_partitions, query), FLOATS)
     series = pg_frame(pg_server, pg_demo["db"], "SELECT DISTINCT month FROM ici.ici_shares_over_time ORDER BY 1")
     assert [str(m) for m in series["month"]] == list(MONTHS)
+
+
+DECISIONS = {
+    "spend_response": (
+        "SELECT node, level, expected_target, low, high, marginal_return, incremental_return, extrapolated, method "
+        "FROM ici.spend_response ORDER BY node, level",
+        ["level", "expected_target", "low", "high", "marginal_return", "incremental_return"],
+    ),
+    "budget_allocation": (
+        "SELECT node, total, current, recommended, expected_uplift, uplift_low, uplift_high, at_bound "
+        "FROM ici.budget_allocation ORDER BY node",
+        ["total", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high"],
+    ),
+    "change_attribution": (
+        "SELECT period, node, part, contribution, low, high, observed_change, sentence "
+        "FROM ici.change_attribution ORDER BY period, node, part",
+        ["contribution", "low", "high", "observed_change"],
+    ),
+}
+
+
+@pytest.mark.parametrize("table", sorted(DECISIONS))
+def test_decision_tables_identical_to_duckdb(pg_demo, pg_server, duck_partitions, table):
+    query, floats = DECISIONS[table]
+    pg = pg_frame(pg_server, pg_demo["db"], query)
+    assert_same_results(pg, duck_frame(duck_partitions, query), floats)  # same node table -> same decisions
+    history = pg_frame(pg_server, pg_demo["db"], query.replace(f"ici.{table}", f"ici.{table}_history"))
+    assert_same_results(history, pg, floats, tol=0.0)  # one publish each: the history holds the same rows
+    if table == "change_attribution":
+        assert {str(p) for p in pg["period"]} == set(CHANGE_MONTHS)
 
 
 def test_raw_tables_and_marts_equal_duckdbs(pg_demo, pg_server, small_base):

@@ -51,6 +51,24 @@ META_CASES = [
         "meta.ici.mechanisms must be one of",
     ),
     (
+        "decisions_misspelt",
+        lambda t: t.replace(
+            "          mechanisms: auto\n",
+            "          mechanisms: auto\n          decisions: {spend_nodes: [social_spend], levelz: 5}\n",
+            1,
+        ),
+        "meta.ici.decisions is malformed (levelz: Extra inputs are not permitted; did you mean 'levels'?)",
+    ),
+    (
+        "decisions_not_a_node",
+        lambda t: t.replace(
+            "          mechanisms: auto\n",
+            "          mechanisms: auto\n          decisions: {spend_nodes: [tv_spend]}\n",
+            1,
+        ),
+        "spend node 'tv_spend' is not a node of the graph",
+    ),
+    (
         "no_ancestors",
         lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1),
         "has no ancestors",

@@ -41,24 +41,32 @@ def _se(per_batch: np.ndarray) -> np.ndarray:
     return per_batch.std(axis=-1, ddof=1) / np.sqrt(per_batch.shape[-1])
 
 
+def _two_noise_draws(
+    scm: FittedSCM, target: Any, n_samples: int, seed: int
+) -> tuple[list[Any], np.random.Generator, np.ndarray, np.ndarray, Forward]:
+    """The target's ancestors in topological order (target last), the seeded generator, two independent noise
+    draws of n_samples rows and the forward evaluator: what both Shapley estimators start from."""
+    order = relevant_nodes(scm.graph, target)
+    rng = np.random.default_rng([seed, 0x1C1])
+    N = sample_noises(scm, order, n_samples, rng)
+    N2 = sample_noises(scm, order, n_samples, rng)
+    return order, rng, N, N2, Forward(scm, order)
+
+
 def exact_shapley_ici(
     scm: FittedSCM, target: Any, *, n_samples: int = 100_000, seed: int = 0
 ) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
     """ICI per node by exact enumeration of all subsets (d <= ~12). Returns (order, ici, info)."""
-    order = relevant_nodes(scm.graph, target)
+    order, rng, N, N2, fw = _two_noise_draws(scm, target, n_samples, seed)
     d = len(order)
-    rng = np.random.default_rng([seed, 0x1C1])
-    N = sample_noises(scm, order, n_samples, rng)
-    N2 = sample_noises(scm, order, n_samples, rng)
-    fw = Forward(scm, order)
     t = d - 1  # target is last in topological order
     y_all = fw.full(N)[t]
     y_none = fw.full(N2)[t]
     a = np.zeros((1 << d, MC_BATCHES))  # a[S] estimates u(S) from Y(H(all)) vs Y(H(S))
     b = np.zeros((1 << d, MC_BATCHES))  # b[S] estimates u(complement S) from Y(H(none)) vs Y(H(S))
-    for mask, vals in fw.subsets(N, N2):
-        a[mask] = _batch_means(0.5 * (y_all - vals[t]) ** 2)
-        b[mask] = _batch_means(0.5 * (y_none - vals[t]) ** 2)
+    for mask, y in fw.subset_values(N, N2, t):
+        a[mask] = _batch_means(0.5 * (y_all - y) ** 2)
+        b[mask] = _batch_means(0.5 * (y_none - y) ** 2)
     full = (1 << d) - 1
     u = 0.5 * (a + b[full ^ np.arange(1 << d)])
     u[full] = 0.0
@@ -81,12 +89,8 @@ def permutation_shapley_ici(
     Each permutation adds nodes one at a time; the marginal drop of u estimates the node's Shapley
     value. info['se'] holds the standard error per node over permutation pairs (given the noise draws).
     """
-    order = relevant_nodes(scm.graph, target)
+    order, rng, N, N2, fw = _two_noise_draws(scm, target, n_samples, seed)
     d = len(order)
-    rng = np.random.default_rng([seed, 0x1C1])
-    N = sample_noises(scm, order, n_samples, rng)
-    N2 = sample_noises(scm, order, n_samples, rng)
-    fw = Forward(scm, order)
     t = d - 1
     y_all = fw.full(N)[t]
     base = fw.full(N2)

@@ -34,6 +34,7 @@ DUCKDB = Dialect(
         ColumnType.TIMESTAMP: "TIMESTAMP",
         ColumnType.TIMESTAMPTZ: "TIMESTAMP WITH TIME ZONE",
         ColumnType.MONEY: "DECIMAL(12,2)",
+        ColumnType.BOOLEAN: "BOOLEAN",
     },
 )
 #: PostgreSQL's names for the same types (information_schema: character varying, double precision, ...).
@@ -48,6 +49,7 @@ POSTGRES = Dialect(
         ColumnType.TIMESTAMP: "TIMESTAMP",
         ColumnType.TIMESTAMPTZ: "TIMESTAMP WITH TIME ZONE",
         ColumnType.MONEY: "NUMERIC(12,2)",
+        ColumnType.BOOLEAN: "BOOLEAN",
     },
 )
 #: information_schema.columns.data_type of each type as PostgreSQL creates it.
@@ -59,6 +61,7 @@ PG_DATA_TYPES = {
     ColumnType.TIMESTAMP: "timestamp without time zone",
     ColumnType.TIMESTAMPTZ: "timestamp with time zone",
     ColumnType.MONEY: "numeric",
+    ColumnType.BOOLEAN: "boolean",
 }
 
 
