@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, dbt_project_dir, warehouse_path
+from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, warehouse_path
+
+DEMO_DBT_PROJECT = REPO_ROOT / "dbt_project"
 
 DAGSTER_YAML = """\
 # Written by `python -m ici_assets.cli`: the embedded DuckDB file allows one writer,
@@ -59,7 +61,7 @@ def print_shares(path: Path) -> None:
 def cmd_parse(_: argparse.Namespace) -> int:
     from ici_assets.dbt import prepare_manifest
 
-    print(f"dbt manifest: {prepare_manifest(dbt_project_dir())}")
+    print(f"dbt manifest: {prepare_manifest(DEMO_DBT_PROJECT)}")
     return 0
 
 
@@ -67,16 +69,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     home = ensure_dagster_home()
     wh = warehouse_path()
-    os.environ[WAREHOUSE_ENV] = str(wh)
-    from ici_assets.dbt import prepare_manifest
-
-    prepare_manifest(dbt_project_dir())
+    os.environ[WAREHOUSE_ENV] = str(wh)  # the demo profile's path (dbt_project/profiles.yml)
     import dagster as dg
 
-    from ici_assets.build import build_definitions
+    from ici_assets.definitions import defs as demo_defs
     from ici_assets.runner import run_all
 
-    defs = build_definitions(warehouse=wh)
+    defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
     with dg.DagsterInstance.get() as instance:
         quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         results = run_all(defs, instance, run_config=quiet, partitions=not args.no_partitions)

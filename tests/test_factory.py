@@ -11,7 +11,7 @@ def test_second_model_gets_its_own_ici_assets(parsed_variants, tmp_path):
     from ici_assets.build import build_definitions
 
     warehouse = tmp_path / "wh.duckdb"
-    defs = build_definitions(parsed_variants["funnel"], warehouse)
+    defs = build_definitions(parsed_variants["funnel"], warehouse, include_demo_raw=True)
 
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     funnel_shares = dg.AssetKey(["ici", "funnel_nodes", "shares"])
