@@ -1,7 +1,8 @@
 """Command line: ``python -m ici_assets.cli demo|parse|shares``.
 
-``demo`` parses the dbt project, materialises every asset into the warehouse with a
-persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline shares.
+``demo`` loads the demo's code location (``ici_assets/demo/defs``), materialises every asset into the
+warehouse with a persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline
+shares. ``shares`` prints the current shares of any warehouse (``--warehouse`` or ``--dbt-project``).
 """
 
 from __future__ import annotations
@@ -93,8 +94,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_shares(_: argparse.Namespace) -> int:
-    print_shares(warehouse_path())
+def cmd_shares(args: argparse.Namespace) -> int:
+    if args.warehouse:
+        path = Path(args.warehouse).resolve()
+    elif args.dbt_project:
+        from ici_assets.resources import WarehouseResource
+
+        path = Path(WarehouseResource.for_dbt_target(args.dbt_project, target=args.target).path)
+    else:
+        path = warehouse_path()
+    print_shares(path)
     return 0
 
 
@@ -105,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="materialise every demo asset and print the shares")
     demo.add_argument("--no-partitions", action="store_true", help="skip the monthly and per-region partitions")
     demo.set_defaults(func=cmd_demo)
-    sub.add_parser("shares", help="print the current shares").set_defaults(func=cmd_shares)
+    shares = sub.add_parser("shares", help="print the current whole-period shares of every model")
+    shares.add_argument("--warehouse", help="the DuckDB file (default: $ICI_WAREHOUSE or the demo's)")
+    shares.add_argument("--dbt-project", help="read the warehouse from this dbt project's profile target instead")
+    shares.add_argument("--target", help="the dbt target (default: the profile's)")
+    shares.set_defaults(func=cmd_shares)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -90,6 +90,14 @@ class IciDbtProjectComponent(DbtProjectComponent):
             description="Seconds a step waits for another process's lock on the DuckDB file before failing."
         ),
     ] = DEFAULT_LOCK_WAIT_SECONDS
+    prepare_if_dev: Annotated[
+        bool,
+        dg.Resolver.default(
+            description="Also run `dbt parse` on every load in development (dg commands, dagster dev), as "
+            "dagster-dbt's component does; off by default: the manifest is re-prepared whenever it is missing "
+            "or older than the project's files (prepare_if_stale), in any process."
+        ),
+    ] = False
     prepare_if_stale: Annotated[
         bool,
         dg.Resolver.default(

@@ -4,7 +4,9 @@ Each model's assets come from a list of builders (:data:`ASSET_BUILDERS`), each 
 model (:class:`IciModel`) returning assets: whole-period SCM and shares, the last-click comparison,
 the partitioned shares. A new kind of asset per model is one more builder in that list. Jobs are
 named after their model: ``ici__<model>_job`` (the model, the dbt models upstream of it and its
-whole-period ICI assets) and one per partitioned asset (``ici__<model>__shares_by_month_job``...).
+whole-period ICI assets) and one per partitioned asset (``ici__<model>__shares_by_month_job``...). They
+run their steps in the run's own process: the steps form a chain (dbt, SCM, shares) that writes one
+DuckDB file, so separate step processes would only add a definitions load each.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def model_jobs(model: IciModel, assets: list[dg.AssetsDefinition], dbt_keys: set
             f"ici__{model.spec.model}_job",
             selection=upstream,
             description=f"dbt model `{model.spec.model}` (and the dbt models it reads), then its ICI assets",
+            executor_def=dg.in_process_executor,
         )
     ]
     for a in assets:
@@ -99,6 +102,7 @@ def model_jobs(model: IciModel, assets: list[dg.AssetsDefinition], dbt_keys: set
                     "__".join(a.key.path) + "_job",
                     selection=dg.AssetSelection.assets(a),
                     description="Partitioned ICI shares; a backfill of all partitions is one run",
+                    executor_def=dg.in_process_executor,
                 )
             )
     return jobs
