@@ -153,9 +153,7 @@ class IciDbtProjectComponent(DbtProjectComponent):
         dbt_keys = {key_for(uid) for uid, p in nodes.items() if p.get("resource_type") in MODEL_TYPES}
         pool = ComputePoolResource(**self.compute_pool.model_dump()) if self.compute_pool else None
         ici = ici_definitions(
-            ici_models(
-                manifest, key_for, self.ici_defaults.model_dump(exclude_unset=True) if self.ici_defaults else None
-            ),
+            ici_models(manifest, key_for, self.ici_defaults),
             dbt_keys,
             warehouse=warehouse.model_copy(update={"wait_seconds": self.warehouse_lock_wait_seconds}),
             compute_pool=pool or ComputePoolResource.from_env(),

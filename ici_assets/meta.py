@@ -39,10 +39,10 @@ class _Strict(BaseModel):
 class ChecksMeta(_Strict):
     """Thresholds of the blocking asset checks that guard every ICI materialisation."""
 
-    min_r2: float = Field(0.1, ge=0)  # each non-root mechanism explains at least this share of its variance
-    markov_alpha: float = Field(0.01, gt=0, le=1)  # family-wise level of the local Markov tests
-    markov_min_abs_corr: float = Field(0.02, ge=0)  # ignore rejections weaker than this partial correlation
-    min_rows: int = Field(100, ge=0)
+    min_r2: float = Field(default=0.1, ge=0)  # each non-root mechanism explains at least this share of its variance
+    markov_alpha: float = Field(default=0.01, gt=0, le=1)  # family-wise level of the local Markov tests
+    markov_min_abs_corr: float = Field(default=0.02, ge=0)  # ignore rejections weaker than this partial correlation
+    min_rows: int = Field(default=100, ge=0)
 
 
 class MonthlyMeta(_Strict):
@@ -50,7 +50,7 @@ class MonthlyMeta(_Strict):
 
     start: str
     end: str | None = None
-    window_months: int = Field(6, ge=1)
+    window_months: int = Field(default=6, ge=1)
 
     @field_validator("start", "end")
     @classmethod
@@ -82,8 +82,8 @@ class IciSettings(_Strict):
 
     time_grain: Grain = "day"
     mechanisms: Mechanisms = "auto"
-    n_bootstrap: int = Field(200, ge=0)
-    seed: int = Field(0, ge=0)
+    n_bootstrap: int = Field(default=200, ge=0)
+    seed: int = Field(default=0, ge=0)
     checks: ChecksMeta = Field(default_factory=ChecksMeta)
 
 

@@ -53,3 +53,15 @@ def test_without_demo_generator_raw_tables_are_external_sources(dbt_project_copy
     raw = graph.get(dg.AssetKey(["raw", "orders"]))
     assert raw.is_external and not raw.is_materializable
     assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["stg_orders"])).parent_keys
+
+
+def test_component_defaults_reach_every_model_unless_its_meta_sets_them(dbt_project_copy, tmp_path):
+    """``ici_defaults`` (defs.yaml): a key the meta leaves out comes from them, the meta's own keys win."""
+    from ici_assets.build import build_definitions
+
+    defs = build_definitions(
+        dbt_project_copy, tmp_path / "wh.duckdb", ici_defaults={"n_bootstrap": 7, "time_grain": "week"}
+    )
+    description = defs.resolve_asset_graph().get(dg.AssetKey(["ici", "marketing_nodes", "shares"])).description
+    assert "(200 resamples)" in description  # the demo's meta sets n_bootstrap: 200
+    assert "contribution per week" in description  # it leaves time_grain to the defaults
