@@ -12,11 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 import dagster as dg
 
 from ici_assets.checks import DESCRIPTIONS, CheckOutcome
+from ici_assets.decision_checks import DECISION_DESCRIPTIONS
 
 
 def check_specs(key: dg.AssetKey, names: Iterable[str]) -> list[dg.AssetCheckSpec]:
     """Blocking specs: a failed check fails the step, so nothing downstream runs on its result."""
-    return [dg.AssetCheckSpec(n, asset=key, blocking=True, description=DESCRIPTIONS[n]) for n in names]
+    described = {**DESCRIPTIONS, **DECISION_DESCRIPTIONS}
+    return [dg.AssetCheckSpec(n, asset=key, blocking=True, description=described[n]) for n in names]
 
 
 def _result(name: str, passed: bool, description: str, metadata: Mapping) -> dg.AssetCheckResult:

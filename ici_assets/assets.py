@@ -21,11 +21,11 @@ import pandas as pd
 from ici_assets import charts, last_click
 from ici_assets.asset_checks import check_results, check_specs
 from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, coverage_check, graph_check, mechanisms_check, shares_checks
-from ici_assets.engine import contributions, fit_scm, ici_from_scm, local_markov_test
+from ici_assets.engine import contributions, ici_from_scm, local_markov_test
 from ici_assets.fanout import ALL_CHECKS, run_partitions
 from ici_assets.grain import CHART_PERIOD
 from ici_assets.metadata import chart_metadata, fit_metadata, shares_chart_metadata, shares_metadata, table_metadata
-from ici_assets.nodes import ModelFit, read_node_table, require_rows, slice_facts
+from ici_assets.nodes import ModelFit, fit_model, read_node_table, require_rows, slice_facts
 from ici_assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.publish import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
 from ici_assets.resources import ComputePoolResource, WarehouseResource
@@ -46,11 +46,15 @@ class LastClickSource:
     relation: Relation
 
 
-def _key(spec: IciSpec, name: str) -> dg.AssetKey:
+def ici_key(spec: IciSpec, name: str) -> dg.AssetKey:
+    """``ici/<model>/<name>``: the key of one of a model's ICI or decision assets."""
     return dg.AssetKey(["ici", spec.model, name])
 
 
-def _report(context: dg.AssetExecutionContext, results: list[dg.AssetCheckResult]) -> Iterator[dg.AssetCheckResult]:
+def report_checks(
+    context: dg.AssetExecutionContext, results: list[dg.AssetCheckResult]
+) -> Iterator[dg.AssetCheckResult]:
+    """Yield the check results, logging each failure as an error."""
     for result in results:
         if not result.passed:
             context.log.error(f"Check {result.check_name} failed: {result.description}")
@@ -58,7 +62,7 @@ def _report(context: dg.AssetExecutionContext, results: list[dg.AssetCheckResult
 
 
 def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.AssetsDefinition:
-    key = _key(spec, "scm")
+    key = ici_key(spec, "scm")
     segments = next((s for s in schemes(spec) if isinstance(s, Segments)), None)
     graph_md = "\n".join(f"- `{p}` -> `{c}`" for p, c in spec.edges)
 
@@ -80,10 +84,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         require_rows(spec, frame, str(relation))
         facts = slice_facts(spec, frame)
         context.log.info(f"Fitting the SCM of {spec.model} on {facts.n_rows:,} rows ({relation})")
-        columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
-        scm = fit_scm(
-            frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
-        )
+        scm = fit_model(spec, frame)
         kinds, r2 = {str(n): str(k) for n, k in scm.kinds.items()}, {str(n): float(v) for n, v in scm.r2.items()}
         context.log.info(
             "Mechanisms: "
@@ -100,7 +101,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
             graph_check(spec.checks, markov),
             coverage_check(spec, frame),
         ]
-        yield from _report(context, check_results({None: outcomes}, SCM_CHECKS))
+        yield from report_checks(context, check_results({None: outcomes}, SCM_CHECKS))
 
     return _scm
 
@@ -115,11 +116,11 @@ def _register_segments(context: dg.AssetExecutionContext, segments: Segments, va
 
 
 def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
-    key, code = _key(spec, "shares"), shares_code_version(spec)
+    key, code = ici_key(spec, "shares"), shares_code_version(spec)
 
     @dg.asset(
         key=key,
-        ins={"fit": dg.AssetIn(_key(spec, "scm"))},
+        ins={"fit": dg.AssetIn(ici_key(spec, "scm"))},
         group_name=ICI_GROUP,
         code_version=code,
         check_specs=check_specs(key, SHARES_CHECKS),
@@ -154,13 +155,13 @@ def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
                 chart = charts.contributions_chart(contrib, title=title, grain=spec.time_grain)
                 metadata.update(chart_metadata("contributions_chart", chart, "Contributions over time"))
             yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
-        yield from _report(context, results)
+        yield from report_checks(context, results)
 
     return _shares
 
 
 def vs_last_click_asset(spec: IciSpec, source: LastClickSource) -> dg.AssetsDefinition:
-    key, shares_key = _key(spec, "ici_vs_last_click"), _key(spec, "shares")
+    key, shares_key = ici_key(spec, "ici_vs_last_click"), ici_key(spec, "shares")
 
     @dg.asset(
         key=key,
@@ -215,7 +216,7 @@ def vs_last_click_asset(spec: IciSpec, source: LastClickSource) -> dg.AssetsDefi
 
 
 def partitioned_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation, scheme: Scheme) -> dg.AssetsDefinition:
-    key = _key(spec, scheme.name)
+    key = ici_key(spec, scheme.name)
     extra: dict[str, object] = (
         {"window_months": scheme.window_months} if isinstance(scheme, MonthlyWindows) else {"segment": scheme.kind}
     )

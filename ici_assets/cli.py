@@ -51,12 +51,41 @@ def print_shares(path: Path) -> None:
     )
     shares = shares[shares["partition_key"].isna()].drop(columns="partition_key")
     truth = Relation("raw", "ground_truth_ici")
-    if warehouse.exists(truth):
+    if warehouse.exists(truth):  # the truth of the article's model (marketing_nodes)
         true_share = warehouse.read(Read(truth, ("node", "share"))).rename(columns={"share": "true_share"})
-        shares = shares.merge(true_share, on="node", how="left")
+        shares = shares.merge(true_share.assign(model="marketing_nodes"), on=["model", "node"], how="left")
     shares = shares.sort_values(["model", "share"], ascending=[True, False]).round(2)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(shares.to_string(index=False))
+
+
+def print_decisions(path: Path) -> None:
+    """Print the media model's decisions beside their truth: the event months' attributions and the budget."""
+    import pandas as pd
+
+    from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH
+    from ici_assets.warehouse import BUDGET_ALLOCATION, CHANGE_ATTRIBUTION, DuckDBWarehouse, Read, Relation
+
+    warehouse = DuckDBWarehouse(path)
+    truth = Relation("raw", "ground_truth_change")
+    if not (warehouse.exists(CHANGE_ATTRIBUTION.relation) and warehouse.exists(truth)):
+        return
+    cols = ("model", "period", "node", "contribution", "low", "high", "sentence")
+    changes = warehouse.read(Read(CHANGE_ATTRIBUTION.relation, cols))
+    true = warehouse.read(Read(truth, ("period", "node", "contribution"))).rename(columns={"contribution": "truth"})
+    changes["period"] = pd.to_datetime(changes["period"]).dt.strftime("%Y-%m")
+    true["period"] = pd.to_datetime(true["period"]).dt.strftime("%Y-%m")
+    events = changes[changes["period"].isin([CTR_DROP_MONTH, TV_FLIGHT_MONTH])].merge(true, on=["period", "node"])
+    print("\nChange attribution, event months (ici.change_attribution; truth from raw.ground_truth_change):")
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(events.drop(columns="sentence").round(1).to_string(index=False))
+    for sentence in events.drop_duplicates("period")["sentence"]:
+        print(f"  {sentence}")
+    if warehouse.exists(BUDGET_ALLOCATION.relation):
+        cols = ("model", "node", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high")
+        budget = warehouse.read(Read(BUDGET_ALLOCATION.relation, cols))
+        print("\nBudget split per region-day (ici.budget_allocation):")
+        print(budget.round(1).to_string(index=False))
 
 
 def cmd_parse(_: argparse.Namespace) -> int:
@@ -90,6 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Runs:           {len(results)} (ici_demo {result.run_id} + {len(results) - 1} single-run backfills)")
     print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
     print_shares(wh)
+    print_decisions(wh)
     print(f"\nDone in {time.perf_counter() - start:.0f} s.")
     return 0
 

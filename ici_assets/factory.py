@@ -2,9 +2,10 @@
 
 Each model's assets come from a list of builders (:data:`ASSET_BUILDERS`), each a function of the
 model (:class:`IciModel`) returning assets: whole-period SCM and shares, the last-click comparison,
-the partitioned shares. A new kind of asset per model is one more builder in that list. Jobs are
-named after their model: ``ici__<model>_job`` (the model, the dbt models upstream of it and its
-whole-period ICI assets) and one per partitioned asset (``ici__<model>__shares_by_month_job``...). They
+the partitioned shares, the decision assets of a ``decisions`` block. A new kind of asset per model
+is one more builder in that list. Jobs are named after their model: ``ici__<model>_job`` (the model,
+the dbt models upstream of it and its whole-period ICI and decision assets) and one per partitioned
+asset (``ici__<model>__shares_by_month_job``, ``ici__<model>__change_attribution_job``...). They
 run their steps in the run's own process: the steps form a chain (dbt, SCM, shares) that writes one
 DuckDB file, so separate step processes would only add a definitions load each.
 """
@@ -19,6 +20,7 @@ import dagster as dg
 
 from ici_assets.assets import PARTITIONED_TAG, LastClickSource, partitioned_asset, scm_asset, shares_asset
 from ici_assets.assets import vs_last_click_asset as _vs_last_click_asset
+from ici_assets.decision_assets import build_decision_assets
 from ici_assets.partitions import schemes
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import IciMetaError, IciSpec, specs_from_manifest
@@ -53,8 +55,13 @@ def partitioned_assets(model: IciModel) -> list[dg.AssetsDefinition]:
     return [partitioned_asset(model.spec, model.key, model.relation, s) for s in schemes(model.spec)]
 
 
+def decision_assets(model: IciModel) -> list[dg.AssetsDefinition]:
+    """``ici/<model>/spend_response``, ``budget`` and ``change_attribution`` as the meta's ``decisions`` asks."""
+    return build_decision_assets(model.spec, model.key, model.relation)
+
+
 #: What every model with an ``ici`` meta gets, in order.
-ASSET_BUILDERS: list[AssetBuilder] = [whole_period_assets, last_click_assets, partitioned_assets]
+ASSET_BUILDERS: list[AssetBuilder] = [whole_period_assets, last_click_assets, partitioned_assets, decision_assets]
 
 
 def relation_of(props: Mapping[str, Any]) -> Relation:

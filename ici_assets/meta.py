@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ici_assets.decisions_meta import DecisionsMeta
+
 Grain = Literal["day", "week", "month"]
 Mechanisms = Literal["auto", "linear", "nonlinear"]
 GRAINS: tuple[str, ...] = typing.get_args(Grain)
@@ -95,6 +97,7 @@ class ModelMeta(IciSettings):
     time_column: str | None = None
     partitions: PartitionsMeta = Field(default_factory=PartitionsMeta)
     last_click: LastClickMeta | None = None
+    decisions: DecisionsMeta | None = None  # its own module: ici_assets/decisions_meta.py
 
 
 class ColumnMeta(_Strict):

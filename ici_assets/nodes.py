@@ -40,6 +40,16 @@ def read_node_table(
         ) from exc
 
 
+def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
+    """The model's SCM on ``frame`` as its meta declares it (mechanisms, seed, time column)."""
+    from ici_assets.engine import fit_scm  # the engine's numeric stack loads only when needed
+
+    columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
+    return fit_scm(
+        frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+    )
+
+
 @dataclass(frozen=True)
 class SliceFacts:
     """What identifies the rows a result was computed on."""

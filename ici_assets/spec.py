@@ -117,6 +117,11 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
             check_identifier(name, f"dbt model '{model}': last_click.{what}")
         if lc.time_column is None and meta.time_column:
             lc = lc.model_copy(update={"time_column": meta.time_column})
+    if meta.decisions is not None:
+        try:
+            meta.decisions.check_model(sorted(nodes), nx.ancestors(graph, meta.target), meta.time_column)
+        except ValueError as exc:
+            raise fail(f"meta.ici.decisions: {exc}") from None
 
     return IciSpec(
         model=check_identifier(model, "dbt model name"),
@@ -133,6 +138,7 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         last_click=lc,
         partitions=meta.partitions,
         checks=meta.checks,
+        decisions=meta.decisions,
         description=props.get("description") or "",
         meta=meta,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from ici_assets.decisions_meta import DecisionsMeta
 from ici_assets.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
 DEFAULT_N_BOOTSTRAP = 200
@@ -34,6 +35,7 @@ class IciSpec:
     last_click: LastClickMeta | None = None
     partitions: PartitionsMeta = field(default_factory=PartitionsMeta)
     checks: ChecksMeta = field(default_factory=ChecksMeta)
+    decisions: DecisionsMeta | None = None  # spend response, change attribution, budget (opt-in)
     description: str = ""
     meta: ModelMeta | None = None  # the whole parsed meta, for blocks that have no field here
 

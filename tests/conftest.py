@@ -46,7 +46,7 @@ def code_location(tmp: Path, project: Path, warehouse: Path, extra_yaml: str = "
     return entry, env
 
 
-SLOW_FIXTURES = {"dbt_project_copy", "demo_run", "small_base", "parsed_variants"}
+SLOW_FIXTURES = {"dbt_project_copy", "demo_run", "demo_backfill", "small_base", "parsed_variants"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -83,6 +83,23 @@ def demo_run(tmp_path_factory, dbt_project_copy):
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("ici_demo").execute_in_process(instance=instance, raise_on_error=False)
     return {"result": result, "warehouse": warehouse, "defs": defs, "instance": instance}
+
+
+@pytest.fixture(scope="session")
+def demo_backfill(tmp_path_factory, demo_run, dbt_project_copy):
+    """Every partition of each partitioned job in one run per job, on a copy of the warehouse the e2e run built
+    (so the e2e tests see the whole-period results alone, whatever the order the tests run in)."""
+    from ici_assets.build import build_definitions
+    from ici_assets.runner import partition_jobs, range_tags
+
+    warehouse = tmp_path_factory.mktemp("backfill") / "warehouse.duckdb"
+    shutil.copy(demo_run["warehouse"], warehouse)
+    defs, instance = build_definitions(dbt_project_copy, warehouse), demo_run["instance"]
+    runs = {}
+    for job in partition_jobs(defs):
+        keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+        runs[job.name] = (keys, job.execute_in_process(instance=instance, tags=range_tags(keys), raise_on_error=False))
+    return {**demo_run, "defs": defs, "warehouse": warehouse, "runs": runs}
 
 
 SMALL_RUN = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}

@@ -18,14 +18,9 @@ FLOATS = "node, ici, share, share_low, share_high, data_version, code_version, n
 
 
 @pytest.fixture(scope="module")
-def backfill(demo_run):
-    """Every partition of each partitioned job in one run per job, on the warehouse the e2e run built."""
-    defs, instance = demo_run["defs"], demo_run["instance"]
-    runs = {}
-    for job in partition_jobs(defs):
-        keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-        runs[job.name] = (keys, job.execute_in_process(instance=instance, tags=range_tags(keys), raise_on_error=False))
-    return {**demo_run, "runs": runs}
+def backfill(demo_backfill):
+    """Every partition of each partitioned job in one run per job (session fixture, shared with the decisions)."""
+    return demo_backfill
 
 
 def run_of(backfill, asset_key):
@@ -42,7 +37,11 @@ def history(warehouse, run_id, partition_key):
 
 def test_partition_sets_and_single_run_policy(demo_run):
     jobs = {j.name: j for j in partition_jobs(demo_run["defs"])}
-    assert set(jobs) == {"ici__marketing_nodes__shares_by_month_job", "ici__marketing_nodes__shares_by_region_job"}
+    assert set(jobs) == {
+        "ici__marketing_nodes__shares_by_month_job",
+        "ici__marketing_nodes__shares_by_region_job",
+        "ici__media_nodes__change_attribution_job",
+    }
     months = jobs["ici__marketing_nodes__shares_by_month_job"].partitions_def.get_partition_keys()
     assert months[0] == "2024-06-01" and months[-1] == "2025-12-01" and len(months) == 19
     regions = jobs["ici__marketing_nodes__shares_by_region_job"].partitions_def.get_partition_keys(

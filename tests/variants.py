@@ -65,6 +65,24 @@ META_CASES = [
         "unknown key \"column 'organic_clicks': meta.ici.parent\": did you mean 'parents'?",
     ),
     (
+        "decisions_misspelt",
+        lambda t: t.replace(
+            "          mechanisms: auto\n",
+            "          mechanisms: auto\n          decisions: {spend_nodes: [social_spend], levelz: 5}\n",
+            1,
+        ),
+        "unknown key 'meta.ici.decisions.levelz': did you mean 'levels'?",
+    ),
+    (
+        "decisions_not_a_node",
+        lambda t: t.replace(
+            "          mechanisms: auto\n",
+            "          mechanisms: auto\n          decisions: {spend_nodes: [tv_spend]}\n",
+            1,
+        ),
+        "spend node 'tv_spend' is not a node of the graph",
+    ),
+    (
         "no_ancestors",
         lambda t: t.replace("parents: [organic_clicks, social_clicks]", "parents: []", 1),
         "has no ancestors",

@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ici_assets.engine import contributions, fit_scm, ici_from_scm, local_markov_test
+from ici_assets.engine import change_attribution, contributions, fit_scm, ici_from_scm, local_markov_test
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class FitSettings:
     nodes: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]
     target: str
-    mechanisms: str = "auto"
+    mechanisms: str | dict[str, str] = "auto"  # or a kind per non-root node
     n_bootstrap: int = 200
     seed: int = 0
     markov_alpha: float = 0.01
@@ -73,3 +73,32 @@ def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
         contributions=contrib,
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass
+class ChangeOutcome:
+    """One month's change attribution table and how it was obtained."""
+
+    table: pd.DataFrame  # node, part, contribution, low, high, ..., observed_change, old_mean, new_mean
+    facts: dict
+    seconds: float = 0.0
+    pid: int = field(default_factory=os.getpid)
+
+
+def change_slice(old: pd.DataFrame, new: pd.DataFrame, settings: FitSettings) -> ChangeOutcome:
+    """Attribute the change in the target's mean from ``old`` rows (the month before) to ``new`` rows."""
+    start = time.perf_counter()
+    columns = [*settings.nodes, *([settings.time_column] if settings.time_column else [])]
+    with threadpool_limits(limits=1):
+        table = change_attribution(
+            old[columns],
+            new[columns],
+            settings.graph(),
+            settings.target,
+            mechanisms=settings.mechanisms,
+            seed=settings.seed,
+            n_bootstrap=settings.n_bootstrap,
+            time_column=settings.time_column,
+        )
+    facts = dict(table.attrs.pop("facts", {}))
+    return ChangeOutcome(table=table, facts=facts, seconds=time.perf_counter() - start)

@@ -78,6 +78,48 @@ def raw_marketing_tables(
         )
 
 
+MEDIA_TABLES = ("media_daily", "ground_truth_response", "ground_truth_change")
+MEDIA_DESCRIPTIONS = {
+    "media_daily": "Second shop's daily export per region: demand index, TV and social spend, sessions, revenue.",
+    "ground_truth_response": "True E[revenue | do(spend = level)] of the media model, per node and level.",
+    "ground_truth_change": "True attribution of each month's change in mean revenue of the media model.",
+}
+
+
+class RawMediaConfig(dg.Config):
+    """Seed of the media model's demo data (its shape and events are fixed: ici_assets/demo/media.py)."""
+
+    seed: int = 0
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=MEDIA_DESCRIPTIONS[t], kinds={"duckdb"})
+        for t in MEDIA_TABLES
+    ],
+    pool=WAREHOUSE_POOL,
+    name="raw_media_tables",
+)
+def raw_media_tables(context: dg.AssetExecutionContext, config: RawMediaConfig, warehouse: WarehouseResource):
+    """Generate the media model's raw table and its truth (schema ``raw``) in one transaction."""
+    from ici_assets.demo import write_raw_tables
+    from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH, media_tables
+
+    context.log.info(
+        f"Generating the media demo (seed {config.seed}): click-through drop in {CTR_DROP_MONTH}, "
+        f"TV flight in {TV_FLIGHT_MONTH}"
+    )
+    tables = media_tables(config.seed)
+    write_raw_tables(warehouse.get(), tables)
+    for name in MEDIA_TABLES:
+        frame = tables[name]
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["raw", name]),
+            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+            data_version=dg.DataVersion(frame_hash(frame)),
+        )
+
+
 #: Every demo asset but the partitioned ones: raw tables -> dbt -> SCM -> shares (what ``make demo`` runs first).
 ICI_DEMO_JOB = dg.define_asset_job(
     "ici_demo", selection=UNPARTITIONED, description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares"
@@ -85,9 +127,9 @@ ICI_DEMO_JOB = dg.define_asset_job(
 
 
 def demo_definitions(project_dir: str | Path) -> dg.Definitions:
-    """The demo generator and the ``ici_demo`` job, for the dbt project at ``project_dir``."""
+    """The demo generators (marketing and media models) and the ``ici_demo`` job, for the dbt project there."""
     return dg.Definitions(
-        assets=[raw_marketing_tables],
+        assets=[raw_marketing_tables, raw_media_tables],
         jobs=[ICI_DEMO_JOB],
         resources={"demo_dbt": DemoDbtProject(project_dir=str(Path(project_dir).resolve()))},
     )

@@ -17,6 +17,10 @@ RAW_LAYOUTS: dict[str, TableLayout] = {
         "orders": "order_id integer, ordered_at timestamp, region text, revenue money, last_click_channel text",
         "demand_index": "date date, region text, search_interest float",
         "ground_truth_ici": "node text, ici float, share float",
+        "media_daily": "date date, region text, demand_index float, tv_spend_eur money, social_spend_eur money, "
+        "search_sessions integer, social_sessions integer, revenue_eur money",
+        "ground_truth_response": "node text, level float, expected_revenue float",
+        "ground_truth_change": "period date, baseline_period date, node text, contribution float, change float",
     }.items()
 }
 

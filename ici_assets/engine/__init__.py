@@ -1,11 +1,15 @@
-"""Pure-Python causal engine: additive noise SCMs and intrinsic causal influence (ICI).
+"""Pure-Python causal engine: additive noise SCMs, intrinsic causal influence (ICI), and the decisions a fitted
+SCM answers (spend response curves, attribution of a change between two samples, budget split).
 
 No Dagster or DuckDB here; usable from a notebook.
 """
 
+from .attribution import change_attribution
+from .budget import optimise_budget
 from .contributions import contributions
 from .effects import linear_ici, total_effects
 from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
+from .interventions import Interventional
 from .markov import local_markov_test
 from .mechanisms import (
     BoostingMechanism,
@@ -17,6 +21,7 @@ from .mechanisms import (
     make_mechanism,
 )
 from .resampling import optimal_block_length
+from .response import spend_response
 from .result import IciResult
 from .scm import FittedSCM, fit_scm
 from .selection import Selection
@@ -31,12 +36,14 @@ __all__ = [
     "EmpiricalRoot",
     "FittedSCM",
     "IciResult",
+    "Interventional",
     "LinearMechanism",
     "Mechanism",
     "Poly2Mechanism",
     "Selection",
     "SparseNode",
     "SplineMechanism",
+    "change_attribution",
     "compute_ici",
     "contributions",
     "estimate_ici",
@@ -47,8 +54,10 @@ __all__ = [
     "local_markov_test",
     "make_mechanism",
     "optimal_block_length",
+    "optimise_budget",
     "resampling_plan",
     "sparse_columns",
+    "spend_response",
     "total_effects",
     "validate_inputs",
 ]

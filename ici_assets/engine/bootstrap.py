@@ -10,7 +10,7 @@ refitted (same kinds) on each resample's rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -170,16 +170,36 @@ def refit_bootstrap(
 ) -> Draws:
     """Refit every mechanism (same kinds) on each resample and re-estimate ICI (no calibration: no influence
     series without refits; the t factor for few blocks still applies)."""
+    out, degenerate = statistic_draws(scm, order, plan, n_bootstrap, rng, estimate)
+    return Draws(_shares(out), degenerate, df=plan.df)
+
+
+def statistic_draws(
+    scm: FittedSCM,
+    order: list[Any],
+    plan: Plan,
+    n_bootstrap: int,
+    rng: np.random.Generator,
+    statistic: Callable[[FittedSCM, int], np.ndarray],
+) -> tuple[np.ndarray, int]:
+    """(B, k) values of `statistic(refit, b)` on each resample b's refitted SCM, and the number of degenerate
+    resamples."""
+    out, degenerate = [], 0
+    for b, (refit, flat) in enumerate(refits(scm, order, plan, n_bootstrap, rng)):
+        degenerate += flat
+        out.append(np.asarray(statistic(refit, b), dtype=float))
+    return np.array(out), degenerate
+
+
+def refits(
+    scm: FittedSCM, order: list[Any], plan: Plan, n_bootstrap: int, rng: np.random.Generator
+) -> Iterator[tuple[FittedSCM, bool]]:
+    """The SCM on `order` refitted (same kinds) on each of n_bootstrap resamples drawn by `plan`, with a flag
+    saying whether some node was constant in that resample (its fit is degenerate)."""
     sub = scm.restricted(order)
     X = sub.data.to_numpy(dtype=float)
-    out = np.empty((n_bootstrap, len(order)))
-    degenerate = 0
-    for b in range(n_bootstrap):
-        rows = plan.rows(plan.unit_counts(1, rng)[0])
-        degenerate += bool((np.ptp(X[rows], axis=0) == 0).any())
-        out[b] = estimate(sub.refit(rows), b)
-    df = None if plan.periods is None else 1.5 * plan.n_periods / plan.block_length
-    return Draws(_shares(out), degenerate, df=df)
+    for rows in plan.resamples(n_bootstrap, rng):
+        yield sub.refit(rows), bool((np.ptp(X[rows], axis=0) == 0).any())
 
 
 def _shares(ici: np.ndarray) -> np.ndarray:

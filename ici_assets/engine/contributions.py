@@ -49,8 +49,8 @@ def _rowwise_shapley(scm: FittedSCM, order: list[Any], n_orders: int, seed: int)
     d, t = len(order), len(order) - 1
     if d <= MAX_EXACT_ROWWISE:
         ys = np.empty((1 << d, len(N)))
-        for mask, vals in fw.subsets(N, base):
-            ys[mask] = vals[t]
+        for mask, y in fw.subset_values(N, base, t):
+            ys[mask] = y
         phi = shapley_values(ys).T
     else:
         rng = np.random.default_rng([seed, 0xC0])

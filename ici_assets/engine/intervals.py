@@ -8,9 +8,10 @@ The block bootstrap's variance is biased low (block truncation, centring); with 
 scale is also uncertain: the first factor corrects the bias, the second the uncertainty. With row
 resampling both factors are 1 and calibrated equals percentile.
 
-Every interval is clipped to [0, 100] and widened, if needed, to contain the point estimate (a
-share's interval that misses its own estimate says the resamples are biased, not that the estimate
-is impossible). The default is chosen by the coverage study in benchmarks/bench_coverage.py.
+Every interval is widened, if needed, to contain the point estimate (a share's interval that misses
+its own estimate says the resamples are biased, not that the estimate is impossible) and clipped to
+`bounds` ([0, 100] for shares; None for amounts such as a response or a contribution).
+The default is chosen by the coverage study in benchmarks/bench_coverage.py.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ def interval(
     level: float = 0.95,
     se_ratio: np.ndarray | None = None,
     df: float | None = None,
+    bounds: tuple[float, float] | None = (0.0, 100.0),
 ) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) per column of `boot` (B, d) around `estimate` (d,); `jackknife` (J, d) for BCa's
-    acceleration; `se_ratio` (d,) and `df` for the calibrated interval."""
+    acceleration; `se_ratio` (d,) and `df` for the calibrated interval; `bounds` clip (None: no clipping)."""
     if method not in METHODS:
         raise ValueError(f"unknown interval method {method!r}: use one of {', '.join(METHODS)}")
     boot = boot[np.isfinite(boot).all(axis=1)]
@@ -51,8 +53,9 @@ def interval(
         low, high = estimate - half, estimate + half
     else:
         low, high = _bca(boot, estimate, jackknife, alpha)
-    low = np.clip(np.minimum(low, estimate), 0.0, 100.0)
-    high = np.clip(np.maximum(high, estimate), 0.0, 100.0)
+    low, high = np.minimum(low, estimate), np.maximum(high, estimate)
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     return low, high
 
 

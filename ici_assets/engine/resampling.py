@@ -102,6 +102,12 @@ class Plan:
         return "row" if self.periods is None else "block"
 
     @property
+    def df(self) -> float | None:
+        """Degrees of freedom of the bootstrap variance: 1.5 periods / block length for circular blocks (Politis
+        & White's D_CB), None for rows (no correction)."""
+        return None if self.periods is None else 1.5 * self.n_periods / self.block_length
+
+    @property
     def n_units(self) -> int:
         """Number of resampled units: rows, or periods."""
         return self.n_rows if self.periods is None else self.n_periods
@@ -132,6 +138,11 @@ class Plan:
             for b in range(n_bootstrap):
                 counts[b] = np.bincount(rng.integers(0, size, totals[b, c]), minlength=size)
             yield int(s), int(s + size), counts
+
+    def resamples(self, n_bootstrap: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """Row indices (repeats included) of n_bootstrap resamples, drawn one at a time."""
+        for _ in range(n_bootstrap):
+            yield self.rows(self.unit_counts(1, rng)[0])
 
     def rows(self, unit_counts: np.ndarray) -> np.ndarray:
         """Row indices of one resample from its unit counts (repeats included)."""

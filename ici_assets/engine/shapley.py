@@ -56,9 +56,9 @@ def exact_shapley_ici(
     y_none = fw.full(N2)[t]
     a = np.zeros((1 << d, MC_BATCHES))  # a[S] estimates u(S) from Y(H(all)) vs Y(H(S))
     b = np.zeros((1 << d, MC_BATCHES))  # b[S] estimates u(complement S) from Y(H(none)) vs Y(H(S))
-    for mask, vals in fw.subsets(N, N2):
-        a[mask] = _batch_means(0.5 * (y_all - vals[t]) ** 2)
-        b[mask] = _batch_means(0.5 * (y_none - vals[t]) ** 2)
+    for mask, y in fw.subset_values(N, N2, t):
+        a[mask] = _batch_means(0.5 * (y_all - y) ** 2)
+        b[mask] = _batch_means(0.5 * (y_none - y) ** 2)
     full = (1 << d) - 1
     u = 0.5 * (a + b[full ^ np.arange(1 << d)])
     u[full] = 0.0

@@ -13,11 +13,17 @@ from ici_assets.warehouse.base import (
 )
 from ici_assets.warehouse.duckdb_file import DuckDBWarehouse
 from ici_assets.warehouse.layout import (
+    BUDGET_ALLOCATION,
+    BUDGET_ALLOCATION_HISTORY,
+    CHANGE_ATTRIBUTION,
+    CHANGE_ATTRIBUTION_HISTORY,
     CONTRIBUTIONS,
     ICI_SCHEMA,
     SHARES,
     SHARES_HISTORY,
     SHARES_OVER_TIME,
+    SPEND_RESPONSE,
+    SPEND_RESPONSE_HISTORY,
     VS_LAST_CLICK,
     Column,
     ColumnType,
@@ -44,11 +50,17 @@ from ici_assets.warehouse.requests import (
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 __all__ = [
+    "BUDGET_ALLOCATION",
+    "BUDGET_ALLOCATION_HISTORY",
+    "CHANGE_ATTRIBUTION",
+    "CHANGE_ATTRIBUTION_HISTORY",
     "CONTRIBUTIONS",
     "ICI_SCHEMA",
     "SHARES",
     "SHARES_HISTORY",
     "SHARES_OVER_TIME",
+    "SPEND_RESPONSE",
+    "SPEND_RESPONSE_HISTORY",
     "VS_LAST_CLICK",
     "WAREHOUSE_POOL",
     "Append",

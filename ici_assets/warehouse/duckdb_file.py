@@ -27,6 +27,7 @@ _TYPES = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
     ColumnType.TIMESTAMPTZ: "TIMESTAMP WITH TIME ZONE",
     ColumnType.MONEY: "DECIMAL(12,2)",
+    ColumnType.BOOLEAN: "BOOLEAN",
 }
 
 

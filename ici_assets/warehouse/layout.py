@@ -24,6 +24,7 @@ class ColumnType(Enum):
     TIMESTAMP = "timestamp"  # without time zone
     TIMESTAMPTZ = "timestamptz"
     MONEY = "money"  # exact decimal with 2 places, 12 digits
+    BOOLEAN = "boolean"
 
 
 class Column(NamedTuple):
@@ -111,5 +112,42 @@ SHARES_OVER_TIME = ViewLayout(
     ),
     where_equals=("partition_kind", "month"),
 )
-ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK)
+_RUN = "code_version text not null, data_version text not null, materialized_at timestamptz not null, run_id text"
+_RESPONSE_COLUMNS = f"""
+    asset_key text not null, model text not null, target text not null, node text not null, level float not null,
+    expected_target float not null, low float, high float, mc_se float, marginal_return float,
+    incremental_return float, extrapolated boolean, current_level float,
+    current_marginal_return float, current_marginal_low float, current_marginal_high float, method text, {_RUN}
+"""
+#: E[target | do(node = level)] per spend node and level, with marginal returns: current rows per asset.
+SPEND_RESPONSE = table(ICI_SCHEMA, "spend_response", _RESPONSE_COLUMNS)
+SPEND_RESPONSE_HISTORY = table(ICI_SCHEMA, "spend_response_history", _RESPONSE_COLUMNS)
+_CHANGE_COLUMNS = f"""
+    asset_key text not null, model text not null, target text not null, period date not null,
+    baseline_period date not null, node text not null, part text not null, contribution float not null,
+    low float, high float, mc_se float, share_of_change float, mechanism text, observed_change float not null,
+    old_mean float, new_mean float, method text, sentence text, {_RUN}
+"""
+#: Each month's change in the target's mean against the month before, split over the nodes.
+CHANGE_ATTRIBUTION = table(ICI_SCHEMA, "change_attribution", _CHANGE_COLUMNS)
+CHANGE_ATTRIBUTION_HISTORY = table(ICI_SCHEMA, "change_attribution_history", _CHANGE_COLUMNS)
+_BUDGET_COLUMNS = f"""
+    asset_key text not null, model text not null, target text not null, node text not null, total float not null,
+    current float not null, recommended float not null, change float, lower_bound float, upper_bound float,
+    at_bound boolean, marginal_return_current float, marginal_return_recommended float, expected_current float,
+    expected_recommended float, expected_uplift float, uplift_low float, uplift_high float, uplift_pct float,
+    no_diminishing_returns boolean, note text, {_RUN}
+"""
+#: The recommended split of a total over the spend nodes beside the current one.
+BUDGET_ALLOCATION = table(ICI_SCHEMA, "budget_allocation", _BUDGET_COLUMNS)
+BUDGET_ALLOCATION_HISTORY = table(ICI_SCHEMA, "budget_allocation_history", _BUDGET_COLUMNS)
+DECISION_TABLES = (
+    SPEND_RESPONSE,
+    SPEND_RESPONSE_HISTORY,
+    CHANGE_ATTRIBUTION,
+    CHANGE_ATTRIBUTION_HISTORY,
+    BUDGET_ALLOCATION,
+    BUDGET_ALLOCATION_HISTORY,
+)
+ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, *DECISION_TABLES)
 ICI_VIEWS = (SHARES_OVER_TIME,)

@@ -1,0 +1,98 @@
+"""The `decisions` block of a model's `ici` meta: opt-in spend response, change attribution and budget assets.
+
+    decisions:
+      spend_nodes: [tv_spend, social_spend]     # nodes a budget can move (ancestors of the target)
+      levels: 9                                 # per node: 9 levels from its 5th to 95th percentile;
+                                                # or one list for every node, or {node: [levels]}
+      change_attribution: {start: "2024-02-01"} # monthly partitions from this month (YYYY-MM-01), each month
+                                                # against the one before; needs meta.ici.time_column
+      budget: {total: current, bounds: {tv_spend: [20, 300]}}   # total per row; `budget: null` turns it off
+      n_bootstrap: 50                           # default: the model's n_bootstrap
+
+Levels, totals and bounds are per row of the node table (per unit-period), in the node's units.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class BudgetMeta(BaseModel):
+    """The budget split: `total` per row ('current': today's total, a reallocation) and per-node bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    total: float | Literal["current"] = "current"
+    bounds: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
+
+
+class ChangeAttributionMeta(BaseModel):
+    """Monthly partitions of the change attribution: first month (its baseline is the month before) and end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str
+    end: str | None = None  # exclusive, YYYY-MM-01; None: up to the current month
+
+    @model_validator(mode="after")
+    def _months(self) -> ChangeAttributionMeta:
+        for key, value in (("start", self.start), ("end", self.end)):
+            if value is not None and not re.fullmatch(r"\d{4}-\d{2}-01", value):
+                raise ValueError(f"{key} must be the first day of a month as YYYY-MM-01, got {value!r}")
+        return self
+
+
+class DecisionsMeta(BaseModel):
+    """Which decision assets a model gets and how they are computed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spend_nodes: list[str] = Field(min_length=1)
+    levels: int | list[float] | dict[str, list[float]] = 9
+    change_attribution: ChangeAttributionMeta | None = None
+    budget: BudgetMeta | None = Field(default_factory=BudgetMeta)
+    n_bootstrap: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DecisionsMeta:
+        if len(set(self.spend_nodes)) != len(self.spend_nodes):
+            raise ValueError(f"spend_nodes {self.spend_nodes} repeat a node: list each once")
+        if isinstance(self.levels, int) and self.levels < 2:
+            raise ValueError(f"levels: {self.levels} is too few for a curve; give at least 2")
+        if isinstance(self.levels, dict):
+            extra = sorted(set(self.levels) - set(self.spend_nodes))
+            if extra:
+                raise ValueError(f"levels given for {extra}, which are not in spend_nodes {self.spend_nodes}")
+        if self.budget is not None:
+            extra = sorted(set(self.budget.bounds) - set(self.spend_nodes))
+            if extra:
+                raise ValueError(f"budget bounds given for {extra}, which are not in spend_nodes {self.spend_nodes}")
+        return self
+
+    def check_model(self, nodes: list[str], ancestors: set[str], time_column: str | None) -> None:
+        """Every spend node is a node of the graph and an ancestor of the target, and monthly attribution has a
+        time column; raise ValueError naming what is wrong."""
+        for node in self.spend_nodes:
+            if node not in nodes:
+                raise ValueError(f"spend node {node!r} is not a node of the graph (nodes: {nodes})")
+            if node not in ancestors:
+                raise ValueError(f"spend node {node!r} is not an ancestor of the target: spending on it cannot move it")
+        if self.change_attribution is not None and not time_column:
+            raise ValueError("change_attribution compares months: it needs meta.ici.time_column")
+
+    def levels_for(self, node: str, values: np.ndarray) -> list[float]:
+        """The levels of `node`: explicit ones, or `levels` evenly spaced between its 5th and 95th percentiles."""
+        if isinstance(self.levels, dict):
+            if node in self.levels:
+                return sorted(self.levels[node])
+            count = 9
+        elif isinstance(self.levels, list):
+            return sorted(self.levels)
+        else:
+            count = self.levels
+        lo, hi = np.quantile(np.asarray(values, dtype=float), [0.05, 0.95])
+        return [float(x) for x in np.linspace(lo, hi, count)]

@@ -1,0 +1,147 @@
+"""The second demo model, with known answers for the decision assets: saturating spend -> clicks -> revenue.
+
+One row per date x region, 2024-01-01 to 2025-12-31, 20 regions. Each month is a SpendCase
+(`ici_assets.engine.spendcases`) in euros and sessions:
+
+    demand         ~ N(100 + 6 cos(2 pi (month - 3) / 12), 10)           search-interest index
+    tv_spend       ~ log-normal, mean 5,000 EUR per region-day, log-sd 0.7
+    social_spend   ~ log-normal, mean 3,000 EUR per region-day, log-sd 0.7
+    search_clicks  = 20 demand + 1,500 (1 - exp(-tv_spend / 2,500)) + N(0, 150)      sessions
+    social_clicks  =  5 demand + 3,000 (1 - exp(-social_spend / 2,500)) + N(0, 200)  sessions
+    revenue        = 200 + 4 search_clicks + 4 social_clicks + N(0, 800)             EUR
+
+Known events: in CTR_DROP_MONTH the social platform's click-through halves (the social clicks cap
+falls from 3,000 to 1,500 sessions) and recovers the month after; in TV_FLIGHT_MONTH a TV flight
+puts 1.6 times the usual spend on air. Both spend channels saturate (diminishing returns).
+
+Truth, written to `raw` beside the article model's ICI truth:
+- ground_truth_response: E[revenue | do(node = level)] for the whole period (the day-weighted average
+  of each month's curve, which is what a model fitted on all days estimates), levels every 250 EUR.
+- ground_truth_change: each month's change in mean revenue against the month before, split by the exact
+  Shapley attribution over the six nodes (roots: distribution; others: mechanism) of the two months'
+  parameters (population values: the observed change of a sample also carries its sampling noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ici_assets.engine.spendcases import SPEND_NODES, SpendCase
+
+START, END = "2024-01-01", "2025-12-31"
+N_REGIONS = 20
+CTR_DROP_MONTH = "2025-03"
+TV_FLIGHT_MONTH = "2025-06"
+TV_FLIGHT_FACTOR = 1.6
+RESPONSE_GRID = {"tv_spend": np.arange(0.0, 20_001.0, 250.0), "social_spend": np.arange(0.0, 12_001.0, 250.0)}
+
+BASE = SpendCase(
+    demand_mean=100.0,
+    demand_sd=10.0,
+    tv_mean=5_000.0,
+    tv_logsd=0.7,
+    social_mean=3_000.0,
+    social_logsd=0.7,
+    search_per_demand=20.0,
+    search_cap=1_500.0,
+    search_scale=2_500.0,
+    search_sd=150.0,
+    social_per_demand=5.0,
+    social_cap=3_000.0,
+    social_scale=2_500.0,
+    social_sd=200.0,
+    revenue_base=200.0,
+    revenue_per_search=4.0,
+    revenue_per_social=4.0,
+    revenue_sd=800.0,
+)
+
+
+def months() -> pd.PeriodIndex:
+    return pd.period_range(START, END, freq="M")
+
+
+def month_case(month: pd.Period) -> SpendCase:
+    """The SpendCase of one month: seasonal demand, and the two events."""
+    case = replace(BASE, demand_mean=BASE.demand_mean + 6.0 * np.cos(2 * np.pi * (month.month - 3) / 12))
+    if str(month) == CTR_DROP_MONTH:
+        case = replace(case, social_cap=BASE.social_cap / 2)
+    if str(month) == TV_FLIGHT_MONTH:
+        case = replace(case, tv_mean=BASE.tv_mean * TV_FLIGHT_FACTOR)
+    return case
+
+
+def media_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The media model's raw tables: the daily export and its two truth tables."""
+    return {
+        "media_daily": media_daily(seed),
+        "ground_truth_response": ground_truth_response(),
+        "ground_truth_change": ground_truth_change(),
+    }
+
+
+def media_daily(seed: int = 0) -> pd.DataFrame:
+    """raw.media_daily: one row per date x region (sessions as whole numbers, money in cents)."""
+    rng = np.random.default_rng([seed, 0x3ED])
+    regions = [f"R{r:02d}" for r in range(1, N_REGIONS + 1)]
+    frames = []
+    for month in months():
+        days = pd.date_range(month.start_time, month.end_time.normalize(), freq="D")
+        nodes = month_case(month).simulate(len(days) * N_REGIONS, rng)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": np.repeat(days.date, N_REGIONS),
+                    "region": np.tile(regions, len(days)),
+                    "demand_index": nodes["demand"].round(3),
+                    "tv_spend_eur": nodes["tv_spend"].round(2),
+                    "social_spend_eur": nodes["social_spend"].round(2),
+                    "search_sessions": nodes["search_clicks"].round().astype("int64"),
+                    "social_sessions": nodes["social_clicks"].round().astype("int64"),
+                    "revenue_eur": nodes["revenue"].round(2),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def ground_truth_response() -> pd.DataFrame:
+    """raw.ground_truth_response: node, level (EUR per region-day), expected_revenue over the whole period."""
+    weights = np.array([m.days_in_month for m in months()], dtype=float)
+    weights /= weights.sum()
+    rows = []
+    for node, grid in RESPONSE_GRID.items():
+        curves = np.array([month_case(m).response(node, grid) for m in months()])
+        rows.append(pd.DataFrame({"node": node, "level": grid, "expected_revenue": weights @ curves}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def average_case() -> SpendCase:
+    """One SpendCase whose E[revenue | do(tv_spend, social_spend)] (both set, as a budget does) is the
+    day-weighted average of the months' (additive in the clicks: averaging the social cap and the demand mean
+    is exact). Its best_split is the true best budget split of the whole period."""
+    weights = np.array([m.days_in_month for m in months()], dtype=float)
+    weights /= weights.sum()
+    cases = [month_case(m) for m in months()]
+    return replace(
+        BASE,
+        demand_mean=float(weights @ [c.demand_mean for c in cases]),
+        social_cap=float(weights @ [c.social_cap for c in cases]),
+    )
+
+
+def ground_truth_change() -> pd.DataFrame:
+    """raw.ground_truth_change: period, baseline_period (first days of the months), node, contribution, change
+    (population values, EUR per row)."""
+    rows = []
+    ms = list(months())
+    for before, month in zip(ms, ms[1:]):
+        old, new = month_case(before), month_case(month)
+        truth = old.change_truth(new)
+        change = new.expected_revenue() - old.expected_revenue()
+        for node in SPEND_NODES:
+            rows.append((month.start_time.date(), before.start_time.date(), node, truth[node], change))
+    return pd.DataFrame(rows, columns=["period", "baseline_period", "node", "contribution", "change"])
