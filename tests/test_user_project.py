@@ -32,7 +32,18 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUILD_DEFINITIONS = 'from ici_assets import build_definitions\n\ndefs = build_definitions("dbt")\n'
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
-DEMO_KEYS = {"raw/ad_spend", "raw/web_sessions", "raw/orders", "raw/demand_index", "raw/ground_truth_ici"}
+DEMO_KEYS = {
+    f"raw/{t}"
+    for t in (
+        "ad_spend",
+        "web_sessions",
+        "orders",
+        "demand_index",
+        "ground_truth_ici",
+        "media_daily",
+        "ground_truth_change",
+    )
+}
 SEEDS_FOR_FLOOR = 50
 #: Shares within max(1 point, K sd of the shares over seeds) of the truth: 21 nodes are checked at once, and
 #: at 3 sd one in about 20 draws of the data would fail somewhere (seed 0's daily search_spend is 3.4 sd off).
