@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUILD_DEFINITIONS = 'from ici_assets import build_definitions\n\ndefs = build_definitions("dbt")\n'
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
+#: The demo's generated tables (the user's own raw.media_daily source is theirs: same name, not the demo's asset).
 DEMO_KEYS = {
     f"raw/{t}"
     for t in (
@@ -40,8 +41,8 @@ DEMO_KEYS = {
         "orders",
         "demand_index",
         "ground_truth_ici",
-        "media_daily",
         "ground_truth_change",
+        "ground_truth_response",
     )
 }
 SEEDS_FOR_FLOOR = 50
