@@ -20,4 +20,3 @@ def warehouse_path() -> Path:
     """Absolute path of the DuckDB warehouse: ``$ICI_WAREHOUSE`` or ``data/warehouse.duckdb``."""
     raw = os.environ.get(WAREHOUSE_ENV) or str(REPO_ROOT / "data" / "warehouse.duckdb")
     return Path(raw).expanduser().resolve()
-
