@@ -23,9 +23,10 @@ from ici_assets.asset_checks import check_results, check_specs
 from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, coverage_check, graph_check, mechanisms_check, shares_checks
 from ici_assets.engine import contributions, ici_from_scm, local_markov_test
 from ici_assets.fanout import ALL_CHECKS, run_partitions
+from ici_assets.grain import CHART_PERIOD
 from ici_assets.metadata import chart_metadata, fit_metadata, shares_chart_metadata, shares_metadata, table_metadata
 from ici_assets.nodes import ModelFit, fit_model, read_node_table, require_rows, slice_facts
-from ici_assets.partitions import Scheme, Segments, schemes
+from ici_assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.publish import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import IciSpec
@@ -33,6 +34,8 @@ from ici_assets.versions import scm_code_version, shares_code_version
 from ici_assets.warehouse import SHARES, WAREHOUSE_POOL, Equals, Read, Relation
 
 ICI_GROUP = "ici"
+#: Tag (empty value) of the partitioned ICI assets: jobs of whole-period assets select around them.
+PARTITIONED_TAG = "ici/partitioned"
 
 
 @dataclass(frozen=True)
@@ -41,24 +44,6 @@ class LastClickSource:
 
     key: dg.AssetKey
     relation: Relation
-
-
-def build_ici_assets(
-    spec: IciSpec,
-    model_key: dg.AssetKey,
-    relation: Relation,
-    last_click_source: LastClickSource | None = None,
-    *,
-    pool: str | None = WAREHOUSE_POOL,
-    kind: str = "duckdb",
-) -> list[dg.AssetsDefinition]:
-    """The ICI assets of one dbt model; ``relation`` is the table dbt builds for it. ``pool``: the concurrency
-    pool of the steps that write the warehouse (None for a server warehouse); ``kind``: its type, shown in the UI."""
-    assets = [scm_asset(spec, model_key, relation), shares_asset(spec, pool, kind)]
-    if spec.last_click is not None and last_click_source is not None:
-        assets.append(vs_last_click_asset(spec, last_click_source, pool, kind))
-    assets += [partitioned_asset(spec, model_key, relation, scheme, pool, kind) for scheme in schemes(spec)]
-    return assets
 
 
 def ici_key(spec: IciSpec, name: str) -> dg.AssetKey:
@@ -145,7 +130,7 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         description=(
             f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
             f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
-            "node's contribution per day. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
+            f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
             "`ici.ici_contributions`. Not published when its checks fail."
         ),
     )
@@ -165,7 +150,9 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
             metadata = {**shares_metadata(rows, fit.facts, spec.n_bootstrap), **shares_chart_metadata(rows, title)}
             if contrib is not None:
-                chart = charts.contributions_chart(contrib, title=f"Intrinsic contribution to {spec.target} per week")
+                per = CHART_PERIOD[spec.time_grain]
+                title = f"Intrinsic contribution to {spec.target} per {per}"
+                chart = charts.contributions_chart(contrib, title=title, grain=spec.time_grain)
                 metadata.update(chart_metadata("contributions_chart", chart, "Contributions over time"))
             yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         yield from report_checks(context, results)
@@ -240,13 +227,14 @@ def partitioned_asset(
 ) -> dg.AssetsDefinition:
     key = ici_key(spec, scheme.name)
     extra: dict[str, object] = (
-        {"window_months": spec.partitions.window_months} if scheme.kind == "month" else {"segment": scheme.kind}
+        {"window_months": scheme.window_months} if isinstance(scheme, MonthlyWindows) else {"segment": scheme.kind}
     )
     code = shares_code_version(spec, extra)
     what = (
-        f"per month, each fitted on the trailing {spec.partitions.window_months} months ending with the partition's "
-        "month (all segments pooled); the view `ici.ici_shares_over_time` holds the series"
-        if scheme.kind == "month"
+        f"per month, each fitted on the trailing {scheme.window_months} months ending with the partition's "
+        f"month ({spec.time_grain}s dated in it, all segments pooled); the view `ici.ici_shares_over_time` holds "
+        "the series"
+        if isinstance(scheme, MonthlyWindows)
         else f"per `{scheme.kind}` (one dynamic partition per value, registered by `ici/{spec.model}/scm`), each "
         f"fitted on that {scheme.kind}'s rows over the whole period"
     )
@@ -261,6 +249,7 @@ def partitioned_asset(
         group_name=ICI_GROUP,
         code_version=code,
         kinds={"python", kind},
+        tags={PARTITIONED_TAG: ""},
         pool=pool,
         description=(
             f"ICI shares of `{spec.model}` {what}. A backfill is one run: its partitions are fitted in parallel "

@@ -14,6 +14,8 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
+from ici_assets.grain import CHART_PERIOD, chart_periods
+
 _FONT = "sans-serif"
 
 
@@ -67,22 +69,24 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str) -> alt.TopLevelMix
     )
 
 
-def contributions_chart(contrib: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
-    """Stacked areas of each node's intrinsic contribution to the target, summed per week.
+def contributions_chart(contrib: pd.DataFrame, *, title: str, grain: str = "day") -> alt.TopLevelMixin:
+    """Stacked areas of each node's intrinsic contribution to the target per week (daily and weekly
+    tables) or per month (monthly tables).
 
     Contributions are deviations from the average period, so they stack above and below zero.
     """
+    per = CHART_PERIOD[grain]
     data = contrib[["period", "node", "contribution"]].copy()
-    data["week"] = pd.to_datetime(data["period"]).dt.to_period("W").dt.start_time
-    weekly = data.groupby(["week", "node"], as_index=False)["contribution"].sum()
+    data[per] = chart_periods(data["period"], grain)
+    summed = data.groupby([per, "node"], as_index=False)["contribution"].sum()
     return (
-        alt.Chart(weekly)
+        alt.Chart(summed)
         .mark_area(opacity=0.85)
         .encode(
-            x=alt.X("week:T", title=None),
-            y=alt.Y("contribution:Q", stack="zero", title="Contribution vs an average week"),
+            x=alt.X(f"{per}:T", title=None),
+            y=alt.Y("contribution:Q", stack="zero", title=f"Contribution vs an average {per}"),
             color=alt.Color("node:N", title="node", legend=alt.Legend(orient="bottom", columns=3)),
-            tooltip=["week:T", "node:N", alt.Tooltip("contribution:Q", format=",.0f")],
+            tooltip=[f"{per}:T", "node:N", alt.Tooltip("contribution:Q", format=",.0f")],
         )
         .properties(title=title, width=520, height=220)
     )

@@ -1,9 +1,10 @@
 """Command line: ``python -m ici_assets.cli demo|parse|shares|postgres``.
 
-``demo`` parses the dbt project, materialises every asset into the warehouse of the dbt target
-(``DBT_TARGET``: the DuckDB file by default, ``postgres`` for PostgreSQL) with a persistent Dagster
-instance (so ``make dev`` shows the runs) and prints the headline shares. With ``DBT_TARGET=postgres``
-and no ``PGHOST``, it starts a local server under ``.postgres/`` first (``postgres stop`` stops it).
+``demo`` loads the demo's code location (``ici_assets/demo/defs``), materialises every asset into the
+warehouse of the dbt target (``DBT_TARGET``: the DuckDB file by default, ``postgres`` for PostgreSQL) with a
+persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline shares. With
+``DBT_TARGET=postgres`` and no ``PGHOST``, it starts a local server under ``.postgres/`` first (``postgres stop``
+stops it). ``shares`` prints the current shares of any warehouse (``--warehouse`` or ``--dbt-project``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, dbt_project_dir, warehouse_path
+from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, warehouse_path
+
+DEMO_DBT_PROJECT = REPO_ROOT / "dbt_project"
 
 if TYPE_CHECKING:
     from ici_assets.resources import WarehouseResource
@@ -109,7 +112,7 @@ def ensure_warehouse() -> WarehouseResource:
     from ici_assets.warehouse.dbt_target import load_target
 
     os.environ[WAREHOUSE_ENV] = str(warehouse_path())  # the default target's DuckDB file, made absolute
-    if load_target(dbt_project_dir()).type == "postgres" and not os.environ.get("PGHOST"):
+    if load_target(DEMO_DBT_PROJECT).type == "postgres" and not os.environ.get("PGHOST"):
         from ici_assets.warehouse.pg_server import LocalPostgres
 
         server = LocalPostgres(local_postgres_dir()).start()
@@ -119,13 +122,13 @@ def ensure_warehouse() -> WarehouseResource:
             "stop it with `uv run python -m ici_assets.cli postgres stop`",
             file=sys.stderr,
         )
-    return WarehouseResource.for_dbt_target(dbt_project_dir())
+    return WarehouseResource.for_dbt_target(DEMO_DBT_PROJECT)
 
 
 def cmd_parse(_: argparse.Namespace) -> int:
     from ici_assets.dbt import prepare_manifest
 
-    print(f"dbt manifest: {prepare_manifest(dbt_project_dir())}")
+    print(f"dbt manifest: {prepare_manifest(DEMO_DBT_PROJECT)}")
     return 0
 
 
@@ -135,13 +138,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     resource = ensure_warehouse()
     from ici_assets.dbt import prepare_manifest
 
-    prepare_manifest(dbt_project_dir(), resource.dbt_target)
+    prepare_manifest(DEMO_DBT_PROJECT, resource.dbt_target)  # the manifest names the target's schemas
     import dagster as dg
 
-    from ici_assets.build import build_definitions
+    from ici_assets.definitions import defs as demo_defs
     from ici_assets.runner import run_all
 
-    defs = build_definitions(warehouse=resource)
+    defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
     with dg.DagsterInstance.get() as instance:
         quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         results = run_all(defs, instance, run_config=quiet, partitions=not args.no_partitions)
@@ -161,8 +164,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_shares(_: argparse.Namespace) -> int:
-    print_shares(ensure_warehouse().get())
+def cmd_shares(args: argparse.Namespace) -> int:
+    from ici_assets.resources import WarehouseResource
+
+    if args.warehouse:
+        resource = WarehouseResource(path=str(Path(args.warehouse).resolve()))
+    elif args.dbt_project:
+        resource = WarehouseResource.for_dbt_target(args.dbt_project, target=args.target)
+    else:
+        resource = ensure_warehouse()
+    print_shares(resource.get())
     return 0
 
 
@@ -189,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="materialise every demo asset and print the shares")
     demo.add_argument("--no-partitions", action="store_true", help="skip the monthly and per-region partitions")
     demo.set_defaults(func=cmd_demo)
-    sub.add_parser("shares", help="print the current shares").set_defaults(func=cmd_shares)
+    shares = sub.add_parser("shares", help="print the current whole-period shares of every model")
+    shares.add_argument("--warehouse", help="the DuckDB file (default: $ICI_WAREHOUSE or the demo's)")
+    shares.add_argument("--dbt-project", help="read the warehouse from this dbt project's profile target instead")
+    shares.add_argument("--target", help="the dbt target (default: the profile's)")
+    shares.set_defaults(func=cmd_shares)
     pg = sub.add_parser("postgres", help="the local PostgreSQL server of DBT_TARGET=postgres (env | stop)")
     pg.add_argument("action", choices=["env", "stop"])
     pg.set_defaults(func=cmd_postgres)

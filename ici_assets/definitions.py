@@ -1,10 +1,16 @@
-"""The code location loaded by ``dagster dev -w workspace.yaml``: the demo dbt project's definitions.
+"""The demo's code location: the components of ``ici_assets/demo/defs`` (``dg dev``, ``dagster dev -w workspace.yaml``).
 
-The project comes from ``$ICI_DBT_PROJECT_DIR`` (default ``dbt_project/``), the warehouse from its dbt
-profile target (``$DBT_TARGET``: the DuckDB file ``$ICI_WAREHOUSE`` by default, ``postgres`` for
-PostgreSQL). Needs ``dbt_project/target/manifest.json`` parsed for that target (``make parse``).
+``defs/marketing/defs.yaml`` declares the demo dbt project as an ``ici_assets.IciDbtProjectComponent``;
+``defs/demo_data.py`` adds the demo generator and the ``ici_demo`` job. The warehouse is the demo profile
+target's (``$DBT_TARGET``): the DuckDB file ``$ICI_WAREHOUSE`` (default ``data/warehouse.duckdb``), or
+PostgreSQL with ``DBT_TARGET=postgres``.
 """
 
-from ici_assets.build import build_definitions
+from pathlib import Path
 
-defs = build_definitions()
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent)

@@ -9,24 +9,28 @@ import dagster as dg
 
 from ici_assets.compute import DaskPool, InlinePool, LocalProcessPool, Pool
 from ici_assets.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
-from ici_assets.warehouse.dbt_target import DbtTarget, load_target, warehouse_for
+from ici_assets.warehouse.dbt_target import DbtTarget, duckdb_file, load_target, warehouse_for
 
 #: Environment variables giving the compute pool's defaults (run config overrides them).
 POOL_ENV, DASK_SCHEDULER_ENV, MAX_WORKERS_ENV = "ICI_COMPUTE_POOL", "ICI_DASK_SCHEDULER", "ICI_MAX_WORKERS"
 POOL_KINDS = ("local", "dask", "inline")
+#: Seconds a process waits for another's lock on the DuckDB file (one setting; see the component's YAML).
+DEFAULT_LOCK_WAIT_SECONDS = 120.0
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """Where the ICI assets read node tables and publish ``ici.*``: the dbt profile target dbt builds in
     (:meth:`for_dbt_target`), or a DuckDB file given by ``path``.
 
-    The config holds names only (project, profiles folder, profile, target): credentials are rendered
-    from the environment by dbt's own renderer each time :meth:`get` is called, so no password reaches
-    Dagster's config, metadata or logs.
+    The config holds names (project, profiles folder, profile, target) and, for a DuckDB target, its file
+    (resolved once, as dbt renders it: the component's ``dbt_env`` may set it only while it builds). A server's
+    credentials are rendered from the environment by dbt's own renderer each time :meth:`get` is called, so
+    no password reaches Dagster's config, metadata or logs. ``wait_seconds``: how long a step waits for
+    another process's lock (the DuckDB file, a table being published) before failing with a message naming it.
     """
 
     path: str = ""  # a DuckDB file; when set, it is the warehouse
-    wait_seconds: float = 120.0
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
     dbt_project_dir: str = ""
     dbt_profiles_dir: str = ""
     dbt_profile: str = ""
@@ -41,13 +45,14 @@ class WarehouseResource(dg.ConfigurableResource):
         profiles_dir: str | Path | None = None,
         profile: str | None = None,
         target: str | None = None,
-        wait_seconds: float = 120.0,
+        wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     ) -> WarehouseResource:
         """The warehouse of the dbt target that ``dbt build`` uses for ``project_dir`` (``target`` None:
         ``$DBT_TARGET``, else the profile's default). Profile and target are resolved now, so that the dbt
         runs (:meth:`dbt_cli_settings`) and the ICI assets use the same one."""
         resolved = load_target(project_dir, profiles_dir=profiles_dir, profile=profile, target=target)
         return cls(
+            path=duckdb_file(resolved) if resolved.type == "duckdb" else "",
             wait_seconds=wait_seconds,
             dbt_project_dir=str(resolved.project_dir),
             dbt_profiles_dir=str(resolved.profiles_file.parent),
@@ -57,7 +62,7 @@ class WarehouseResource(dg.ConfigurableResource):
         )
 
     def target(self) -> DbtTarget | None:
-        """The rendered dbt target (None for a plain DuckDB ``path``)."""
+        """The rendered dbt target (None for a DuckDB ``path``)."""
         if self.path or not self.dbt_project_dir:
             return None
         return load_target(
@@ -78,7 +83,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def dbt_cli_settings(self) -> dict[str, str]:
         """``profiles_dir``, ``profile`` and ``target`` for dagster-dbt's ``DbtCliResource`` (the ones set)."""
         settings = {"profiles_dir": self.dbt_profiles_dir, "profile": self.dbt_profile, "target": self.dbt_target}
-        return {k: v for k, v in settings.items() if v and not self.path}
+        return {k: v for k, v in settings.items() if v}
 
     @property
     def pool(self) -> str | None:

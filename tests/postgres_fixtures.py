@@ -130,15 +130,13 @@ def pg_demo(pg_server, tmp_path_factory):
 
     from ici_assets.build import build_definitions
     from ici_assets.dbt import prepare_manifest
-    from ici_assets.resources import WarehouseResource
     from tests.conftest import SMALL_RUN, copy_dbt_project
 
     db = pg_server.fresh_database(PG_DEMO_DB)
     with environment(pg_server.env(db)):
         project = copy_dbt_project(tmp_path_factory.mktemp("pg_dbt") / "dbt_project")
         prepare_manifest(project, target="postgres")
-        resource = WarehouseResource.for_dbt_target(project, target="postgres")
-        defs = build_definitions(project, resource)
+        defs = build_definitions(project, target="postgres", include_demo_raw=True)
         instance = dg.DagsterInstance.ephemeral()
         result = defs.resolve_job_def("ici_demo").execute_in_process(
             run_config=SMALL_RUN, instance=instance, raise_on_error=False

@@ -79,7 +79,7 @@ def test_generator_reads_the_carryover_from_the_dbt_vars(dbt_project_copy, tmp_p
     import dagster as dg
 
     from ici_assets.build import build_definitions
-    from ici_assets.raw_assets import RAW_TABLES
+    from ici_assets.demo.raw_assets import RAW_TABLES
 
     assert (TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG) == (0.6, 7)  # the demo project's vars
     project = tmp_path / "dbt_project"
@@ -92,7 +92,7 @@ def test_generator_reads_the_carryover_from_the_dbt_vars(dbt_project_copy, tmp_p
     )
     assert adstock_settings(project) == (0.5, 3)
     warehouse = tmp_path / "wh.duckdb"
-    defs = build_definitions(project, warehouse)
+    defs = build_definitions(project, warehouse, include_demo_raw=True)
     raw = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 2, "n_days": 10}}}}
     result = defs.resolve_job_def("ici_demo").execute_in_process(
         run_config=raw,

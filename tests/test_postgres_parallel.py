@@ -24,11 +24,10 @@ def run_at_once(project: str, home: str, selections: list[list[str]]) -> None:
     import os
 
     from ici_assets.build import build_definitions
-    from ici_assets.resources import WarehouseResource
     from ici_assets.runner import partition_jobs, range_tags
     from tests.postgres_fixtures import INLINE
 
-    defs = build_definitions(project, WarehouseResource.for_dbt_target(project, target="postgres"))
+    defs = build_definitions(project, target="postgres")
     (job,) = [j for j in partition_jobs(defs) if "region" in j.name]
     children = []
     for keys in selections:

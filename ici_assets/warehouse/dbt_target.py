@@ -130,15 +130,24 @@ def load_target(
     return DbtTarget(project, profiles_file, name, target_name, kind, credentials, secrets, env_vars)
 
 
+def duckdb_file(target: DbtTarget) -> str:
+    """The DuckDB file of a duckdb target; a relative path is relative to the dbt project (dbt's cwd)."""
+    raw = str(target.settings.get("path") or "")
+    if not raw or raw == ":memory:" or raw.startswith("md:"):
+        raise DbtTargetError(
+            f"{target.describe()} has path {raw or '(none)'!r}: the ICI assets need a DuckDB file that dbt and "
+            "Dagster's processes share. Set `path:` to a file, e.g. warehouse.duckdb."
+        )
+    path = Path(raw).expanduser()
+    return str(path if path.is_absolute() else (target.project_dir / path).resolve())
+
+
 def warehouse_for(target: DbtTarget, *, wait_seconds: float = 120.0) -> Warehouse:
     """The :class:`Warehouse` for a rendered dbt target (the file or server dbt builds in)."""
     if target.type == "duckdb":
         from ici_assets.warehouse.duckdb_file import DuckDBWarehouse
 
-        path = str(target.settings.get("path") or ":memory:")
-        if path != ":memory:" and not Path(path).is_absolute():
-            path = str((target.project_dir / path).resolve())  # dagster-dbt runs dbt in the project folder
-        return DuckDBWarehouse(path, wait_seconds=wait_seconds)
+        return DuckDBWarehouse(duckdb_file(target), wait_seconds=wait_seconds)
     if target.type == "postgres":
         from ici_assets.warehouse.postgres import PostgresWarehouse
 
