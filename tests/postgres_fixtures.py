@@ -72,19 +72,11 @@ class PgServer:
         return PostgresWarehouse(self.conninfo(dbname, **override), origin="test server")
 
 
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> contextlib.AbstractContextManager[None]:
     """Set environment variables (dbt renders the profile from them in subprocesses too), restore after."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    from ici_assets.component import scoped_env  # dagster-dbt loads only when a test needs it
+
+    return scoped_env(values)
 
 
 @pytest.fixture(scope="session")

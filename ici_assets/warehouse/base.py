@@ -15,6 +15,14 @@ import pandas as pd
 from ici_assets.warehouse.requests import Publish, Read, Relation, SumBy
 
 
+def check_rows(items: Sequence[Publish]) -> None:
+    """Every item's rows carry every column of its table (checked before any connection opens)."""
+    for item in items:
+        missing = [c for c in item.table.column_names if c not in item.rows.columns]
+        if missing:
+            raise ValueError(f"Rows for {item.table.relation} lack column(s) {missing}: nothing written.")
+
+
 class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the warehouse, table or column, and the fix."""
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 import ici_assets.warehouse.requests as rq
 from ici_assets.warehouse import sql
-from ici_assets.warehouse.base import MissingColumnsError, MissingRelationError, WarehouseLockedError
+from ici_assets.warehouse.base import MissingColumnsError, MissingRelationError, WarehouseLockedError, check_rows
 from ici_assets.warehouse.layout import ICI_VIEWS
 from ici_assets.warehouse.sql import DUCKDB, quote
 
@@ -118,10 +118,7 @@ class DuckDBWarehouse:
             return bool(self._columns(con, relation))
 
     def publish(self, items: Sequence[rq.Publish]) -> None:
-        for item in items:
-            missing = [c for c in item.table.column_names if c not in item.rows.columns]
-            if missing:
-                raise ValueError(f"Rows for {item.table.relation} lack column(s) {missing}: nothing written.")
+        check_rows(items)
         tables = {item.table.relation for item in items}
         with self._connect(read_only=False) as con:
             registered = []

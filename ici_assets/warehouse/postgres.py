@@ -24,6 +24,7 @@ from ici_assets.warehouse.base import (
     MissingRelationError,
     WarehouseError,
     WarehouseLockedError,
+    check_rows,
 )
 from ici_assets.warehouse.layout import ICI_VIEWS, TableLayout
 from ici_assets.warehouse.pg_frames import copy_chunks, frame_from_rows
@@ -178,10 +179,7 @@ class PostgresWarehouse:
     def publish(self, items: Sequence[rq.Publish]) -> None:
         import psycopg.errors as pe
 
-        for item in items:
-            missing = [c for c in item.table.column_names if c not in item.rows.columns]
-            if missing:
-                raise ValueError(f"Rows for {item.table.relation} lack column(s) {missing}: nothing written.")
+        check_rows(items)
         tables = sorted({item.table.relation for item in items}, key=str)
         with self._connect(autocommit=False) as con:
             try:
