@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ici_assets.spec import IciSpec
+from ici_assets.summaries import period_word
 from ici_assets.versions import frame_hash
 from ici_assets.warehouse import Filter, MissingColumnsError, MissingRelationError, Read, Relation, Warehouse
 
@@ -58,6 +59,7 @@ class SliceFacts:
     data_version: str  # content hash of the rows
     period_start: str | None  # first and last day (YYYY-MM-DD) when the model has a time column
     period_end: str | None
+    period: str | None = None  # spacing of the time column: day, week or month
 
     @property
     def label(self) -> str:
@@ -65,10 +67,13 @@ class SliceFacts:
 
 
 def slice_facts(spec: IciSpec, frame: pd.DataFrame) -> SliceFacts:
-    start = end = None
+    start = end = period = None
     if spec.time_column and spec.time_column in frame and len(frame):
         start, end = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
-    return SliceFacts(n_rows=len(frame), data_version=frame_hash(frame), period_start=start, period_end=end)
+        period = period_word(frame[spec.time_column])
+    return SliceFacts(
+        n_rows=len(frame), data_version=frame_hash(frame), period_start=start, period_end=end, period=period
+    )
 
 
 def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:

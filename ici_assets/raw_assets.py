@@ -7,6 +7,8 @@ a COPY job...) that writes the same tables; the dbt sources point at them by nam
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from ici_assets.demo.tables import RAW_LAYOUTS
+from ici_assets.metadata import column_schema, count
 from ici_assets.resources import WarehouseResource
 from ici_assets.versions import frame_hash
 from ici_assets.warehouse import WAREHOUSE_POOL
@@ -37,7 +39,13 @@ class RawDemoConfig(dg.Config):
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=RAW_DESCRIPTIONS[t], kinds={"duckdb"})
+        dg.AssetSpec(
+            dg.AssetKey(["raw", t]),
+            group_name="raw",
+            description=RAW_DESCRIPTIONS[t],
+            kinds={"duckdb"},
+            metadata=column_schema(RAW_LAYOUTS[t]),
+        )
         for t in RAW_TABLES
     ],
     pool=WAREHOUSE_POOL,
@@ -64,7 +72,7 @@ def raw_marketing_tables(
         # downstream fresh, so Dagster knows a refit would change nothing.
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", name]),
-            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+            metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
             data_version=dg.DataVersion(version),
         )
 
@@ -85,7 +93,13 @@ class RawMediaConfig(dg.Config):
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=MEDIA_DESCRIPTIONS[t], kinds={"duckdb"})
+        dg.AssetSpec(
+            dg.AssetKey(["raw", t]),
+            group_name="raw",
+            description=MEDIA_DESCRIPTIONS[t],
+            kinds={"duckdb"},
+            metadata=column_schema(RAW_LAYOUTS[t]),
+        )
         for t in MEDIA_TABLES
     ],
     pool=WAREHOUSE_POOL,
@@ -106,6 +120,6 @@ def raw_media_tables(context: dg.AssetExecutionContext, config: RawMediaConfig, 
         frame = tables[name]
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", name]),
-            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+            metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
             data_version=dg.DataVersion(frame_hash(frame)),
         )

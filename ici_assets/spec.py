@@ -70,6 +70,7 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
     columns: Mapping[str, Any] = props.get("columns") or {}
 
     parents: dict[str, tuple[str, ...]] = {}
+    units: dict[str, str] = {}
     for col_name, col in columns.items():
         if not _has_meta(col):
             continue
@@ -81,6 +82,13 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
             )
         check_identifier(col_name, f"dbt model '{model}': column")
         parents[col_name] = _str_list(col_meta.get("parents"), model, f"parents of '{col_name}'")
+        if col_meta.get("unit") is not None:
+            if not isinstance(col_meta["unit"], str):
+                raise IciMetaError(
+                    f"dbt model '{model}', column '{col_name}': meta.ici.unit must be text such as EUR or sessions, "
+                    f"got {col_meta['unit']!r}. {fix}"
+                )
+            units[col_name] = col_meta["unit"]
 
     if not parents:
         raise IciMetaError(
@@ -172,6 +180,7 @@ def parse_model_spec(props: Mapping[str, Any]) -> IciSpec:
         relation_name=props.get("relation_name") or model,
         target=target,
         parents=parents,
+        units=units,
         unit=unit,
         time_column=time_column,
         mechanisms=mechanisms,

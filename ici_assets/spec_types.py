@@ -57,7 +57,8 @@ class IciSpec:
     relation_name: str
     target: str
     parents: Mapping[str, tuple[str, ...]]
-    unit: tuple[str, ...] = ()
+    units: Mapping[str, str] = field(default_factory=dict)  # node -> its unit (EUR, sessions), from column meta
+    unit: tuple[str, ...] = ()  # the grain: one row per combination of these columns
     time_column: str | None = None
     mechanisms: str = "auto"
     n_bootstrap: int = DEFAULT_N_BOOTSTRAP
