@@ -18,9 +18,9 @@ parse: install
 demo: install
 	$(RUN) python -m ici_assets.cli demo
 
+# Webserver + daemon in one process group: one Ctrl-C or SIGTERM stops them all (ici_assets/devserver.py).
 dev: parse
-	mkdir -p "$(DAGSTER_HOME)"
-	$(RUN) dagster dev -w workspace.yaml
+	exec $(RUN) python -m ici_assets.devserver -w workspace.yaml
 
 # The UI test drives Debian's Chromium (Playwright never downloads a browser here).
 browser:
