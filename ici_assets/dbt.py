@@ -66,8 +66,7 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> d
     """One multi-asset for every dbt model; dbt tests become asset checks."""
 
     @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
+        manifest=project.manifest_path,  # no project=: it would show as an unserialisable metadata entry
         dagster_dbt_translator=translator,
         pool=WAREHOUSE_POOL,
         name="dbt_models",
@@ -85,7 +84,8 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> d
                 os.environ.pop(WAREHOUSE_ENV, None)
             else:
                 os.environ[WAREHOUSE_ENV] = previous
-        yield from invocation.stream()
+        # Row counts and column types of each built model, read back through dbt's adapter (dagster-dbt public API).
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
 
     return _dbt_models
 
