@@ -84,8 +84,7 @@ def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> d
                 os.environ.pop(WAREHOUSE_ENV, None)
             else:
                 os.environ[WAREHOUSE_ENV] = previous
-        # Row counts and column types of each built model, read back through dbt's adapter (dagster-dbt public API).
-        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+        yield from invocation.stream()
 
     return _dbt_models
 

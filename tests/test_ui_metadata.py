@@ -219,25 +219,12 @@ def test_raw_and_ici_table_assets_declare_their_column_schema(demo_run):
         assert len(schema.columns) >= 5 and all(c.type for c in schema.columns)
 
 
-def test_dbt_models_report_row_counts_and_column_types(dbt_project_copy, tmp_path):
-    """dagster-dbt's fetch_row_counts / fetch_column_metadata on a small build; no unserialisable project entry."""
+def test_dbt_assets_carry_no_unserialisable_project_entry(dbt_project_copy, tmp_path):
+    """``@dbt_assets(project=...)`` would add ``dagster_dbt/project`` (shown as unserialisable in the UI)."""
     import dagster as dg
 
     from ici_assets.build import build_definitions
 
-    defs = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb")
-    graph = defs.resolve_asset_graph()
-    mart = dg.AssetKey("marketing_nodes")
-    assert "dagster_dbt/project" not in graph.get(mart).metadata
-    selection = dg.AssetSelection.groups("raw", "staging", "marts").required_multi_asset_neighbors()
-    job = dg.define_asset_job("dbt_only", selection=selection).resolve(asset_graph=graph)
-    config = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 3, "n_days": 60}}}}
-    result = job.execute_in_process(
-        run_config=config, instance=dg.DagsterInstance.ephemeral(), resources=defs.resources
-    )
-    assert result.success
-    meta = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
-    assert meta[mart]["dagster/row_count"].value > 0
-    types = {c.name: c.type.lower() for c in meta[mart]["dagster/column_schema"].schema.columns}
-    assert types["revenue"] in ("double", "decimal(18,2)", "float") or types["revenue"].startswith("decimal")
-    assert types["date"] == "date" and ("varchar" in types["region"] or "character varying" in types["region"])
+    graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
+    metadata = graph.get(dg.AssetKey("marketing_nodes")).metadata
+    assert "dagster_dbt/project" not in metadata and "dagster_dbt/manifest" in metadata
