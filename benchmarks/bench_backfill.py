@@ -131,7 +131,7 @@ def main() -> int:
             t0 = time.perf_counter()
             prepare_manifest(project)
             phases.append(("dbt parse", "", time.perf_counter() - t0))
-            defs = build_definitions(project, tmp / "warehouse.duckdb")
+            defs = build_definitions(project, tmp / "warehouse.duckdb", include_demo_raw=True)
             instance = stack.enter_context(dg.DagsterInstance.ephemeral())
             raw = {"ops": {"raw_marketing_tables": {"config": {"n_regions": args.regions, "n_days": args.days}}}}
             t0 = time.perf_counter()

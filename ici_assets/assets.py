@@ -23,6 +23,7 @@ from ici_assets.asset_checks import check_results, check_specs
 from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, coverage_check, graph_check, mechanisms_check, shares_checks
 from ici_assets.engine import contributions, ici_from_scm, local_markov_test
 from ici_assets.fanout import ALL_CHECKS, run_partitions
+from ici_assets.grain import CHART_PERIOD
 from ici_assets.metadata import (
     chart_metadata,
     column_schema,
@@ -33,7 +34,7 @@ from ici_assets.metadata import (
     table_metadata,
 )
 from ici_assets.nodes import ModelFit, fit_model, read_node_table, require_rows, slice_facts
-from ici_assets.partitions import Scheme, Segments, schemes
+from ici_assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.publish import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import IciSpec
@@ -41,6 +42,8 @@ from ici_assets.versions import scm_code_version, shares_code_version
 from ici_assets.warehouse import SHARES, VS_LAST_CLICK, WAREHOUSE_POOL, Equals, Read, Relation
 
 ICI_GROUP = "ici"
+#: Tag (empty value) of the partitioned ICI assets: jobs of whole-period assets select around them.
+PARTITIONED_TAG = "ici/partitioned"
 
 
 @dataclass(frozen=True)
@@ -49,17 +52,6 @@ class LastClickSource:
 
     key: dg.AssetKey
     relation: Relation
-
-
-def build_ici_assets(
-    spec: IciSpec, model_key: dg.AssetKey, relation: Relation, last_click_source: LastClickSource | None = None
-) -> list[dg.AssetsDefinition]:
-    """The ICI assets of one dbt model; ``relation`` is the table dbt builds for it."""
-    assets = [scm_asset(spec, model_key, relation), shares_asset(spec)]
-    if spec.last_click is not None and last_click_source is not None:
-        assets.append(vs_last_click_asset(spec, last_click_source))
-    assets += [partitioned_asset(spec, model_key, relation, scheme) for scheme in schemes(spec)]
-    return assets
 
 
 def ici_key(spec: IciSpec, name: str) -> dg.AssetKey:
@@ -147,7 +139,7 @@ def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
         description=(
             f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
             f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
-            "node's contribution per day. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
+            f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
             "`ici.ici_contributions`. Not published when its checks fail."
         ),
     )
@@ -170,14 +162,16 @@ def shares_asset(spec: IciSpec) -> dg.AssetsDefinition:
                 **shares_chart_metadata(rows, title, spec.target),
             }
             if contrib is not None:
+                per = CHART_PERIOD[spec.time_grain]
                 unit = spec.units.get(spec.target, f"{spec.target} units")
                 summed = [f"all {c}s" for c in spec.unit if c != spec.time_column]
                 chart = charts.contributions_chart(
                     contrib,
-                    title=f"Intrinsic contribution to {spec.target} per week"
+                    title=f"Intrinsic contribution to {spec.target} per {per}"
                     + (f" ({', '.join(summed)})" if summed else ""),
                     unit=unit,
                     target=spec.target,
+                    grain=spec.time_grain,
                 )
                 metadata.update(chart_metadata("contributions_chart", chart, "Contributions over time"))
             yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
@@ -248,13 +242,14 @@ def vs_last_click_asset(spec: IciSpec, source: LastClickSource) -> dg.AssetsDefi
 def partitioned_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation, scheme: Scheme) -> dg.AssetsDefinition:
     key = ici_key(spec, scheme.name)
     extra: dict[str, object] = (
-        {"window_months": spec.partitions.window_months} if scheme.kind == "month" else {"segment": scheme.kind}
+        {"window_months": scheme.window_months} if isinstance(scheme, MonthlyWindows) else {"segment": scheme.kind}
     )
     code = shares_code_version(spec, extra)
     what = (
-        f"per month, each fitted on the trailing {spec.partitions.window_months} months ending with the partition's "
-        "month (all segments pooled); the view `ici.ici_shares_over_time` holds the series"
-        if scheme.kind == "month"
+        f"per month, each fitted on the trailing {scheme.window_months} months ending with the partition's "
+        f"month ({spec.time_grain}s dated in it, all segments pooled); the view `ici.ici_shares_over_time` holds "
+        "the series"
+        if isinstance(scheme, MonthlyWindows)
         else f"per `{scheme.kind}` (one dynamic partition per value, registered by `ici/{spec.model}/scm`), each "
         f"fitted on that {scheme.kind}'s rows over the whole period"
     )
@@ -269,6 +264,7 @@ def partitioned_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation,
         group_name=ICI_GROUP,
         code_version=code,
         kinds={"python", "duckdb"},
+        tags={PARTITIONED_TAG: ""},
         pool=WAREHOUSE_POOL,
         metadata=column_schema(SHARES),
         description=(

@@ -1,99 +1,62 @@
-"""Build Dagster definitions: raw tables -> dbt models -> fitted SCM -> ICI shares, for every ``ici`` model.
+"""``build_definitions``: the component's definitions from Python, for projects not on ``dg``.
 
-Importing this module builds nothing; ``ici_assets.definitions`` builds ``defs`` for ``dagster dev``.
+    # definitions.py
+    from ici_assets.build import build_definitions
+    defs = build_definitions("path/to/dbt_project")          # the warehouse is the dbt profile target's
+
+It builds exactly what ``type: ici_assets.IciDbtProjectComponent`` builds from a ``defs.yaml`` (the same
+class), preparing the manifest when it is missing or stale. Importing this module builds nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
+from dagster.components import build_defs_for_component
 
-from ici_assets.assets import LastClickSource, build_ici_assets
-from ici_assets.dbt import build_dbt_assets, default_translator, load_manifest, make_dbt_resource, make_project
-from ici_assets.decision_assets import build_decision_assets
-from ici_assets.paths import dbt_project_dir, warehouse_path
-from ici_assets.raw_assets import raw_marketing_tables, raw_media_tables
-from ici_assets.resources import ComputePoolResource, WarehouseResource
-from ici_assets.spec import specs_from_manifest
-from ici_assets.warehouse import Relation
+from ici_assets.component import IciDbtProjectComponent, scoped_env
+from ici_assets.dbt import dbt_project
+from ici_assets.paths import WAREHOUSE_ENV
+from ici_assets.resources import WarehouseResource
 
 
 def build_definitions(
-    project_dir: str | Path | None = None,
+    project_dir: str | Path,
     warehouse: str | Path | None = None,
     *,
-    include_demo_raw: bool = True,
+    include_demo_raw: bool = False,
+    profiles_dir: str | Path | None = None,
+    target: str | None = None,
+    **component_args: Any,
 ) -> dg.Definitions:
     """Definitions for a dbt project: its models, and ICI assets for each model with ``ici`` meta.
 
-    ``project_dir`` and ``warehouse`` default to ``$ICI_DBT_PROJECT_DIR`` / ``$ICI_WAREHOUSE``.
+    ``warehouse``: a DuckDB file for both sides, passed to dbt as ``$ICI_WAREHOUSE`` (the profile must read
+    its path from that variable); by default the profile target's own path. ``include_demo_raw``: add the
+    demo generator and the ``ici_demo`` job (the demo only). ``component_args``: any other attribute of
+    :class:`~ici_assets.component.IciDbtProjectComponent` (``ici_defaults``, ``compute_pool``...).
     """
-    project = make_project(Path(project_dir).resolve() if project_dir else dbt_project_dir())
-    manifest = load_manifest(project)
-    translator = default_translator()
-    dbt_models = build_dbt_assets(project, translator)
-
-    assets: list = [dbt_models]
-    if include_demo_raw:
-        assets[:0] = [raw_marketing_tables, raw_media_tables]
-    nodes = manifest["nodes"]
-    models = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") == "model"}
-    for spec in specs_from_manifest(manifest):
-        source = None
-        if spec.last_click is not None:
-            lc_uid = models.get(spec.last_click.model)
-            if lc_uid is None:
-                raise ValueError(
-                    f"dbt model '{spec.model}': meta.ici.last_click.model '{spec.last_click.model}' is not a "
-                    "model of this dbt project."
-                )
-            source = LastClickSource(
-                get_asset_key_for_model([dbt_models], spec.last_click.model), _relation(nodes[lc_uid])
+    project = dbt_project(project_dir, profiles_dir, target)
+    env = {WAREHOUSE_ENV: str(Path(warehouse).resolve())} if warehouse else {}
+    if warehouse:
+        with scoped_env(env):
+            used = WarehouseResource.for_dbt_target(
+                project.project_dir, profiles_dir=project.profiles_dir, target=project.target
             )
-        model_key = get_asset_key_for_model([dbt_models], spec.model)
-        relation = _relation(nodes[spec.unique_id])
-        assets.extend(build_ici_assets(spec, model_key, relation, source))
-        assets.extend(build_decision_assets(spec, model_key, relation))
-
-    wh_path = str(Path(warehouse).resolve()) if warehouse else str(warehouse_path())
-    jobs = [
-        dg.define_asset_job(
-            "ici_demo",
-            selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def is None]),
-            description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares",
-        )
-    ]
-    for partitions_def, name in _partitioned_jobs(assets):
-        jobs.append(
-            dg.define_asset_job(
-                name,
-                selection=dg.AssetSelection.assets(*[a for a in assets if a.partitions_def == partitions_def]),
-                description="Partitioned ICI shares; launch a backfill of all partitions from the UI or the CLI",
+        if Path(used.path) != Path(env[WAREHOUSE_ENV]):
+            raise ValueError(
+                f"dbt's profile target for {project.project_dir} writes to {used.path}, not to the warehouse "
+                f"{env[WAREHOUSE_ENV]} given to build_definitions: make the target's path "
+                f"\"{{{{ env_var('{WAREHOUSE_ENV}') }}}}\", or leave the warehouse argument out."
             )
-        )
-    return dg.Definitions(
-        assets=assets,
-        resources={
-            "dbt": make_dbt_resource(project),
-            "warehouse": WarehouseResource(path=wh_path),
-            "compute_pool": ComputePoolResource.from_env(),
-        },
-        jobs=jobs,
+    component = IciDbtProjectComponent(
+        project=project, dbt_env={**env, **component_args.pop("dbt_env", {})}, **component_args
     )
+    defs = build_defs_for_component(component)
+    if include_demo_raw:
+        from ici_assets.demo.raw_assets import demo_definitions
 
-
-def _relation(props: dict) -> Relation:
-    """The table dbt builds for a manifest model node."""
-    return Relation(props["schema"], props.get("alias") or props["name"])
-
-
-def _partitioned_jobs(assets: list) -> list[tuple[dg.PartitionsDefinition, str]]:
-    """One job per distinct partitions definition among the ICI assets (named after the asset)."""
-    out: list[tuple[dg.PartitionsDefinition, str]] = []
-    for a in assets:
-        if a.partitions_def is not None and all(p != a.partitions_def for p, _ in out):
-            key = next(iter(a.keys))
-            out.append((a.partitions_def, "__".join(key.path) + "_job"))
-    return out
+        defs = dg.Definitions.merge(defs, demo_definitions(project.project_dir))
+    return defs

@@ -24,7 +24,7 @@ from ici_assets.metadata import chart_metadata, summary, table_metadata
 from ici_assets.nodes import fit_model, read_node_table
 from ici_assets.publish import ResultKey
 from ici_assets.spec import IciSpec
-from ici_assets.summaries import grain_label, period_word, tidy
+from ici_assets.summaries import grain_label, tidy
 from ici_assets.versions import frame_hash
 from ici_assets.warehouse import CHANGE_ATTRIBUTION, Equals, Read, Relation, Warehouse
 
@@ -99,7 +99,7 @@ def run_change_partitions(
         if empty:
             errors[k] = f"no rows in {' and '.join(empty)}"
     n_boot = decision_bootstrap(spec)
-    per = grain_label(spec.unit, spec.time_column, period_word(frame[scheme.time_column]) if len(frame) else None)
+    per = grain_label(spec.unit, spec.time_column, spec.time_grain if spec.time_column else None)
     unit = spec.units.get(spec.target)
 
     def y_title(what: str) -> str:

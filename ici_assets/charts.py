@@ -16,6 +16,7 @@ import pandas as pd
 import vl_convert as vlc
 from PIL import Image
 
+from ici_assets.grain import CHART_PERIOD, chart_periods
 from ici_assets.summaries import tidy_value, with_interval
 
 #: Rendered at twice the layout size: sharp on high-DPI screens, shown at layout size by the UI's dialog.
@@ -109,30 +110,32 @@ def time_axis(title: str | None = None) -> alt.Axis:
 
 
 def contributions_chart(
-    contrib: pd.DataFrame, *, title: str, unit: str, target: str | None = None
+    contrib: pd.DataFrame, *, title: str, unit: str, target: str | None = None, grain: str = "day"
 ) -> alt.TopLevelMixin:
-    """One panel per node: its intrinsic contribution to the target summed per week (``unit`` per week, all units
-    of the grain together), a deviation from the average week. Panels share the y scale, so sizes compare."""
+    """One panel per node: its intrinsic contribution to the target summed per week (daily and weekly tables) or
+    per month (monthly tables), in ``unit`` per period, all units of the grain together: a deviation from the
+    average period. Panels share the y scale, so sizes compare."""
+    per = CHART_PERIOD[grain]
     data = contrib.loc[contrib["node"] != target, ["period", "node", "contribution"]].copy()
-    data["week"] = pd.to_datetime(data["period"]).dt.to_period("W").dt.start_time
-    weekly = data.groupby(["week", "node"], as_index=False)["contribution"].sum()
-    order = weekly.groupby("node")["contribution"].var().sort_values(ascending=False).index.tolist()
+    data[per] = chart_periods(data["period"], grain)
+    summed = data.groupby([per, "node"], as_index=False)["contribution"].sum()
+    order = summed.groupby("node")["contribution"].var().sort_values(ascending=False).index.tolist()
     line = (
         alt.Chart()
         .mark_area(line={"strokeWidth": 1.2}, opacity=0.55)
         .encode(
-            x=alt.X("week:T", axis=time_axis()),
-            y=alt.Y("contribution:Q", title=f"{unit}/week", axis=alt.Axis(format="~s", tickCount=3)),
+            x=alt.X(f"{per}:T", axis=time_axis()),
+            y=alt.Y("contribution:Q", title=f"{unit}/{per}", axis=alt.Axis(format="~s", tickCount=3)),
             color=alt.Color("node:N", sort=order, scale=alt.Scale(scheme=PALETTE), legend=None),
-            tooltip=["week:T", "node:N", alt.Tooltip("contribution:Q", format=",.0f")],
+            tooltip=[f"{per}:T", "node:N", alt.Tooltip("contribution:Q", format=",.0f")],
         )
     )
     zero = alt.Chart().mark_rule(color="#666666", strokeWidth=0.8).encode(y=alt.datum(0))
     return (
-        alt.layer(line, zero, data=weekly)
+        alt.layer(line, zero, data=summed)
         .properties(width=560, height=64)
         .facet(row=alt.Row("node:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
-        .properties(title=alt.Title(title, subtitle="Deviation from the average week; target's own noise not shown."))
+        .properties(title=alt.Title(title, subtitle=f"Deviation from the average {per}; target's own noise not shown."))
     )
 
 

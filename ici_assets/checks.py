@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ici_assets.spec import CheckSpec, IciSpec
+from ici_assets.grain import expected_periods, off_grain
+from ici_assets.grain import periods as grain_periods
+from ici_assets.meta import ChecksMeta
+from ici_assets.spec import IciSpec
 
 SCM_CHECKS = ("mechanisms_explain_variance", "graph_not_contradicted", "node_table_coverage")
 SHARES_CHECKS = ("shares_sum_to_100", "no_share_below_minus_one")
@@ -27,7 +30,10 @@ DESCRIPTIONS = {
     "graph_not_contradicted": (
         "The data do not contradict the graph's local Markov statements (partial correlations, Bonferroni)."
     ),
-    "node_table_coverage": "The node table has enough rows and every day x unit between its first and last day.",
+    "node_table_coverage": (
+        "The node table has enough rows and one row per unit for every period (meta.ici.time_grain: day, week "
+        "or month) between its first and last."
+    ),
     "shares_sum_to_100": "ICI shares sum to 100 within 1e-6.",
     "no_share_below_minus_one": "No ICI share below -1 percentage point.",
 }
@@ -43,7 +49,7 @@ class CheckOutcome:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-def mechanisms_check(limits: CheckSpec, kinds: Mapping[str, str], r2: Mapping[str, float]) -> CheckOutcome:
+def mechanisms_check(limits: ChecksMeta, kinds: Mapping[str, str], r2: Mapping[str, float]) -> CheckOutcome:
     """Every non-root mechanism explains at least ``min_r2`` of its node's variance."""
     fitted = {n: float(v) for n, v in r2.items() if kinds.get(n) != "root" and pd.notna(v)}
     weak = sorted(n for n, v in fitted.items() if v < limits.min_r2)
@@ -60,7 +66,7 @@ def mechanisms_check(limits: CheckSpec, kinds: Mapping[str, str], r2: Mapping[st
     )
 
 
-def graph_check(limits: CheckSpec, markov: pd.DataFrame) -> CheckOutcome:
+def graph_check(limits: ChecksMeta, markov: pd.DataFrame) -> CheckOutcome:
     """No local Markov statement of the graph is rejected by a partial correlation of practical size."""
     bad = markov[markov["rejected_bonferroni"] & (markov["partial_corr"].abs() >= limits.markov_min_abs_corr)]
     statements = [
@@ -85,39 +91,50 @@ def graph_check(limits: CheckSpec, markov: pd.DataFrame) -> CheckOutcome:
 
 
 def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
-    """Enough rows, and (with a time column) every day x unit between the first and the last day."""
+    """Enough rows, and (with a time column) one row per unit for every period (day, week or month:
+    ``time_grain``) between the first and the last."""
     problems = []
     if len(frame) < spec.checks.min_rows:
         problems.append(f"{len(frame)} rows < minimum {spec.checks.min_rows}")
     meta: dict[str, Any] = {"n_rows": len(frame)}
+    grain = spec.time_grain
+    units = [u for u in spec.unit if u != spec.time_column and u in frame]
     if spec.time_column and spec.time_column in frame and len(frame):
-        days = pd.to_datetime(frame[spec.time_column])
-        units = [u for u in spec.unit if u != spec.time_column and u in frame]
+        per = grain_periods(frame[spec.time_column], grain)
         n_units = int(frame[units].drop_duplicates().shape[0]) if units else 1
-        n_days = int(days.nunique())
-        missing_days = (days.max() - days.min()).days + 1 - n_days
+        n_periods = int(per.nunique())
+        missing = expected_periods(per.min(), per.max(), grain).difference(pd.DatetimeIndex(per.unique()))
+        first, last = str(per.min().date()), str(per.max().date())
         meta.update(
-            first_day=str(days.min().date()),
-            last_day=str(days.max().date()),
-            n_days=n_days,
+            time_grain=grain,
+            first_period=first,
+            last_period=last,
+            n_periods=n_periods,
             n_units=n_units,
-            missing_days=int(missing_days),
+            missing_periods=len(missing),
         )
-        if missing_days:
-            all_days = pd.date_range(days.min(), days.max(), freq="D")
-            gaps = sorted(set(all_days.date) - set(days.dt.date))[:5]
+        if len(missing):
+            gaps = [str(d.date()) for d in missing[:5]]
+            problems.append(f"{len(missing)} {grain}(s) missing between {first} and {last} (e.g. {gaps})")
+        off = off_grain(frame[spec.time_column], grain)
+        if len(off):
             problems.append(
-                f"{missing_days} day(s) missing between {days.min().date()} and {days.max().date()} (e.g. {gaps})"
+                f"{len(off)} row(s) not dated on the weekday of the first week ({first}), e.g. "
+                f"{[str(d.date()) for d in off[:3]]}: date every row by the same weekday, or set time_grain: day"
             )
-        if len(frame) != n_days * n_units:
-            problems.append(f"{len(frame)} rows but {n_days} days x {n_units} units = {n_days * n_units}")
+        if len(frame) != n_periods * n_units:
+            problems.append(
+                f"{len(frame)} rows but {n_periods} {grain}s x {n_units} units = {n_periods * n_units} "
+                f"(one row per unit and {grain} expected; is time_grain '{grain}' right?)"
+            )
+    scope = f"{grain} x unit" if units else f"{grain} (one series)"
     return CheckOutcome(
         "node_table_coverage",
         not problems,
         (
             "Node table incomplete: " + "; ".join(problems) + ". Check the raw tables and dbt models."
             if problems
-            else "Every day x unit present."
+            else f"Every {scope} present."
         ),
         meta,
     )

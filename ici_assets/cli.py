@@ -1,7 +1,8 @@
 """Command line: ``python -m ici_assets.cli demo|parse|shares``.
 
-``demo`` parses the dbt project, materialises every asset into the warehouse with a
-persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline shares.
+``demo`` loads the demo's code location (``ici_assets/demo/defs``), materialises every asset into the
+warehouse with a persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline
+shares. ``shares`` prints the current shares of any warehouse (``--warehouse`` or ``--dbt-project``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, dbt_project_dir, warehouse_path
+from ici_assets.paths import REPO_ROOT, WAREHOUSE_ENV, warehouse_path
+
+DEMO_DBT_PROJECT = REPO_ROOT / "dbt_project"
 
 DAGSTER_YAML = """\
 # Written by `python -m ici_assets.cli`: the embedded DuckDB file allows one writer,
@@ -88,7 +91,7 @@ def print_decisions(path: Path) -> None:
 def cmd_parse(_: argparse.Namespace) -> int:
     from ici_assets.dbt import prepare_manifest
 
-    print(f"dbt manifest: {prepare_manifest(dbt_project_dir())}")
+    print(f"dbt manifest: {prepare_manifest(DEMO_DBT_PROJECT)}")
     return 0
 
 
@@ -96,16 +99,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     home = ensure_dagster_home()
     wh = warehouse_path()
-    os.environ[WAREHOUSE_ENV] = str(wh)
-    from ici_assets.dbt import prepare_manifest
-
-    prepare_manifest(dbt_project_dir())
+    os.environ[WAREHOUSE_ENV] = str(wh)  # the demo profile's path (dbt_project/profiles.yml)
     import dagster as dg
 
-    from ici_assets.build import build_definitions
+    from ici_assets.definitions import defs as demo_defs
     from ici_assets.runner import run_all
 
-    defs = build_definitions(warehouse=wh)
+    defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
     with dg.DagsterInstance.get() as instance:
         quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         results = run_all(defs, instance, run_config=quiet, partitions=not args.no_partitions)
@@ -124,8 +124,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_shares(_: argparse.Namespace) -> int:
-    print_shares(warehouse_path())
+def cmd_shares(args: argparse.Namespace) -> int:
+    if args.warehouse:
+        path = Path(args.warehouse).resolve()
+    elif args.dbt_project:
+        from ici_assets.resources import WarehouseResource
+
+        path = Path(WarehouseResource.for_dbt_target(args.dbt_project, target=args.target).path)
+    else:
+        path = warehouse_path()
+    print_shares(path)
     return 0
 
 
@@ -136,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="materialise every demo asset and print the shares")
     demo.add_argument("--no-partitions", action="store_true", help="skip the monthly and per-region partitions")
     demo.set_defaults(func=cmd_demo)
-    sub.add_parser("shares", help="print the current shares").set_defaults(func=cmd_shares)
+    shares = sub.add_parser("shares", help="print the current whole-period shares of every model")
+    shares.add_argument("--warehouse", help="the DuckDB file (default: $ICI_WAREHOUSE or the demo's)")
+    shares.add_argument("--dbt-project", help="read the warehouse from this dbt project's profile target instead")
+    shares.add_argument("--target", help="the dbt target (default: the profile's)")
+    shares.set_defaults(func=cmd_shares)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,33 +1,15 @@
-"""dbt models as Dagster assets (dagster-dbt): keys, groups, and dbt tests as asset checks."""
+"""Running dbt from Dagster's processes: the executable, and preparing a project's manifest."""
 
-import json
+from __future__ import annotations
+
 import os
 import shutil
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject
 
-from ici_assets.paths import WAREHOUSE_ENV
-from ici_assets.resources import WarehouseResource
-from ici_assets.warehouse import WAREHOUSE_POOL
-
-
-class IciDbtTranslator(DagsterDbtTranslator):
-    """Groups dbt models by folder (staging, marts); sources keep ``raw/<table>`` keys.
-
-    dbt source ``raw.ad_spend`` maps to asset key ``raw/ad_spend``, the key of the raw-table
-    asset that writes it, so lineage runs raw -> staging -> marts without extra wiring.
-    """
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props.get("resource_type") == "source":
-            return "raw"
-        fqn = dbt_resource_props.get("fqn") or []
-        return fqn[1] if len(fqn) > 2 else "dbt"
+from ici_assets.warehouse.dbt_target import resolve_profiles_dir
 
 
 def dbt_executable() -> str:
@@ -36,58 +18,25 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
-def make_dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, profiles_dir=str(project.project_dir), dbt_executable=dbt_executable())
+def ensure_dbt_on_path() -> None:
+    """Put this Python's ``bin`` folder on PATH when ``dbt`` is not found there (``.venv/bin/dg`` run
+    without activating the venv): dagster-dbt calls ``dbt`` by name."""
+    folder = Path(sys.executable).parent
+    if shutil.which("dbt") is None and (folder / "dbt").exists():
+        os.environ["PATH"] = os.pathsep.join([str(folder), os.environ.get("PATH", "")])
 
 
-def make_project(project_dir: Path) -> DbtProject:
-    """The DbtProject, with its manifest parsed now when running under ``dagster dev``."""
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-    project.prepare_if_dev()
-    return project
+def dbt_project(
+    project_dir: str | Path, profiles_dir: str | Path | None = None, target: str | None = None
+) -> DbtProject:
+    """The DbtProject of a folder, with profiles.yml found in dbt's order (not only in the project folder)."""
+    folder = Path(project_dir).resolve()
+    return DbtProject(project_dir=folder, profiles_dir=resolve_profiles_dir(folder, profiles_dir), target=target)
 
 
 def prepare_manifest(project_dir: Path) -> Path:
-    """Run ``dbt parse`` so ``target/manifest.json`` exists (needed outside ``dagster dev``)."""
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-    make_dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
+    """Run ``dbt parse`` so ``target/manifest.json`` exists (the definitions also do it when it is stale)."""
+    project = dbt_project(project_dir)
+    resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    resource.cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
     return Path(project.manifest_path)
-
-
-def load_manifest(project: DbtProject) -> dict[str, Any]:
-    """The parsed dbt manifest, or a clear error saying how to create it."""
-    path = Path(project.manifest_path)
-    if not path.exists():
-        raise FileNotFoundError(f"dbt manifest {path} not found: run `make parse` (dbt parse) or `make demo` first.")
-    return json.loads(path.read_text())
-
-
-def build_dbt_assets(project: DbtProject, translator: DagsterDbtTranslator) -> dg.AssetsDefinition:
-    """One multi-asset for every dbt model; dbt tests become asset checks."""
-
-    @dbt_assets(
-        manifest=project.manifest_path,  # no project=: it would show as an unserialisable metadata entry
-        dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
-        name="dbt_models",
-    )
-    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        context.log.info(f"dbt build against {warehouse.path}")
-        # dbt runs as a subprocess that reads the warehouse path from its environment, which
-        # is copied when the subprocess starts; restore ours afterwards.
-        previous = os.environ.get(WAREHOUSE_ENV)
-        os.environ[WAREHOUSE_ENV] = warehouse.path
-        try:
-            invocation = dbt.cli(["build"], context=context)
-        finally:
-            if previous is None:
-                os.environ.pop(WAREHOUSE_ENV, None)
-            else:
-                os.environ[WAREHOUSE_ENV] = previous
-        yield from invocation.stream()
-
-    return _dbt_models
-
-
-def default_translator() -> IciDbtTranslator:
-    return IciDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

@@ -16,7 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from ici_assets.asset_checks import check_results, check_specs
-from ici_assets.assets import ICI_GROUP, ici_key, report_checks
+from ici_assets.assets import ICI_GROUP, PARTITIONED_TAG, ici_key, report_checks
 from ici_assets.change_partitions import MonthlyChanges, run_change_partitions
 from ici_assets.decision_charts import budget_chart, response_chart
 from ici_assets.decision_checks import BUDGET_CHECKS, CHANGE_CHECKS, RESPONSE_CHECKS, budget_checks, response_checks
@@ -218,6 +218,7 @@ def change_attribution_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Re
         deps=[model_key],
         partitions_def=MonthlyChanges(spec).partitions_def(),
         backfill_policy=dg.BackfillPolicy.single_run(),
+        tags={PARTITIONED_TAG: ""},  # not in a demo's "run it all" job (factory.UNPARTITIONED)
         check_specs=check_specs(key, CHANGE_CHECKS),
         output_required=False,
         group_name=ICI_GROUP,

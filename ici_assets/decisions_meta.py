@@ -14,12 +14,11 @@ Levels, totals and bounds are per row of the node table (per unit-period), in th
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class BudgetMeta(BaseModel):
@@ -97,22 +96,3 @@ class DecisionsMeta(BaseModel):
             count = self.levels
         lo, hi = np.quantile(np.asarray(values, dtype=float), [0.05, 0.95])
         return [float(x) for x in np.linspace(lo, hi, count)]
-
-
-def parse_decisions(raw: object) -> DecisionsMeta | None:
-    """The `decisions` block (None when absent); pydantic's ValidationError names the key at fault."""
-    return None if raw is None else DecisionsMeta.model_validate(raw)
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """pydantic's errors as 'key.path: message', with the closest valid key for a misspelt one."""
-    keys = {k for m in (DecisionsMeta, BudgetMeta, ChangeAttributionMeta) for k in m.model_fields}
-    out = []
-    for e in exc.errors():
-        where = ".".join(map(str, e["loc"])) or "decisions"
-        hint = ""
-        if e["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(e["loc"][-1]), sorted(keys), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {sorted(keys)}"
-        out.append(f"{where}: {e['msg']}{hint}")
-    return "; ".join(out)

@@ -1,9 +1,15 @@
-"""The code location loaded by ``dagster dev -w workspace.yaml``: the demo dbt project's definitions.
+"""The demo's code location: the components of ``ici_assets/demo/defs`` (``dg dev``, ``dagster dev -w workspace.yaml``).
 
-Paths come from ``$ICI_DBT_PROJECT_DIR`` and ``$ICI_WAREHOUSE`` (defaults: ``dbt_project/`` and
-``data/warehouse.duckdb``). Needs ``dbt_project/target/manifest.json`` (``make parse``).
+``defs/marketing/defs.yaml`` declares the demo dbt project as an ``ici_assets.IciDbtProjectComponent``;
+``defs/demo_data.py`` adds the demo generator and the ``ici_demo`` job. The warehouse is the demo profile
+target's: ``$ICI_WAREHOUSE``, default ``data/warehouse.duckdb``.
 """
 
-from ici_assets.build import build_definitions
+from pathlib import Path
 
-defs = build_definitions()
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -53,7 +53,7 @@ def fit_settings(spec: IciSpec, *, markov_alpha: float, with_contributions: bool
 
 def slice_checks(spec: IciSpec, frame: pd.DataFrame, outcome: FitOutcome, markov_alpha: float) -> list[CheckOutcome]:
     """All five checks on one partition's rows and results."""
-    limits = replace(spec.checks, markov_alpha=markov_alpha)
+    limits = spec.checks.model_copy(update={"markov_alpha": markov_alpha})
     return [
         mechanisms_check(limits, outcome.kinds, outcome.r2),
         graph_check(limits, outcome.markov),
@@ -237,8 +237,7 @@ def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: 
         )
     )
     if isinstance(scheme, MonthlyWindows):
-        window = spec.partitions.window_months
-        title = f"ICI shares of {spec.target} over time ({window}-month trailing windows)"
+        title = f"ICI shares of {spec.target} over time ({scheme.window_months}-month trailing windows)"
         chart = charts.shares_over_time_chart(current, title=title, target=spec.target)
     else:
         title = f"ICI shares of {spec.target} by {scheme.kind}"

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from ici_assets.spec import IciSpec
-from ici_assets.summaries import period_word
 from ici_assets.versions import frame_hash
 from ici_assets.warehouse import Filter, MissingColumnsError, MissingRelationError, Read, Relation, Warehouse
 
@@ -59,7 +58,7 @@ class SliceFacts:
     data_version: str  # content hash of the rows
     period_start: str | None  # first and last day (YYYY-MM-DD) when the model has a time column
     period_end: str | None
-    period: str | None = None  # spacing of the time column: day, week or month
+    period: str | None = None  # the model's time grain (meta.ici.time_grain): day, week or month
 
     @property
     def label(self) -> str:
@@ -70,7 +69,7 @@ def slice_facts(spec: IciSpec, frame: pd.DataFrame) -> SliceFacts:
     start = end = period = None
     if spec.time_column and spec.time_column in frame and len(frame):
         start, end = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
-        period = period_word(frame[spec.time_column])
+        period = spec.time_grain
     return SliceFacts(
         n_rows=len(frame), data_version=frame_hash(frame), period_start=start, period_end=end, period=period
     )

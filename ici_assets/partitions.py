@@ -34,15 +34,22 @@ class MonthlyWindows:
     def name(self) -> str:
         return "shares_by_month"
 
+    @property
+    def window_months(self) -> int:
+        monthly = self.spec.partitions.monthly
+        assert monthly is not None, "built only for models whose meta asks for monthly partitions"
+        return monthly.window_months
+
     def partitions_def(self) -> dg.PartitionsDefinition:
-        part = self.spec.partitions
-        assert part.monthly_start is not None
-        return dg.MonthlyPartitionsDefinition(start_date=part.monthly_start, end_date=part.monthly_end)
+        monthly = self.spec.partitions.monthly
+        assert monthly is not None
+        return dg.MonthlyPartitionsDefinition(start_date=monthly.start, end_date=monthly.end)
 
     def window(self, key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """[start, end) of the trailing window of the month starting on ``key`` (YYYY-MM-01)."""
+        """[start, end) of the trailing window of the month starting on ``key`` (YYYY-MM-01): the rows
+        dated in it, whatever the model's grain (days, weeks or months)."""
         end = pd.Timestamp(key) + pd.DateOffset(months=1)
-        return end - pd.DateOffset(months=self.spec.partitions.window_months), end
+        return end - pd.DateOffset(months=self.window_months), end
 
     def read_filter(self, keys: Sequence[str]) -> Filter:
         windows = [self.window(k) for k in keys]
@@ -67,8 +74,8 @@ class Segments:
 
     @property
     def column(self) -> str:
-        assert self.spec.partitions.segment_column
-        return self.spec.partitions.segment_column
+        assert self.spec.partitions.segment
+        return self.spec.partitions.segment
 
     @property
     def kind(self) -> str:
@@ -100,8 +107,8 @@ Scheme = MonthlyWindows | Segments
 def schemes(spec: IciSpec) -> list[Scheme]:
     """The partitioned assets the model's meta asks for."""
     out: list[Scheme] = []
-    if spec.partitions.monthly_start:
+    if spec.partitions.monthly is not None:
         out.append(MonthlyWindows(spec))
-    if spec.partitions.segment_column:
+    if spec.partitions.segment:
         out.append(Segments(spec))
     return out

@@ -3,22 +3,48 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dagster as dg
 
 from ici_assets.compute import DaskPool, InlinePool, LocalProcessPool, Pool
 from ici_assets.warehouse import DuckDBWarehouse, Warehouse
+from ici_assets.warehouse.dbt_target import render_target
 
 #: Environment variables giving the compute pool's defaults (run config overrides them).
 POOL_ENV, DASK_SCHEDULER_ENV, MAX_WORKERS_ENV = "ICI_COMPUTE_POOL", "ICI_DASK_SCHEDULER", "ICI_MAX_WORKERS"
 POOL_KINDS = ("local", "dask", "inline")
+#: Seconds a process waits for another's lock on the DuckDB file (one setting; see the component's YAML).
+DEFAULT_LOCK_WAIT_SECONDS = 120.0
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded DuckDB warehouse file (``$ICI_WAREHOUSE``, default ``data/warehouse.duckdb``)."""
+    """The warehouse the ICI assets read and write: the embedded DuckDB file dbt builds into.
+
+    ``wait_seconds``: how long a reader or writer waits for another process's lock on the file before
+    failing with a message naming it (``warehouse_lock_wait_seconds`` of the component).
+    """
 
     path: str
-    wait_seconds: float = 120.0
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
+
+    @classmethod
+    def for_dbt_target(
+        cls,
+        project_dir: str | Path,
+        *,
+        profiles_dir: str | Path | None = None,
+        profile: str | None = None,
+        target: str | None = None,
+    ) -> WarehouseResource:
+        """The warehouse of the dbt project's profile target (the one ``dbt build`` writes), rendered by dbt."""
+        chosen = render_target(project_dir, profiles_dir=profiles_dir, profile=profile, target=target)
+        if chosen.type != "duckdb":
+            raise ValueError(
+                f"{chosen.describe()} is a '{chosen.type}' warehouse; the ICI assets read and write DuckDB files "
+                "only. Point the target at dbt-duckdb (type: duckdb, path: <file>)."
+            )
+        return cls(path=str(chosen.duckdb_path()))
 
     def get(self) -> Warehouse:
         """The warehouse; each call on it opens and closes its own short connection."""

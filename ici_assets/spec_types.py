@@ -4,48 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import networkx as nx
 
 from ici_assets.decisions_meta import DecisionsMeta
+from ici_assets.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
 DEFAULT_N_BOOTSTRAP = 200
 
 
 class IciMetaError(ValueError):
     """The ``ici`` meta of a dbt model is malformed; the message names model and key."""
-
-
-@dataclass(frozen=True)
-class LastClickSpec:
-    """Where the finance team's last-click revenue lives and how its channels map to nodes."""
-
-    model: str
-    channel_column: str
-    value_column: str
-    channels: Mapping[str, str]  # channel value -> causal node
-    time_column: str | None = None
-
-
-@dataclass(frozen=True)
-class PartitionSpec:
-    """How the model's ICI is also computed per month (trailing window) and per segment."""
-
-    monthly_start: str | None = None  # first month (YYYY-MM-01) with a full trailing window
-    monthly_end: str | None = None  # exclusive end month; None = up to the current month
-    window_months: int = 6
-    segment_column: str | None = None  # e.g. region: one dynamic partition per value
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """Thresholds of the blocking asset checks that guard every ICI materialisation."""
-
-    min_r2: float = 0.1  # each non-root mechanism must explain at least this share of its variance
-    markov_alpha: float = 0.01  # family-wise level of the local Markov (partial correlation) tests
-    markov_min_abs_corr: float = 0.02  # ignore rejections weaker than this partial correlation
-    min_rows: int = 100
 
 
 @dataclass(frozen=True)
@@ -60,15 +29,16 @@ class IciSpec:
     units: Mapping[str, str] = field(default_factory=dict)  # node -> its unit (EUR, sessions), from column meta
     unit: tuple[str, ...] = ()  # the grain: one row per combination of these columns
     time_column: str | None = None
+    time_grain: str = "day"  # day | week | month: the period of one row of a unit
     mechanisms: str = "auto"
     n_bootstrap: int = DEFAULT_N_BOOTSTRAP
     seed: int = 0
-    last_click: LastClickSpec | None = None
-    partitions: PartitionSpec = field(default_factory=PartitionSpec)
-    checks: CheckSpec = field(default_factory=CheckSpec)
+    last_click: LastClickMeta | None = None
+    partitions: PartitionsMeta = field(default_factory=PartitionsMeta)
+    checks: ChecksMeta = field(default_factory=ChecksMeta)
     decisions: DecisionsMeta | None = None  # spend response, change attribution, budget (opt-in)
     description: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    meta: ModelMeta | None = None  # the whole parsed meta, for blocks that have no field here
 
     @property
     def nodes(self) -> list[str]:

@@ -121,15 +121,6 @@ def fit_summary(kinds: Mapping[str, str], r2: Mapping[str, float], n_rows: int) 
     return f"Fitted on {n_rows:,} rows. Mechanisms: " + ", ".join(parts) + "."
 
 
-def period_word(times: Any) -> str | None:
-    """'day', 'week' or 'month' from the spacing of the distinct times (None when it is none of them)."""
-    stamps = pd.Series(pd.to_datetime(pd.Series(times)).unique()).sort_values()
-    if len(stamps) < 2:
-        return None
-    days = float(stamps.diff().dropna().dt.days.median())
-    return {1.0: "day", 7.0: "week"}.get(days, "month" if 28 <= days <= 31 else None)
-
-
 def grain_label(unit: Sequence[str], time_column: str | None, period: str | None) -> str:
     """'per region-day': what one row of the node table is (its non-time grain columns and its period)."""
     segments = [c for c in unit if c != time_column]

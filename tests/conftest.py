@@ -24,7 +24,7 @@ import os
 
 from ici_assets.build import build_definitions
 
-defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
+defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"], include_demo_raw=True)
 """
 INSTANCE_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
 
@@ -79,7 +79,7 @@ def demo_run(tmp_path_factory, dbt_project_copy):
     from ici_assets.build import build_definitions
 
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
-    defs = build_definitions(dbt_project_copy, warehouse)
+    defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("ici_demo").execute_in_process(instance=instance, raise_on_error=False)
     return {"result": result, "warehouse": warehouse, "defs": defs, "instance": instance}
@@ -113,7 +113,7 @@ def small_base(tmp_path_factory, dbt_project_copy):
     from ici_assets.build import build_definitions
 
     warehouse = tmp_path_factory.mktemp("small") / "base.duckdb"
-    defs = build_definitions(dbt_project_copy, warehouse)
+    defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
     assert (
         defs.resolve_job_def("ici_demo")
         .execute_in_process(run_config=SMALL_RUN, instance=dg.DagsterInstance.ephemeral())

@@ -46,7 +46,7 @@ def run_ici(base, tmp_path, mutate_sql, selection=(SCM, SHARES, VS), wait_second
         with duckdb.connect(str(path)) as con:
             for sql in mutate_sql:
                 con.execute(sql)
-    defs = build_definitions(project, path)
+    defs = build_definitions(project, path, include_demo_raw=True)
     if callable(selection):
         selection = selection(defs)
     run_config = {}
@@ -168,7 +168,7 @@ def test_warehouse_held_by_another_writer(base, tmp_path):
         assert holder.stdout.readline().strip() == "holding"
         from ici_assets.build import build_definitions
 
-        defs = build_definitions(project, path)
+        defs = build_definitions(project, path, include_demo_raw=True)
         result = defs.resolve_job_def("ici_demo").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(),
             asset_selection=[SCM, SHARES],

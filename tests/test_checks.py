@@ -27,7 +27,7 @@ def run_variant(small_base, tmp_path, project=None, mutate_sql=()):
         con.execute("DROP SCHEMA IF EXISTS ici CASCADE")  # nothing published yet
         for sql in mutate_sql:
             con.execute(sql)
-    defs = build_definitions(project, warehouse)
+    defs = build_definitions(project, warehouse, include_demo_raw=True)
     result = defs.resolve_job_def("ici_demo").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=[SCM, SHARES, VS], raise_on_error=False
     )
@@ -79,7 +79,7 @@ def test_missing_days_fail_coverage_check_and_block(small_base, tmp_path):
     ev = evaluations(result, "scm")
     assert not ev["node_table_coverage"].passed
     assert "3 day(s) missing" in ev["node_table_coverage"].description
-    assert ev["node_table_coverage"].metadata["missing_days"].value == 3
+    assert ev["node_table_coverage"].metadata["missing_periods"].value == 3
     assert ev["graph_not_contradicted"].passed
     assert_blocked(result, warehouse)
 
@@ -131,7 +131,7 @@ def test_partition_failing_a_check_is_not_published_and_is_named(small_base, tmp
             "AND date BETWEEN DATE '2024-03-01' AND DATE '2024-03-03'"
         )
         regions = [r for (r,) in con.execute("SELECT DISTINCT region FROM main.marketing_nodes ORDER BY 1").fetchall()]
-    defs = build_definitions(project, warehouse)
+    defs = build_definitions(project, warehouse, include_demo_raw=True)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("marketing_nodes__region", regions)
     job = defs.resolve_job_def("ici__marketing_nodes__shares_by_region_job")

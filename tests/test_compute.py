@@ -121,7 +121,7 @@ def test_region_backfill_on_dask_publishes_the_local_shares(small_base, cluster,
     for kind in ("local", "dask"):
         warehouse = tmp_path / f"{kind}.duckdb"
         shutil.copy(base, warehouse)
-        defs = build_definitions(project, warehouse)
+        defs = build_definitions(project, warehouse, include_demo_raw=True)
         instance = dg.DagsterInstance.ephemeral()
         with duckdb.connect(str(warehouse), read_only=True) as con:
             regions = [

@@ -11,7 +11,7 @@ def test_second_model_gets_its_own_ici_assets(parsed_variants, tmp_path):
     from ici_assets.build import build_definitions
 
     warehouse = tmp_path / "wh.duckdb"
-    defs = build_definitions(parsed_variants["funnel"], warehouse)
+    defs = build_definitions(parsed_variants["funnel"], warehouse, include_demo_raw=True)
 
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     funnel_shares = dg.AssetKey(["ici", "funnel_nodes", "shares"])
@@ -26,7 +26,7 @@ def test_second_model_gets_its_own_ici_assets(parsed_variants, tmp_path):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         got = dict(con.execute("SELECT node, share FROM ici.ici_shares WHERE model = 'funnel_nodes'").fetchall())
         models = {m for (m,) in con.execute("SELECT DISTINCT model FROM ici.ici_shares").fetchall()}
-    assert models == {"funnel_nodes", "marketing_nodes"}
+    assert models == {"funnel_nodes", "marketing_nodes", "media_nodes"}  # each model publishes its own rows
     # Truth from the article's DGP: social_clicks = 0.3 D + 0.5 TV + 0.7 S + N(., 25000), where TV is
     # the adstocked TV (the demo's carryover draws daily spend so that the adstock has the
     # article's TV sd, 20000); demand is not in this graph, so its part belongs to social_clicks'
@@ -53,3 +53,15 @@ def test_without_demo_generator_raw_tables_are_external_sources(dbt_project_copy
     raw = graph.get(dg.AssetKey(["raw", "orders"]))
     assert raw.is_external and not raw.is_materializable
     assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["stg_orders"])).parent_keys
+
+
+def test_component_defaults_reach_every_model_unless_its_meta_sets_them(dbt_project_copy, tmp_path):
+    """``ici_defaults`` (defs.yaml): a key the meta leaves out comes from them, the meta's own keys win."""
+    from ici_assets.build import build_definitions
+
+    defs = build_definitions(
+        dbt_project_copy, tmp_path / "wh.duckdb", ici_defaults={"n_bootstrap": 7, "time_grain": "week"}
+    )
+    description = defs.resolve_asset_graph().get(dg.AssetKey(["ici", "marketing_nodes", "shares"])).description
+    assert "(200 resamples)" in description  # the demo's meta sets n_bootstrap: 200
+    assert "contribution per week" in description  # it leaves time_grain to the defaults

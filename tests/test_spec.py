@@ -41,14 +41,18 @@ def test_valid_meta_gives_graph_and_defaults():
 @pytest.mark.parametrize(
     "meta, needle",
     [
-        ({"target": "revenue"}, "meta.ici.target must name one of the node columns"),
-        ({}, "meta.ici.target"),
-        ({"target": "y", "mechanisms": "magic"}, "meta.ici.mechanisms must be one of"),
-        ({"target": "y", "n_bootstrap": -1}, "meta.ici.n_bootstrap must be a non-negative integer"),
+        ({"target": "revenue"}, "target 'revenue' is not a node of the graph"),
+        ({}, "meta.ici.target is required"),
+        (
+            {"target": "y", "mechanisms": "magic"},
+            "meta.ici.mechanisms: Input should be 'auto', 'linear' or 'nonlinear'",
+        ),
+        ({"target": "y", "n_bootstrap": -1}, "meta.ici.n_bootstrap: Input should be greater than or equal to 0"),
         ({"target": "y", "unit": ["nope"]}, "names column 'nope' as unit/time column"),
         ({"target": "a"}, "target 'a' has no ancestors"),
         ("not a mapping", "meta.ici must be a mapping"),
         ({"target": "y", "last_click": {"model": "lc", "channels": {"tv": "zz"}}}, "maps channel 'tv' to 'zz'"),
+        ({"target": "y", "time_grain": "week"}, "time_grain 'week' needs meta.ici.time_column"),
     ],
 )
 def test_malformed_model_meta_names_model_and_key(meta, needle):
@@ -75,7 +79,7 @@ def test_cycle_is_named():
 def test_parents_must_be_a_list_of_names():
     cols = copy.deepcopy(model()["columns"])
     cols["b"]["config"]["meta"]["ici"]["parents"] = [1, 2]
-    with pytest.raises(IciMetaError, match="parents of 'b' must be a list of column names"):
+    with pytest.raises(IciMetaError, match="column 'b': meta.ici.parents.0: Input should be a valid string"):
         parse_model_spec(model(columns=cols))
 
 

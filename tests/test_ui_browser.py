@@ -126,7 +126,7 @@ def ui_server(tmp_path_factory, dbt_project_copy):
             start_new_session=True,
         )
     try:
-        defs = build_definitions(dbt_project_copy, warehouse)
+        defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
         with dg.DagsterInstance.from_config(home) as instance:
             result = defs.resolve_job_def("ici_demo").execute_in_process(
                 instance=instance, run_config=RAW_CONFIG, raise_on_error=False

@@ -12,7 +12,7 @@ import pytest
 
 from ici_assets import charts
 from ici_assets.metadata import SUMMARY, chart_metadata, column_schema
-from ici_assets.summaries import grain_label, period_word, round_to_interval, shares_summary, tidy, with_interval
+from ici_assets.summaries import grain_label, round_to_interval, shares_summary, tidy, with_interval
 from ici_assets.warehouse import SHARES
 
 SHARES_TABLE = pd.DataFrame(
@@ -70,11 +70,7 @@ def test_shares_summary_names_top_drivers_with_intervals_and_the_targets_own_noi
     assert len(text) < 300 and "\n" not in text  # one or two lines in the UI
 
 
-def test_grain_and_period_words():
-    days = pd.date_range("2024-01-01", periods=30, freq="D")
-    assert period_word(list(days) * 3) == "day"
-    assert period_word(pd.date_range("2024-01-01", periods=10, freq="W-MON")) == "week"
-    assert period_word(pd.date_range("2024-01-01", periods=10, freq="MS")) == "month"
+def test_grain_labels():
     assert grain_label(["date", "region"], "date", "day") == "per region-day"
     assert grain_label(["week"], "week", "week") == "per week"
     assert grain_label([], None, None) == "per row"

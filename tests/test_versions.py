@@ -18,7 +18,7 @@ def setup(tmp_path_factory, dbt_project_copy):
     from ici_assets.build import build_definitions
 
     warehouse = tmp_path_factory.mktemp("versions") / "wh.duckdb"
-    defs = build_definitions(dbt_project_copy, warehouse)
+    defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
     return defs, dg.DagsterInstance.ephemeral(), warehouse
 
 
@@ -39,7 +39,7 @@ def status(defs, instance, key):
 
 
 def test_rematerialising_unchanged_data_is_recognisably_the_same(setup):
-    from ici_assets.raw_assets import RAW_TABLES
+    from ici_assets.demo.raw_assets import RAW_TABLES
 
     defs, instance, warehouse = setup
     job = defs.resolve_job_def("ici_demo")

@@ -37,7 +37,7 @@ META_CASES = [
         lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1),
         "cycle",
     ),
-    ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "meta.ici.target must name one of"),
+    ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "target 'profit' is not a node"),
     (
         "parent_not_column",
         lambda t: t.replace(
@@ -48,7 +48,21 @@ META_CASES = [
     (
         "bad_mechanism",
         lambda t: t.replace("mechanisms: auto", "mechanisms: quantum", 1),
-        "meta.ici.mechanisms must be one of",
+        "meta.ici.mechanisms: Input should be 'auto', 'linear' or 'nonlinear'",
+    ),
+    (
+        "misspelt_model_key",
+        lambda t: t.replace("n_bootstrap: 200", "n_boostrap: 200", 1),
+        "unknown key 'meta.ici.n_boostrap': did you mean 'n_bootstrap'?",
+    ),
+    (
+        "misspelt_column_key",
+        lambda t: t.replace(
+            "config: {meta: {ici: {parents: [demand, tv_adstock, social_spend]}}}",
+            "config: {meta: {ici: {parent: [demand, tv_adstock, social_spend]}}}",
+            1,
+        ),
+        "unknown key \"column 'organic_clicks': meta.ici.parent\": did you mean 'parents'?",
     ),
     (
         "decisions_misspelt",
@@ -57,7 +71,7 @@ META_CASES = [
             "          mechanisms: auto\n          decisions: {spend_nodes: [social_spend], levelz: 5}\n",
             1,
         ),
-        "meta.ici.decisions is malformed (levelz: Extra inputs are not permitted; did you mean 'levels'?)",
+        "unknown key 'meta.ici.decisions.levelz': did you mean 'levels'?",
     ),
     (
         "decisions_not_a_node",

@@ -41,16 +41,24 @@ def _se(per_batch: np.ndarray) -> np.ndarray:
     return per_batch.std(axis=-1, ddof=1) / np.sqrt(per_batch.shape[-1])
 
 
+def _two_noise_draws(
+    scm: FittedSCM, target: Any, n_samples: int, seed: int
+) -> tuple[list[Any], np.random.Generator, np.ndarray, np.ndarray, Forward]:
+    """The target's ancestors in topological order (target last), the seeded generator, two independent noise
+    draws of n_samples rows and the forward evaluator: what both Shapley estimators start from."""
+    order = relevant_nodes(scm.graph, target)
+    rng = np.random.default_rng([seed, 0x1C1])
+    N = sample_noises(scm, order, n_samples, rng)
+    N2 = sample_noises(scm, order, n_samples, rng)
+    return order, rng, N, N2, Forward(scm, order)
+
+
 def exact_shapley_ici(
     scm: FittedSCM, target: Any, *, n_samples: int = 100_000, seed: int = 0
 ) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
     """ICI per node by exact enumeration of all subsets (d <= ~12). Returns (order, ici, info)."""
-    order = relevant_nodes(scm.graph, target)
+    order, rng, N, N2, fw = _two_noise_draws(scm, target, n_samples, seed)
     d = len(order)
-    rng = np.random.default_rng([seed, 0x1C1])
-    N = sample_noises(scm, order, n_samples, rng)
-    N2 = sample_noises(scm, order, n_samples, rng)
-    fw = Forward(scm, order)
     t = d - 1  # target is last in topological order
     y_all = fw.full(N)[t]
     y_none = fw.full(N2)[t]
@@ -81,12 +89,8 @@ def permutation_shapley_ici(
     Each permutation adds nodes one at a time; the marginal drop of u estimates the node's Shapley
     value. info['se'] holds the standard error per node over permutation pairs (given the noise draws).
     """
-    order = relevant_nodes(scm.graph, target)
+    order, rng, N, N2, fw = _two_noise_draws(scm, target, n_samples, seed)
     d = len(order)
-    rng = np.random.default_rng([seed, 0x1C1])
-    N = sample_noises(scm, order, n_samples, rng)
-    N2 = sample_noises(scm, order, n_samples, rng)
-    fw = Forward(scm, order)
     t = d - 1
     y_all = fw.full(N)[t]
     base = fw.full(N2)

@@ -73,6 +73,16 @@ def validate_inputs(data: pd.DataFrame, graph: GraphLike, target: Any) -> nx.DiG
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    g = validate_target(graph, target)
+    validate_data(data, g)
+    return g
+
+
+def validate_target(graph: GraphLike, target: Any) -> nx.DiGraph:
+    """Check the graph is a DAG holding ``target`` with at least one ancestor; return it as a DiGraph.
+
+    The one graph check shared by the engine and the plugin's meta parser (no data needed).
+    """
     g = validate_graph(graph)
     if target not in g:
         raise ValueError(
@@ -84,7 +94,6 @@ def validate_inputs(data: pd.DataFrame, graph: GraphLike, target: Any) -> nx.DiG
             f"target {target!r} has no ancestors in the graph: add edges from its causes "
             "into it (ICI attributes the target's variance to upstream nodes)"
         )
-    validate_data(data, g)
     return g
 
 

@@ -1,13 +1,16 @@
-"""The demo's raw marketing tables, generated with a known causal truth.
+"""The demo's raw marketing tables, generated with a known causal truth, and the demo's job.
 
-A team with real data replaces this asset with its own ingestion (Airbyte, dlt, Fivetran,
-a COPY job...) that writes the same tables; the dbt sources point at them by name.
+They exist only in the demo's code location (``ici_assets/demo/defs``, or ``build_definitions(...,
+include_demo_raw=True)``). A team with real data loads its own tables with its ingestion tool
+(Airbyte, dlt, Fivetran, a COPY job...); its dbt sources point at them by name.
 """
 
+from pathlib import Path
+
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from ici_assets.demo.tables import RAW_LAYOUTS
+from ici_assets.factory import UNPARTITIONED
 from ici_assets.metadata import column_schema, count
 from ici_assets.resources import WarehouseResource
 from ici_assets.versions import frame_hash
@@ -21,6 +24,12 @@ RAW_DESCRIPTIONS = {
     "demand_index": "Search interest per date and region (market demand).",
     "ground_truth_ici": "Population ICI shares of the demo's data-generating process.",
 }
+
+
+class DemoDbtProject(dg.ConfigurableResource):
+    """The dbt project the demo data feed (its vars set the TV carryover the generator draws)."""
+
+    project_dir: str
 
 
 class RawDemoConfig(dg.Config):
@@ -52,15 +61,15 @@ class RawDemoConfig(dg.Config):
     name="raw_marketing_tables",
 )
 def raw_marketing_tables(
-    context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, dbt: DbtCliResource
+    context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, demo_dbt: DemoDbtProject
 ):
     """Generate the demo's raw tables (schema ``raw``) in one transaction."""
     from ici_assets.demo import adstock_settings, generate_raw_tables, write_raw_tables
 
-    decay, max_lag = adstock_settings(dbt.project_dir)
+    decay, max_lag = adstock_settings(demo_dbt.project_dir)
     context.log.info(
         f"Generating demo data: {config.n_regions} regions x {config.n_days} days from {config.start_date}, "
-        f"seed {config.seed}, TV adstock decay {decay} over {max_lag} days (dbt vars of {dbt.project_dir})"
+        f"seed {config.seed}, TV adstock decay {decay} over {max_lag} days (dbt vars of {demo_dbt.project_dir})"
     )
     tables = generate_raw_tables(**config.model_dump(), tv_adstock_decay=decay, tv_adstock_max_lag=max_lag)
     write_raw_tables(warehouse.get(), tables)
@@ -123,3 +132,18 @@ def raw_media_tables(context: dg.AssetExecutionContext, config: RawMediaConfig, 
             metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
             data_version=dg.DataVersion(frame_hash(frame)),
         )
+
+
+#: Every demo asset but the partitioned ones: raw tables -> dbt -> SCM -> shares (what ``make demo`` runs first).
+ICI_DEMO_JOB = dg.define_asset_job(
+    "ici_demo", selection=UNPARTITIONED, description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares"
+)
+
+
+def demo_definitions(project_dir: str | Path) -> dg.Definitions:
+    """The demo generators (marketing and media models) and the ``ici_demo`` job, for the dbt project there."""
+    return dg.Definitions(
+        assets=[raw_marketing_tables, raw_media_tables],
+        jobs=[ICI_DEMO_JOB],
+        resources={"demo_dbt": DemoDbtProject(project_dir=str(Path(project_dir).resolve()))},
+    )
