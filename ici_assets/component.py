@@ -28,6 +28,7 @@ from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
 from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjectManager
 
 from ici_assets.dbt import ensure_dbt_on_path
+from ici_assets.dbt_tests import describe_dbt_test
 from ici_assets.factory import ici_definitions, ici_models
 from ici_assets.manifest import ensure_manifest
 from ici_assets.meta import IciSettings, parse_meta
@@ -176,6 +177,15 @@ class IciDbtProjectComponent(DbtProjectComponent):
         if spec.group_name in (None, "default") and props.get("resource_type") in MODEL_TYPES and len(fqn) > 2:
             return spec.replace_attributes(group_name=fqn[1])
         return spec
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check of a dbt test, described (dbt's description, else what the test asserts)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
 
     def _get_op_spec(self, project: DbtProject):
         """The dbt step writes the embedded DuckDB file: one writer at a time (pool), unless ``op.pool`` says else."""

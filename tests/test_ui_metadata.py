@@ -224,3 +224,58 @@ def test_dbt_assets_carry_no_unserialisable_project_entry(dbt_project_copy, tmp_
     graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
     metadata = graph.get(dg.AssetKey("marketing_nodes")).metadata
     assert "dagster_dbt/project" not in metadata and "dagster_dbt/manifest" in metadata
+
+
+def test_dbt_columns_declare_the_types_the_warehouse_has(demo_run):
+    """Every column of every dbt model declares its ``data_type`` (dagster-dbt shows it as the column's type),
+    and the declaration is what the built warehouse holds: a model change that alters a type fails here."""
+    import dagster as dg
+    import duckdb
+
+    graph = demo_run["defs"].resolve_asset_graph()
+    con = duckdb.connect(str(demo_run["warehouse"]), read_only=True)
+    try:
+        actual = {
+            (t, c): d.lower()
+            for t, c, d in con.execute(
+                "select table_name, column_name, data_type from information_schema.columns where table_schema = 'main'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    models = {t for t, _ in actual}
+    assert {"marketing_nodes", "media_nodes", "stg_orders", "last_click_revenue"} <= models
+    for model in models:
+        schema = graph.get(dg.AssetKey(model)).metadata["dagster/column_schema"]
+        declared = {c.name: c.type for c in schema.columns}
+        assert declared == {c: d for (t, c), d in actual.items() if t == model}, model
+    assert declared_type(graph, "stg_orders", "revenue_eur") == "decimal(12,2)"
+
+
+def declared_type(graph, model: str, column: str) -> str:
+    import dagster as dg
+
+    schema = graph.get(dg.AssetKey(model)).metadata["dagster/column_schema"]
+    return next(c.type for c in schema.columns if c.name == column)
+
+
+def test_every_dbt_check_is_described(dbt_project_copy, tmp_path):
+    """dagster-dbt describes a check from the test's meta.description only; ours says what each test asserts."""
+    from ici_assets.build import build_definitions
+
+    graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
+    descriptions = {
+        k.name: graph.get_check_spec(k).description
+        for k in graph.asset_check_keys
+        if k.asset_key.path[0] not in ("ici", "raw")
+    }
+    assert len(descriptions) > 40 and all(descriptions.values())
+    assert descriptions["not_null_marketing_nodes_revenue"] == "`revenue` is never null (dbt test not_null)."
+    assert (
+        descriptions["accepted_range_marketing_nodes_tv_adstock__0"]
+        == "`tv_adstock` is >= 0 (dbt test accepted_range)."
+    )
+    assert descriptions["unique_combination_of_columns_media_nodes_date__region"].startswith(
+        "One row per date x region"
+    )
+    assert descriptions["marketing_nodes_complete_grid"].startswith("marketing_nodes holds every day x region")
