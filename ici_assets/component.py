@@ -29,7 +29,7 @@ from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjec
 
 from ici_assets.dbt import ensure_dbt_on_path
 from ici_assets.dbt_tests import describe_dbt_test
-from ici_assets.factory import ici_definitions, ici_models
+from ici_assets.factory import IciModel, ici_definitions, ici_models
 from ici_assets.manifest import ensure_manifest
 from ici_assets.meta import IciSettings, parse_meta
 from ici_assets.resources import DEFAULT_LOCK_WAIT_SECONDS, ComputePoolResource, WarehouseResource
@@ -152,11 +152,16 @@ class IciDbtProjectComponent(DbtProjectComponent):
         def key_for(unique_id: str) -> dg.AssetKey:
             return self.translator.get_asset_spec(manifest, unique_id, project).key
 
+        def owned(model: IciModel) -> IciModel:
+            dbt_spec = self.translator.get_asset_spec(manifest, model.spec.unique_id, project)
+            tags = {k: v for k, v in dbt_spec.tags.items() if not k.startswith("dagster/")}  # not its kinds
+            return replace(model, owners=tuple(dbt_spec.owners), tags=tags)
+
         nodes = manifest["nodes"]
         dbt_keys = {key_for(uid) for uid, p in nodes.items() if p.get("resource_type") in MODEL_TYPES}
         pool = ComputePoolResource(**self.compute_pool.model_dump()) if self.compute_pool else None
         ici = ici_definitions(
-            ici_models(manifest, key_for, self.ici_defaults),
+            [owned(m) for m in ici_models(manifest, key_for, self.ici_defaults)],
             dbt_keys,
             warehouse=warehouse.model_copy(update={"wait_seconds": self.warehouse_lock_wait_seconds}),
             compute_pool=pool or ComputePoolResource.from_env(),

@@ -279,3 +279,22 @@ def test_every_dbt_check_is_described(dbt_project_copy, tmp_path):
         "One row per date x region"
     )
     assert descriptions["marketing_nodes_complete_grid"].startswith("marketing_nodes holds every day x region")
+
+
+def test_ici_assets_carry_their_dbt_models_owners_and_tags(dbt_project_copy, tmp_path):
+    """Owners (meta.dagster.owners) and dbt tags of a node-features model reach its ICI assets, not its kinds."""
+    import dagster as dg
+
+    from ici_assets.build import build_definitions
+
+    graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
+    for model, tag in (("marketing_nodes", "marketing"), ("media_nodes", "media")):
+        keys = [k for k in graph.get_all_asset_keys() if k.path[:2] == ["ici", model]]
+        assert len(keys) >= 3
+        for key in [dg.AssetKey(model), *keys]:
+            node = graph.get(key)
+            assert node.owners == ["team:marketing_science"], key
+            assert tag in node.tags, key
+        kinds = {k for k in graph.get(dg.AssetKey(["ici", model, "shares"])).tags if k.startswith("dagster/kind/")}
+        assert kinds == {"dagster/kind/python", "dagster/kind/duckdb"}
+    assert "ici/partitioned" in graph.get(dg.AssetKey(["ici", "marketing_nodes", "shares_by_month"])).tags
