@@ -5,6 +5,7 @@ include_demo_raw=True)``). A team with real data loads its own tables with its i
 (Airbyte, dlt, Fivetran, a COPY job...); its dbt sources point at them by name.
 """
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -46,17 +47,22 @@ class RawDemoConfig(dg.Config):
     start_date: str = "2024-01-01"
 
 
-@dg.multi_asset(
-    specs=[
+def raw_specs(tables: Sequence[str], descriptions: Mapping[str, str]) -> list[dg.AssetSpec]:
+    """The specs of demo raw tables: group ``raw``, their descriptions and declared column schemas."""
+    return [
         dg.AssetSpec(
             dg.AssetKey(["raw", t]),
             group_name="raw",
-            description=RAW_DESCRIPTIONS[t],
+            description=descriptions[t],
             kinds={"duckdb"},
             metadata=column_schema(RAW_LAYOUTS[t]),
         )
-        for t in RAW_TABLES
-    ],
+        for t in tables
+    ]
+
+
+@dg.multi_asset(
+    specs=raw_specs(RAW_TABLES, RAW_DESCRIPTIONS),
     pool=WAREHOUSE_POOL,
     name="raw_marketing_tables",
 )
@@ -101,16 +107,7 @@ class RawMediaConfig(dg.Config):
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            dg.AssetKey(["raw", t]),
-            group_name="raw",
-            description=MEDIA_DESCRIPTIONS[t],
-            kinds={"duckdb"},
-            metadata=column_schema(RAW_LAYOUTS[t]),
-        )
-        for t in MEDIA_TABLES
-    ],
+    specs=raw_specs(MEDIA_TABLES, MEDIA_DESCRIPTIONS),
     pool=WAREHOUSE_POOL,
     name="raw_media_tables",
 )
