@@ -16,10 +16,8 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -55,12 +53,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (run `make browser`)", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _png_width(markdown: str) -> int:
@@ -133,78 +125,36 @@ def ui_server(tmp_path_factory, dbt_project_copy):
     if CHROMIUM is None:
         pytest.fail("CI is set but chromium is not installed: run `make browser`")
     import dagster as dg
-    from dagster_graphql import DagsterGraphQLClient
+
+    from ici_assets.launch import CodeLocationServer
 
     tmp = tmp_path_factory.mktemp("ui")
     warehouse = tmp / "warehouse.duckdb"
     entry, env = code_location(tmp, dbt_project_copy, warehouse)
     home = env["DAGSTER_HOME"]
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     log = tmp / "webserver.log"
+    # Launched through the code location, as the UI's Launch button and `make demo` do (not in process): the run
+    # has a code-location origin, so the Overview and the job's page list it.
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ici_assets.devserver", "-h", "127.0.0.1", "-p", str(port), "-f", str(entry)],
-            cwd=tmp,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server = CodeLocationServer("-f", str(entry), cwd=tmp, env=env, log=out, start_timeout=SERVER_TIMEOUT_S)
+        try:
+            server.__enter__()
+        except (RuntimeError, TimeoutError) as exc:
+            pytest.fail(f"{exc}:\n{_log_tail(log)}")
+    assert server.proc is not None
+    proc = server.proc
     try:
-        deadline = time.monotonic() + SERVER_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the dev server exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/server_info", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver did not answer within {SERVER_TIMEOUT_S} s:\n{_log_tail(log)}")
-            time.sleep(0.5)
-
-        # The code location must load without error, or every page shows an empty graph.
-        while True:
-            entries = _graphql(
-                base,
-                """{ workspaceOrError { ... on Workspace { locationEntries {
-                name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""",
-            )
-            (loc,) = entries["workspaceOrError"]["locationEntries"]
-            if loc["loadStatus"] == "LOADED":
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"code location still {loc['loadStatus']} after {SERVER_TIMEOUT_S} s")
-            time.sleep(0.5)
-        error = loc["locationOrLoadError"]
-        assert error["__typename"] == "RepositoryLocation", (
-            f"code location {loc['name']} failed to load in dagster-webserver: {error.get('message')}"
-        )
-
-        # Launched through the code location, as the UI's Launch button does (not in process): the run has a
-        # code-location origin, so the Overview and the job's page list it.
-        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        run_id = client.submit_job_execution("ici_demo", repository_location_name=loc["name"], run_config=RAW_CONFIG)
-        run_deadline = time.monotonic() + RUN_TIMEOUT_S
-        while (status := client.get_run_status(run_id)) not in (
-            dg.DagsterRunStatus.SUCCESS,
-            dg.DagsterRunStatus.FAILURE,
-            dg.DagsterRunStatus.CANCELED,
-        ):
-            if time.monotonic() > run_deadline:
-                pytest.fail(f"run {run_id} still {status} after {RUN_TIMEOUT_S} s:\n{_log_tail(log)}")
-            time.sleep(1)
-        assert status == dg.DagsterRunStatus.SUCCESS, f"the demo run {run_id} ended {status}:\n{_log_tail(log)}"
+        run = server.run("ici_demo", RAW_CONFIG, timeout=RUN_TIMEOUT_S)
+        run_id = run.run_id
+        assert run.success, f"the demo run {run_id} ended {run.status}:\n{_log_tail(log)}"
         with dg.DagsterInstance.from_config(home) as instance:
             event = instance.get_latest_materialization_event(dg.AssetKey(SHARES_PATH))
             assert event is not None and event.run_id == run_id and event.asset_materialization is not None
             metadata = event.asset_materialization.metadata
         shares_md, summary = metadata["shares_chart"].value, metadata["summary"].value
-        yield {"base": base, "shares_md": shares_md, "summary": summary, "proc": proc, "run_id": run_id}
+        yield {"base": server.base, "shares_md": shares_md, "summary": summary, "proc": proc, "run_id": run_id}
     finally:
+        server.__exit__()
         _stop(proc)
 
 
