@@ -133,7 +133,10 @@ def raw_media_tables(context: dg.AssetExecutionContext, config: RawMediaConfig, 
 
 #: Every demo asset but the partitioned ones: raw tables -> dbt -> SCM -> shares (what ``make demo`` runs first).
 ICI_DEMO_JOB = dg.define_asset_job(
-    "ici_demo", selection=UNPARTITIONED, description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares"
+    "ici_demo",
+    selection=UNPARTITIONED,
+    description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares",
+    executor_def=dg.in_process_executor,  # one writer chain: a process per step would only add definition loads
 )
 
 
