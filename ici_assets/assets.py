@@ -24,14 +24,22 @@ from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, coverage_check, graph_c
 from ici_assets.engine import contributions, ici_from_scm, local_markov_test
 from ici_assets.fanout import ALL_CHECKS, run_partitions
 from ici_assets.grain import CHART_PERIOD
-from ici_assets.metadata import chart_metadata, fit_metadata, shares_chart_metadata, shares_metadata, table_metadata
+from ici_assets.metadata import (
+    chart_metadata,
+    column_schema,
+    fit_metadata,
+    shares_chart_metadata,
+    shares_metadata,
+    summary,
+    table_metadata,
+)
 from ici_assets.nodes import ModelFit, fit_model, read_node_table, require_rows, slice_facts
 from ici_assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.publish import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import IciSpec
 from ici_assets.versions import scm_code_version, shares_code_version
-from ici_assets.warehouse import SHARES, WAREHOUSE_POOL, Equals, Read, Relation
+from ici_assets.warehouse import SHARES, VS_LAST_CLICK, WAREHOUSE_POOL, Equals, Read, Relation
 
 ICI_GROUP = "ici"
 #: Tag (empty value) of the partitioned ICI assets: jobs of whole-period assets select around them.
@@ -127,6 +135,7 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         output_required=False,
         kinds={"python", kind},
         pool=pool,
+        metadata=column_schema(SHARES),
         description=(
             f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
             f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
@@ -148,11 +157,22 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             warehouse.get().publish(shares_items(rows, contrib))
             context.log.info(f"Published {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
             title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
-            metadata = {**shares_metadata(rows, fit.facts, spec.n_bootstrap), **shares_chart_metadata(rows, title)}
+            metadata = {
+                **shares_metadata(rows, fit.facts, spec.n_bootstrap, spec.target),
+                **shares_chart_metadata(rows, title, spec.target),
+            }
             if contrib is not None:
                 per = CHART_PERIOD[spec.time_grain]
-                title = f"Intrinsic contribution to {spec.target} per {per}"
-                chart = charts.contributions_chart(contrib, title=title, grain=spec.time_grain)
+                unit = spec.units.get(spec.target, f"{spec.target} units")
+                summed = [f"all {c}s" for c in spec.unit if c != spec.time_column]
+                chart = charts.contributions_chart(
+                    contrib,
+                    title=f"Intrinsic contribution to {spec.target} per {per}"
+                    + (f" ({', '.join(summed)})" if summed else ""),
+                    unit=unit,
+                    target=spec.target,
+                    grain=spec.time_grain,
+                )
                 metadata.update(chart_metadata("contributions_chart", chart, "Contributions over time"))
             yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         yield from report_checks(context, results)
@@ -171,6 +191,7 @@ def vs_last_click_asset(
         group_name=ICI_GROUP,
         kinds={kind},
         pool=pool,
+        metadata=column_schema(VS_LAST_CLICK),
         description=(
             f"Each node's ICI share next to its last-click share of `{spec.target}` for the same period, with a "
             "sentence of interpretation. Table `ici.ici_vs_last_click`. Blocked when the shares fail their checks."
@@ -206,9 +227,12 @@ def vs_last_click_asset(
         title = f"{spec.target}: intrinsic causal influence vs last click ({start} to {end})"
         return dg.MaterializeResult(
             metadata={
-                "interpretation": dg.MetadataValue.text(sentence),
+                **summary(sentence),
                 **chart_metadata(
-                    "ici_vs_last_click_chart", charts.comparison_chart(comparison, title=title), "ICI vs last click"
+                    "ici_vs_last_click_chart",
+                    charts.comparison_chart(comparison, title=title, target=spec.target),
+                    "ICI vs last click",
+                    spec=True,
                 ),
                 "ici_vs_last_click": table_metadata(comparison),
             }
@@ -251,6 +275,7 @@ def partitioned_asset(
         kinds={"python", kind},
         tags={PARTITIONED_TAG: ""},
         pool=pool,
+        metadata=column_schema(SHARES),
         description=(
             f"ICI shares of `{spec.model}` {what}. A backfill is one run: its partitions are fitted in parallel "
             "on the compute pool and published in batches; a partition failing a check is not published."

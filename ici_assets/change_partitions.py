@@ -20,10 +20,11 @@ from ici_assets.decision_charts import change_sentence, monthly_change_chart, wa
 from ici_assets.decision_checks import CHANGE_CHECKS, change_checks
 from ici_assets.decision_rows import change_items, decision_bootstrap, stamp
 from ici_assets.fanout import PartitionWork, fan_out, fit_settings
-from ici_assets.metadata import chart_metadata, table_metadata
+from ici_assets.metadata import chart_metadata, summary, table_metadata
 from ici_assets.nodes import fit_model, read_node_table
 from ici_assets.publish import ResultKey
 from ici_assets.spec import IciSpec
+from ici_assets.summaries import grain_label, tidy
 from ici_assets.versions import frame_hash
 from ici_assets.warehouse import CHANGE_ATTRIBUTION, Equals, Read, Relation, Warehouse
 
@@ -98,6 +99,12 @@ def run_change_partitions(
         if empty:
             errors[k] = f"no rows in {' and '.join(empty)}"
     n_boot = decision_bootstrap(spec)
+    per = grain_label(spec.unit, spec.time_column, spec.time_grain if spec.time_column else None)
+    unit = spec.units.get(spec.target)
+
+    def y_title(what: str) -> str:
+        return f"{what} {spec.target} {per}" + (f" ({unit})" if unit else "")
+
     settings = replace(
         fit_settings(spec, markov_alpha=spec.checks.markov_alpha), n_bootstrap=n_boot, mechanisms=dict(kinds)
     )
@@ -114,14 +121,15 @@ def run_change_partitions(
         before, start, _ = scheme.bounds(part)
         title = f"{spec.target}: {_month(start)} against {_month(before)}"
         first = part_rows.iloc[0]
+        chart = waterfall_chart(part_rows, target=spec.target, title=title, y_title=y_title("mean"))
         return {
-            "sentence": dg.MetadataValue.text(str(first["sentence"])),
-            "observed_change": float(first["observed_change"]),
-            "observed_change_pct": 100.0 * float(first["observed_change"]) / float(first["old_mean"]),
+            **summary(str(first["sentence"])),
+            "observed_change": tidy(first["observed_change"]),
+            "observed_change_pct": tidy(100.0 * float(first["observed_change"]) / float(first["old_mean"]), 3),
             "contributions": table_metadata(part_rows[SHOWN]),
             "code_version": code_version,
             "data_version": str(first["data_version"]),
-            **chart_metadata("waterfall_chart", waterfall_chart(part_rows, target=spec.target, title=title), title),
+            **chart_metadata("waterfall_chart", chart, title),
         }
 
     def run_metadata() -> dict:
@@ -134,7 +142,8 @@ def run_change_partitions(
             )
         )
         title = f"Change of mean {spec.target} against the month before, by node"
-        return chart_metadata("months_chart", monthly_change_chart(current, target=spec.target, title=title), title)
+        chart = monthly_change_chart(current, target=spec.target, title=title, y_title=y_title("change of mean"))
+        return chart_metadata("months_chart", chart, title, spec=True)
 
     work = PartitionWork(
         fn=change_slice,

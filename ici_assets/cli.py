@@ -1,8 +1,9 @@
 """Command line: ``python -m ici_assets.cli demo|parse|shares|postgres``.
 
-``demo`` loads the demo's code location (``ici_assets/demo/defs``), materialises every asset into the
-warehouse of the dbt target (``DBT_TARGET``: the DuckDB file by default, ``postgres`` for PostgreSQL) with a
-persistent Dagster instance (so ``make dev`` shows the runs) and prints the headline shares. With
+``demo`` serves the demo's code location (``workspace.yaml``: ``ici_assets/demo/defs``) with the dev server
+for the time of its runs, launches runs that materialise every asset into the warehouse of the dbt target
+(``DBT_TARGET``: the DuckDB file by default, ``postgres`` for PostgreSQL) with a persistent Dagster instance (so
+``make dev`` shows the runs, on the Overview and the job pages too) and prints the headline shares. With
 ``DBT_TARGET=postgres`` and no ``PGHOST``, it starts a local server under ``.postgres/`` first (``postgres stop``
 stops it). ``shares`` prints the current shares of any warehouse (``--warehouse`` or ``--dbt-project``).
 """
@@ -142,12 +143,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from ici_assets.definitions import defs as demo_defs
-    from ici_assets.runner import run_all
+    from ici_assets.launch import CodeLocationServer, launch_all
 
     defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
-    with dg.DagsterInstance.get() as instance:
-        quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-        results = run_all(defs, instance, run_config=quiet, partitions=not args.no_partitions)
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    # Launched through the code location (workspace.yaml), as the UI launches runs: the Overview, the job
+    # pages and Re-execute see them (in-process runs have no code-location origin).
+    with (
+        dg.DagsterInstance.get() as instance,
+        CodeLocationServer("-w", str(REPO_ROOT / "workspace.yaml"), cwd=REPO_ROOT) as server,
+    ):
+        results = launch_all(server, defs, instance, run_config=quiet, partitions=not args.no_partitions)
     result = results[0]
     if not results[-1].success:
         print(f"Run {results[-1].run_id} failed; see the log above.", file=sys.stderr)

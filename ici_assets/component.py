@@ -28,7 +28,8 @@ from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
 from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjectManager
 
 from ici_assets.dbt import ensure_dbt_on_path
-from ici_assets.factory import ici_definitions, ici_models
+from ici_assets.dbt_tests import describe_dbt_test
+from ici_assets.factory import IciModel, ici_definitions, ici_models
 from ici_assets.manifest import ensure_manifest
 from ici_assets.meta import IciSettings, parse_meta
 from ici_assets.resources import DEFAULT_LOCK_WAIT_SECONDS, ComputePoolResource, WarehouseResource
@@ -36,6 +37,7 @@ from ici_assets.spec import IciMetaError
 from ici_assets.warehouse.dbt_target import resolve_profiles_dir
 
 MODEL_TYPES = ("model", "seed", "snapshot")
+PROJECT_KEY = "dagster_dbt/project"  # dagster_dbt.asset_utils.DAGSTER_DBT_PROJECT_METADATA_KEY (not exported)
 
 
 class ComputePoolArgs(dg.Model):
@@ -139,6 +141,7 @@ class IciDbtProjectComponent(DbtProjectComponent):
     def build_defs_from_state(self, context: dg.ComponentLoadContext, state_path: Path | None) -> dg.Definitions:
         local = isinstance(self._project_manager, (DbtProjectArgsManager, NoopDbtProjectManager))
         project = self.source_project if local else self._project_manager.get_project(state_path)
+        self._built_project = project
         with scoped_env(self.dbt_env):
             manifest = ensure_manifest(project, prepare=self.prepare_if_stale)
         warehouse = self._warehouse(project)
@@ -147,11 +150,16 @@ class IciDbtProjectComponent(DbtProjectComponent):
         def key_for(unique_id: str) -> dg.AssetKey:
             return self.translator.get_asset_spec(manifest, unique_id, project).key
 
+        def owned(model: IciModel) -> IciModel:
+            dbt_spec = self.translator.get_asset_spec(manifest, model.spec.unique_id, project)
+            tags = {k: v for k, v in dbt_spec.tags.items() if not k.startswith("dagster/")}  # not its kinds
+            return replace(model, owners=tuple(dbt_spec.owners), tags=tags)
+
         nodes = manifest["nodes"]
         dbt_keys = {key_for(uid) for uid, p in nodes.items() if p.get("resource_type") in MODEL_TYPES}
         pool = ComputePoolResource(**self.compute_pool.model_dump()) if self.compute_pool else None
         ici = ici_definitions(
-            ici_models(manifest, key_for, self.ici_defaults),
+            [owned(m) for m in ici_models(manifest, key_for, self.ici_defaults)],
             dbt_keys,
             warehouse=warehouse.model_copy(update={"wait_seconds": self.warehouse_lock_wait_seconds}),
             compute_pool=pool or ComputePoolResource.from_env(),
@@ -159,13 +167,28 @@ class IciDbtProjectComponent(DbtProjectComponent):
         return dg.Definitions.merge(dbt_defs, ici)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
-        """dagster-dbt's spec; a model with no group of its own is grouped by its folder (staging, marts...)."""
-        spec = super().get_asset_spec(manifest, unique_id, project)
+        """dagster-dbt's spec; a model with no group of its own is grouped by its folder (staging, marts...).
+
+        The ``dagster_dbt/project`` entry is dropped: the UI shows it as an unserialisable metadata line, and
+        dagster-dbt reads it only to copy the project for selections of over 200 models; its run-time lookups then
+        pass no project, and get the one the definitions were built from (code references need it)."""
+        spec = super().get_asset_spec(manifest, unique_id, project or getattr(self, "_built_project", None))
+        if PROJECT_KEY in spec.metadata:
+            spec = spec.replace_attributes(metadata={k: v for k, v in spec.metadata.items() if k != PROJECT_KEY})
         props = self.get_resource_props(manifest, unique_id)
         fqn = props.get("fqn") or []
         if spec.group_name in (None, "default") and props.get("resource_type") in MODEL_TYPES and len(fqn) > 2:
             return spec.replace_attributes(group_name=fqn[1])
         return spec
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check of a dbt test, described (dbt's description, else what the test asserts)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
 
     def _get_op_spec(self, project: DbtProject):
         """The dbt step writes the warehouse: on an embedded DuckDB file one writer at a time (the pool), on a

@@ -22,12 +22,13 @@ from ici_assets.decision_charts import budget_chart, response_chart
 from ici_assets.decision_checks import BUDGET_CHECKS, CHANGE_CHECKS, RESPONSE_CHECKS, budget_checks, response_checks
 from ici_assets.decision_rows import budget_items, decision_bootstrap, decision_code_version, response_items, stamp
 from ici_assets.engine import optimise_budget, spend_response
-from ici_assets.metadata import chart_metadata, table_metadata
+from ici_assets.metadata import chart_metadata, column_schema, count, summary, table_metadata
 from ici_assets.nodes import ModelFit
 from ici_assets.publish import ResultKey
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import IciSpec
-from ici_assets.warehouse import BUDGET_ALLOCATION, SPEND_RESPONSE, WAREHOUSE_POOL, Relation
+from ici_assets.summaries import budget_summary, grain_label, returns_summary, round_to_interval, tidy
+from ici_assets.warehouse import BUDGET_ALLOCATION, CHANGE_ATTRIBUTION, SPEND_RESPONSE, WAREHOUSE_POOL, Relation
 
 RESPONSE_SHOWN = ["node", "level", "expected_target", "low", "high", "marginal_return", "incremental_return"]
 BUDGET_SHOWN = ["node", "current", "recommended", "lower_bound", "upper_bound", "marginal_return_recommended"]
@@ -51,6 +52,12 @@ def build_decision_assets(
     if spec.decisions.change_attribution is not None:
         assets.append(change_attribution_asset(spec, model_key, relation, pool, kind))
     return assets
+
+
+def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
+    """'expected revenue per region-day (EUR)': an axis title with the grain and the node's unit."""
+    unit = spec.units.get(node)
+    return f"{what} {grain_label(spec.unit, spec.time_column, period)}" + (f" ({unit})" if unit else "")
 
 
 def _publish_checked(
@@ -79,6 +86,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         output_required=False,
         kinds={"python", kind},
         pool=pool,
+        metadata=column_schema(SPEND_RESPONSE),
         description=(
             f"Expected `{spec.target}` of `{spec.model}` under do(node = level) for each spend node "
             f"({', '.join(decisions.spend_nodes)}), levels per row of the node table, with 95 % intervals "
@@ -106,15 +114,31 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
             rows = stamp(table, SPEND_RESPONSE, spec, result_key, fit.facts.data_version)
             warehouse.get().publish(response_items(rows))
-            title = f"Expected {spec.target} per row under do(spend = level) ({fit.facts.label})"
+            period = fit.facts.period
+            title = f"Expected {spec.target} under do(spend = level) ({fit.facts.label})"
+            chart = response_chart(
+                table,
+                target=spec.target,
+                title=title,
+                x_title=axis_label(spec, "spend", decisions.spend_nodes[0], period),
+                y_title=axis_label(spec, f"expected {spec.target}", spec.target, period),
+            )
             metadata: dict[str, Any] = {
+                **summary(returns_summary(table, spec.target, spec.units)),
                 "response": table_metadata(table[RESPONSE_SHOWN]),
                 "method": str(table["method"].iloc[0]),
                 "code_version": code,
                 "data_version": fit.facts.data_version,
-                "n_bootstrap": n_boot,
-                **{f"marginal_return/{t['node'].iloc[0]}": float(t["current_marginal_return"].iloc[0]) for t in tables},
-                **chart_metadata("response_chart", response_chart(table, target=spec.target, title=title), title),
+                "n_bootstrap": count(n_boot),
+                **{
+                    f"marginal_return/{t['node'].iloc[0]}": round_to_interval(
+                        t["current_marginal_return"].iloc[0],
+                        t["current_marginal_low"].iloc[0],
+                        t["current_marginal_high"].iloc[0],
+                    )
+                    for t in tables
+                },
+                **chart_metadata("response_chart", chart, title, spec=True),
             }
             done = dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         yield from _publish_checked(context, results, done)
@@ -137,6 +161,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         output_required=False,
         kinds={"python", kind},
         pool=pool,
+        metadata=column_schema(BUDGET_ALLOCATION),
         description=(
             f"The split of the spend total per row over {', '.join(decisions.spend_nodes)} that maximises expected "
             f"`{spec.target}` under the fitted model, beside the current split, with the expected uplift and its "
@@ -161,20 +186,31 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             rows = stamp(table, BUDGET_ALLOCATION, spec, result_key, fit.facts.data_version)
             warehouse.get().publish(budget_items(rows))
             first = table.iloc[0]
+            per = grain_label(spec.unit, spec.time_column, fit.facts.period)
+            unit = spec.units.get(spec.target, "")
             title = (
-                f"Budget per row: expected {spec.target} {first['expected_uplift']:+,.1f} ({first['uplift_pct']:+.2f} %"
-                f", 95 % {first['uplift_low']:+,.1f} to {first['uplift_high']:+,.1f})"
+                f"Budget {per}: expected {spec.target} {first['expected_uplift']:+,.1f} {unit} "
+                f"({first['uplift_pct']:+.2f} %, 95 % {first['uplift_low']:+,.1f} to {first['uplift_high']:+,.1f})"
             )
             context.log.info(str(first["note"]))
+            x_title = axis_label(spec, "spend", decisions.spend_nodes[0], fit.facts.period)
             metadata: dict[str, Any] = {
+                **summary(budget_summary(table, spec.target, unit, per)),
                 "allocation": table_metadata(table[BUDGET_SHOWN]),
                 "note": dg.MetadataValue.text(str(first["note"])),
-                "expected_uplift": float(first["expected_uplift"]),
-                "uplift_pct": float(first["uplift_pct"]),
+                "expected_uplift": round_to_interval(
+                    first["expected_uplift"], first["uplift_low"], first["uplift_high"]
+                ),
+                "uplift_pct": tidy(first["uplift_pct"], 3),
                 "no_diminishing_returns": bool(first["no_diminishing_returns"]),
                 "code_version": code,
                 "data_version": fit.facts.data_version,
-                **chart_metadata("budget_chart", budget_chart(table, title=title), "Current vs recommended split"),
+                **chart_metadata(
+                    "budget_chart",
+                    budget_chart(table, title=title, x_title=x_title),
+                    "Current vs recommended split",
+                    spec=True,
+                ),
             }
             done = dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         yield from _publish_checked(context, results, done)
@@ -203,6 +239,7 @@ def change_attribution_asset(
         code_version=code,
         kinds={"python", kind},
         pool=pool,
+        metadata=column_schema(CHANGE_ATTRIBUTION),
         description=(
             f"Why mean `{spec.target}` of `{spec.model}` moved: each month against the one before, the change split "
             "over the nodes (Shapley values over old -> new mechanisms; roots: their distribution), summing to the "

@@ -1,7 +1,7 @@
 """Charts and the one generated sentence of the decision assets: response curves, waterfall, budget split.
 
-Rendered like the shares' charts (`charts.chart_png`, `charts.png_markdown`): a small PNG in the
-metadata and the Vega-Lite spec beside it.
+Rendered like the shares' charts (`charts.chart_png`, `charts.png_markdown`): a 2x PNG in the
+metadata. Axis titles carry the units and the grain ('per region-day (EUR)'), given by the assets.
 """
 
 from __future__ import annotations
@@ -37,12 +37,16 @@ def change_sentence(table: pd.DataFrame, *, target: str, period: str, baseline: 
     return f"{head}: {', '.join(parts)}."
 
 
-def response_chart(table: pd.DataFrame, *, target: str, title: str) -> alt.TopLevelMixin:
-    """Expected target per spend level with its 95 % band, one panel per node, the current level marked."""
+def response_chart(
+    table: pd.DataFrame, *, target: str, title: str, x_title: str = "spend level", y_title: str | None = None
+) -> alt.TopLevelMixin:
+    """Expected target per spend level with its 95 % band, one panel per node, the current level marked (dashed).
+
+    ``x_title``/``y_title`` carry the units and the grain ('spend per region-day (EUR)')."""
     data = table[["node", "level", "expected_target", "low", "high", "current_level"]].copy()
-    base = alt.Chart(data).encode(x=alt.X("level:Q", title="level per row (node units)"))
+    base = alt.Chart(data).encode(x=alt.X("level:Q", title=x_title, axis=alt.Axis(format="~s")))
     band = base.mark_area(opacity=0.25, color="#4C78A8").encode(
-        y=alt.Y("low:Q", title=f"expected {target}", scale=alt.Scale(zero=False)), y2="high:Q"
+        y=alt.Y("low:Q", title=y_title or f"expected {target}", scale=alt.Scale(zero=False)), y2="high:Q"
     )
     line = base.mark_line(point=True, color="#4C78A8").encode(
         y="expected_target:Q",
@@ -52,14 +56,14 @@ def response_chart(table: pd.DataFrame, *, target: str, title: str) -> alt.TopLe
     layers = [line, now] if data["low"].isna().all() else [band, line, now]
     return (
         alt.layer(*layers)
-        .properties(width=260, height=200)
-        .facet(column=alt.Column("node:N", title=None))
+        .properties(width=300, height=220)
+        .facet(column=alt.Column("node:N", title=None, header=alt.Header(labelFontSize=13)))
         .resolve_scale(x="independent", y="independent")
         .properties(title=title)
     )
 
 
-def waterfall_chart(table: pd.DataFrame, *, target: str, title: str) -> alt.TopLevelMixin:
+def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, y_title: str | None = None) -> alt.TopLevelMixin:
     """From the baseline mean through each node's contribution (largest first) to the new mean."""
     old, new = float(table["old_mean"].iloc[0]), float(table["new_mean"].iloc[0])
     steps = table.reindex(table["contribution"].abs().sort_values(ascending=False).index)
@@ -76,7 +80,9 @@ def waterfall_chart(table: pd.DataFrame, *, target: str, title: str) -> alt.TopL
     lo = min(data[["start", "end"]].where(data["kind"] != "total").min().min(), old, new)
     hi = max(data[["start", "end"]].where(data["kind"] != "total").max().max(), old, new)
     pad = 0.6 * max(hi - lo, 1e-9)
-    y = alt.Y("start:Q", title=f"mean {target} per row", scale=alt.Scale(domain=[lo - pad, hi + pad], clamp=True))
+    y = alt.Y(
+        "start:Q", title=y_title or f"mean {target} per row", scale=alt.Scale(domain=[lo - pad, hi + pad], clamp=True)
+    )
     x = alt.X("step:N", sort=list(data["step"]), title=None, axis=alt.Axis(labelAngle=-30))
     color = alt.Color(
         "kind:N",
@@ -86,17 +92,17 @@ def waterfall_chart(table: pd.DataFrame, *, target: str, title: str) -> alt.TopL
     data["top"] = data[["start", "end"]].max(axis=1)
     bars = alt.Chart().mark_bar().encode(x=x, y=y, y2="end:Q", color=color, tooltip=["step", "label"])
     text = alt.Chart().mark_text(dy=-6, fontSize=10).encode(x=x, y="top:Q", text="label:N")
-    return alt.layer(bars, text, data=data).properties(title=title, width=60 * len(data), height=240)
+    return alt.layer(bars, text, data=data).properties(title=title, width=max(70 * len(data), 420), height=260)
 
 
-def budget_chart(table: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
+def budget_chart(table: pd.DataFrame, *, title: str, x_title: str = "spend per row") -> alt.TopLevelMixin:
     """Current vs recommended allocation per spend node (grouped bars, bounds as ticks)."""
     long = table.melt(id_vars="node", value_vars=["current", "recommended"], var_name="allocation", value_name="spend")
     long["label"] = long["spend"].map(lambda v: f"{v:,.1f}")
     y = alt.Y("allocation:N", title=None, axis=None)
     enc = dict(
         y=y,
-        x=alt.X("spend:Q", title="spend per row (node units)"),
+        x=alt.X("spend:Q", title=x_title),
         color=alt.Color(
             "allocation:N",
             title=None,
@@ -108,13 +114,15 @@ def budget_chart(table: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     text = alt.Chart().mark_text(align="left", dx=3, fontSize=11).encode(y=y, x="spend:Q", text="label:N")
     return (
         alt.layer(bars, text, data=long)
-        .properties(width=380, height=40)
+        .properties(width=480, height=40)
         .facet(row=alt.Row("node:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
         .properties(title=title)
     )
 
 
-def monthly_change_chart(current: pd.DataFrame, *, target: str, title: str) -> alt.TopLevelMixin:
+def monthly_change_chart(
+    current: pd.DataFrame, *, target: str, title: str, y_title: str | None = None
+) -> alt.TopLevelMixin:
     """Each month's contributions stacked (above and below zero) with the observed change as a black tick."""
     data = current.copy()
     data["month"] = pd.to_datetime(data["period"]).dt.strftime("%Y-%m")
@@ -125,11 +133,16 @@ def monthly_change_chart(current: pd.DataFrame, *, target: str, title: str) -> a
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("contribution:Q", stack="zero", title=f"change of mean {target} per row"),
-            color=alt.Color("label:N", title=None, legend=alt.Legend(orient="bottom", columns=3)),
+            y=alt.Y("contribution:Q", stack="zero", title=y_title or f"change of mean {target} per row"),
+            color=alt.Color(
+                "label:N",
+                title=None,
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="bottom", columns=3),
+            ),
             tooltip=["month", "label", alt.Tooltip("contribution:Q", format=",.1f")],
         )
     )
     observed = data.drop_duplicates("month")[["month", "observed_change"]]
     ticks = alt.Chart(observed).mark_tick(color="black", thickness=2, size=14).encode(x=x, y="observed_change:Q")
-    return alt.layer(bars, ticks).properties(title=title, width=24 * max(observed.shape[0], 4), height=240)
+    return alt.layer(bars, ticks).properties(title=title, width=max(26 * observed.shape[0], 480), height=260)

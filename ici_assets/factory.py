@@ -13,7 +13,7 @@ DuckDB file, so separate step processes would only add a definitions load each.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dagster as dg
@@ -37,6 +37,19 @@ class IciModel:
     last_click: LastClickSource | None = None
     pool: str | None = WAREHOUSE_POOL  # concurrency pool of the steps that write the warehouse (None: a server)
     kind: str = "duckdb"  # the warehouse's type, for asset kinds
+    owners: tuple[str, ...] = ()  # the dbt model's owners and tags (meta.dagster.owners, its group's owner,
+    tags: Mapping[str, str] = field(default_factory=dict)  # dbt tags), which its ICI assets carry too
+
+
+def with_model_ownership(model: IciModel, asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The asset with the dbt model's owners and tags added to its own (an asset's own tag wins)."""
+    if not model.owners and not model.tags:
+        return asset
+    return asset.map_asset_specs(
+        lambda s: s.replace_attributes(
+            owners=list(dict.fromkeys([*s.owners, *model.owners])), tags={**model.tags, **s.tags}
+        )
+    )
 
 
 AssetBuilder = Callable[[IciModel], list[dg.AssetsDefinition]]
@@ -134,7 +147,7 @@ def ici_definitions(
     jobs: list = []
     for model in models:
         model = replace(model, pool=warehouse.pool, kind=warehouse.kind)  # no one-writer pool on a server
-        built = [a for build in (builders or ASSET_BUILDERS) for a in build(model)]
+        built = [with_model_ownership(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
         assets += built
         jobs += model_jobs(model, built, dbt_keys)
     return dg.Definitions(assets=assets, jobs=jobs, resources={"warehouse": warehouse, "compute_pool": compute_pool})

@@ -23,11 +23,12 @@ from ici_assets.asset_checks import check_results
 from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, coverage_check, graph_check, mechanisms_check
 from ici_assets.checks import shares_checks as evaluate_shares
 from ici_assets.compute import FitOutcome, FitSettings, Pool, fit_slice
-from ici_assets.metadata import chart_metadata, shares_metadata
+from ici_assets.metadata import chart_metadata, count, shares_metadata
 from ici_assets.nodes import read_node_table, slice_facts
 from ici_assets.partitions import MonthlyWindows, Scheme
 from ici_assets.publish import ResultKey, shares_items, shares_rows
 from ici_assets.spec import IciSpec
+from ici_assets.summaries import tidy
 from ici_assets.warehouse import SHARES, Equals, Publish, Read, Relation, Warehouse
 
 #: Partitions published per transaction: progress survives a crash, and few commits stay cheap.
@@ -164,10 +165,10 @@ def _publish(
         t0 = time.perf_counter()
         last = work.run_metadata()
         progress.seconds["chart"] = time.perf_counter() - t0
-        last.update({f"step/{k}_seconds": round(v, 3) for k, v in progress.seconds.items()})
+        last.update({f"step/{k}_seconds": tidy(v, 3) for k, v in progress.seconds.items()})
         last.update(
             {
-                "step/partitions": len(context.partition_keys),
+                "step/partitions": count(len(context.partition_keys)),
                 "step/worker_pids": dg.MetadataValue.json(sorted(progress.worker_pids)),
             }
         )
@@ -219,7 +220,7 @@ def run_partitions(
         evaluate=lambda part, outcome: slice_checks(spec, slices[part], outcome, alpha),
         rows=rows,
         items=shares_items,
-        metadata=lambda part, part_rows: shares_metadata(part_rows, facts[part], spec.n_bootstrap),
+        metadata=lambda part, part_rows: shares_metadata(part_rows, facts[part], spec.n_bootstrap, spec.target),
         run_metadata=lambda: _partitions_chart(warehouse, spec, scheme, key),
     )
     yield from fan_out(context, work, warehouse=warehouse, pool=pool, errors=errors, read_seconds=read_seconds)
@@ -237,8 +238,8 @@ def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: 
     )
     if isinstance(scheme, MonthlyWindows):
         title = f"ICI shares of {spec.target} over time ({scheme.window_months}-month trailing windows)"
-        chart = charts.shares_over_time_chart(current, title=title)
+        chart = charts.shares_over_time_chart(current, title=title, target=spec.target)
     else:
         title = f"ICI shares of {spec.target} by {scheme.kind}"
         chart = charts.shares_by_segment_chart(current, title=title)
-    return chart_metadata("partitions_chart", chart, title)
+    return chart_metadata("partitions_chart", chart, title, spec=True)

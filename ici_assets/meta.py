@@ -101,9 +101,10 @@ class ModelMeta(IciSettings):
 
 
 class ColumnMeta(_Strict):
-    """A node column's ``meta.ici``: its direct causes (``[]`` for a root)."""
+    """A node column's ``meta.ici``: its direct causes (``[]`` for a root) and its unit (EUR, sessions) for charts."""
 
     parents: NameList
+    unit: str | None = None
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -58,6 +58,7 @@ class SliceFacts:
     data_version: str  # content hash of the rows
     period_start: str | None  # first and last day (YYYY-MM-DD) when the model has a time column
     period_end: str | None
+    period: str | None = None  # the model's time grain (meta.ici.time_grain): day, week or month
 
     @property
     def label(self) -> str:
@@ -65,10 +66,13 @@ class SliceFacts:
 
 
 def slice_facts(spec: IciSpec, frame: pd.DataFrame) -> SliceFacts:
-    start = end = None
+    start = end = period = None
     if spec.time_column and spec.time_column in frame and len(frame):
         start, end = (str(frame[spec.time_column].min())[:10], str(frame[spec.time_column].max())[:10])
-    return SliceFacts(n_rows=len(frame), data_version=frame_hash(frame), period_start=start, period_end=end)
+        period = spec.time_grain
+    return SliceFacts(
+        n_rows=len(frame), data_version=frame_hash(frame), period_start=start, period_end=end, period=period
+    )
 
 
 def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:

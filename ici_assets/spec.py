@@ -54,6 +54,7 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
     problems = [problem] if problem else []
     columns: Mapping[str, Any] = props.get("columns") or {}
     parents: dict[str, tuple[str, ...]] = {}
+    units: dict[str, str] = {}
     for col_name, col in columns.items():
         if not _has_meta(col):
             continue
@@ -63,6 +64,8 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
             problems.append(problem)
         else:
             parents[col_name] = tuple(col_meta.parents)
+            if col_meta.unit is not None:
+                units[col_name] = col_meta.unit
     if problems or meta is None:
         raise fail("; ".join(problems))
     if not parents:
@@ -129,6 +132,7 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         relation_name=props.get("relation_name") or model,
         target=meta.target,
         parents=parents,
+        units=units,
         unit=tuple(meta.unit),
         time_column=meta.time_column,
         time_grain=meta.time_grain,

@@ -26,7 +26,8 @@ class IciSpec:
     relation_name: str
     target: str
     parents: Mapping[str, tuple[str, ...]]
-    unit: tuple[str, ...] = ()
+    units: Mapping[str, str] = field(default_factory=dict)  # node -> its unit (EUR, sessions), from column meta
+    unit: tuple[str, ...] = ()  # the grain: one row per combination of these columns
     time_column: str | None = None
     time_grain: str = "day"  # day | week | month: the period of one row of a unit
     mechanisms: str = "auto"

@@ -125,7 +125,7 @@ def test_change_attribution_every_month(demo_backfill) -> None:
     for event in mats:  # every month: its waterfall chart and its sentence
         metadata = event.materialization.metadata
         assert png_size(metadata["waterfall_chart"].value)[0] > 300
-        assert metadata["sentence"].value.startswith("Revenue ")
+        assert metadata["summary"].value.startswith("Revenue ")
     assert sum("months_chart" in e.materialization.metadata for e in mats) == 1
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == CHANGE}
     assert checks == {"contributions_sum_to_change": True, "contributions_are_finite": True}

@@ -93,7 +93,8 @@ def test_contributions_chart_sums_per_week_or_month(grain, per, n_points):
     contrib = pd.DataFrame(
         {"period": pd.date_range("2024-01-07", periods=n, freq=freq), "node": "x", "contribution": 1.0}
     )
-    spec_dict = contributions_chart(contrib, title="t", grain=grain).to_dict()
+    spec_dict = contributions_chart(contrib, title="t", unit="EUR", grain=grain).to_dict()
     values = next(iter(spec_dict["datasets"].values()))
-    assert spec_dict["encoding"]["x"]["field"] == per
+    encoding = spec_dict["spec"]["layer"][0]["encoding"]  # one panel per node, the area layer first
+    assert encoding["x"]["field"] == per and encoding["y"]["title"] == f"EUR/{per}"
     assert len(values) == n_points and sum(v["contribution"] for v in values) == n

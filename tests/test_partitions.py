@@ -71,7 +71,7 @@ def test_one_run_materialises_every_partition_once(backfill):
             True,
         )
         last = mats[-1].materialization.metadata
-        assert last["step/partitions"].value == len(keys)
+        assert last["step/partitions"].value == str(len(keys))  # counts are text metadata (no Plots line)
         assert len(last["step/worker_pids"].value) == 2  # fanned out to two local worker processes
     with duckdb.connect(str(backfill["warehouse"]), read_only=True) as con:
         groups = con.execute(
@@ -127,7 +127,8 @@ def test_partitions_chart_attached_once_per_run(backfill):
         width, height = png_size(with_chart[0]["partitions_chart"].value)
         assert width > 300 and height > 150
         values = with_chart[0]["partitions_chart_spec"].value["datasets"]
-        assert sum(len(v) for v in values.values()) >= len(keys) * 6  # every partition x node in the chart
+        # every partition x node in the chart (the over-time chart states the target's own noise in its subtitle)
+        assert sum(len(v) for v in values.values()) >= len(keys) * 5
 
 
 def test_publishes_in_batches_and_reports_the_run_once(backfill, monkeypatch):

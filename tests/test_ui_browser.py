@@ -1,9 +1,11 @@
-"""In a real browser: the Dagster UI shows raw -> dbt -> SCM -> ICI lineage and renders the shares chart.
+"""In a real browser: the Dagster UI shows raw -> dbt -> SCM -> ICI lineage, the answer and its chart, dbt types.
 
-A small demo is materialised into a temporary, persistent Dagster instance; ``dagster-webserver``
-serves it on loopback and headless Debian Chromium (driven by Playwright) checks the asset
-graph and opens the ``shares_chart`` metadata entry, whose data-URI PNG must render.
-Screenshots go to ``test-artifacts/`` at the repo root.
+A small demo is materialised into a temporary, persistent Dagster instance; ``python -m ici_assets.devserver``
+(what ``make dev`` runs: webserver and daemon) serves it on loopback and headless Debian Chromium (driven by
+Playwright) checks the asset graph, the shares asset's summary and its ``shares_chart`` (a data-URI PNG at
+least 1,000 px wide), and the column types of a dbt model. The last test sends the dev server one SIGINT, as
+Ctrl-C does, and wants every process it started gone within 10 s. Screenshots go to ``test-artifacts/``
+at the repo root (gitignored).
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +44,7 @@ SHARES_PATH = ["ici", "marketing_nodes", "shares"]
 # raw table -> dbt staging -> dbt mart -> fitted SCM -> ICI shares, each step a direct dependency
 LINEAGE = [["raw", "orders"], ["stg_orders"], ["marketing_nodes"], ["ici", "marketing_nodes", "scm"], SHARES_PATH]
 SERVER_TIMEOUT_S = 90
+RUN_TIMEOUT_S = 600
 VS_PATH = ["ici", "marketing_nodes", "ici_vs_last_click"]
 # upstream of the last-click comparison: both marts, the SCM and the shares
 GRAPH_NODES = ("orders", "stg_orders", "marketing_nodes", "last_click_revenue", "scm", "shares", "ici_vs_last_click")
@@ -52,12 +53,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (run `make browser`)", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _png_width(markdown: str) -> int:
@@ -83,6 +78,31 @@ def _log_tail(path: Path, n: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc), code servers started by the webserver included."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """Terminate the webserver's whole process group (it spawns a code server)."""
     if proc.poll() is not None:
@@ -101,76 +121,40 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory, dbt_project_copy):
-    """Materialise the small demo into a persistent instance and serve it with dagster-webserver."""
+    """Materialise the small demo into a persistent instance and serve it with the dev server (make dev)."""
     if CHROMIUM is None:
         pytest.fail("CI is set but chromium is not installed: run `make browser`")
     import dagster as dg
 
-    from ici_assets.build import build_definitions
+    from ici_assets.launch import CodeLocationServer
 
     tmp = tmp_path_factory.mktemp("ui")
     warehouse = tmp / "warehouse.duckdb"
     entry, env = code_location(tmp, dbt_project_copy, warehouse)
     home = env["DAGSTER_HOME"]
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     log = tmp / "webserver.log"
-    # Start the webserver first: its ~10-40 s start-up overlaps the materialisation below.
+    # Launched through the code location, as the UI's Launch button and `make demo` do (not in process): the run
+    # has a code-location origin, so the Overview and the job's page list it.
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-f", str(entry)],
-            cwd=tmp,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server = CodeLocationServer("-f", str(entry), cwd=tmp, env=env, log=out, start_timeout=SERVER_TIMEOUT_S)
+        try:
+            server.__enter__()
+        except (RuntimeError, TimeoutError) as exc:
+            pytest.fail(f"{exc}:\n{_log_tail(log)}")
+    assert server.proc is not None
+    proc = server.proc
     try:
-        defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
+        run = server.run("ici_demo", RAW_CONFIG, timeout=RUN_TIMEOUT_S)
+        run_id = run.run_id
+        assert run.success, f"the demo run {run_id} ended {run.status}:\n{_log_tail(log)}"
         with dg.DagsterInstance.from_config(home) as instance:
-            result = defs.resolve_job_def("ici_demo").execute_in_process(
-                instance=instance, run_config=RAW_CONFIG, raise_on_error=False
-            )
-        assert result.success, "the demo run failed; see the captured log"
-        shares_md = next(
-            e.materialization.metadata["shares_chart"].value
-            for e in result.get_asset_materialization_events()
-            if e.asset_key == dg.AssetKey(SHARES_PATH)
-        )
-
-        deadline = time.monotonic() + SERVER_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"dagster-webserver exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/server_info", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver did not answer within {SERVER_TIMEOUT_S} s:\n{_log_tail(log)}")
-            time.sleep(0.5)
-
-        # The code location must load without error, or every page shows an empty graph.
-        while True:
-            entries = _graphql(
-                base,
-                """{ workspaceOrError { ... on Workspace { locationEntries {
-                name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""",
-            )
-            (loc,) = entries["workspaceOrError"]["locationEntries"]
-            if loc["loadStatus"] == "LOADED":
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"code location still {loc['loadStatus']} after {SERVER_TIMEOUT_S} s")
-            time.sleep(0.5)
-        error = loc["locationOrLoadError"]
-        assert error["__typename"] == "RepositoryLocation", (
-            f"code location {loc['name']} failed to load in dagster-webserver: {error.get('message')}"
-        )
-        yield {"base": base, "shares_md": shares_md}
+            event = instance.get_latest_materialization_event(dg.AssetKey(SHARES_PATH))
+            assert event is not None and event.run_id == run_id and event.asset_materialization is not None
+            metadata = event.asset_materialization.metadata
+        shares_md, summary = metadata["shares_chart"].value, metadata["summary"].value
+        yield {"base": server.base, "shares_md": shares_md, "summary": summary, "proc": proc, "run_id": run_id}
     finally:
+        server.__exit__()
         _stop(proc)
 
 
@@ -235,5 +219,81 @@ def test_shares_chart_renders_in_browser(ui_server, page):
     natural_width, natural_height = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     page.screenshot(path=str(ARTIFACTS / "ui_shares_chart.png"), full_page=True)
     assert natural_height > 0
-    assert natural_width == _png_width(ui_server["shares_md"])
+    assert natural_width == _png_width(ui_server["shares_md"]) >= 1000
     assert img.get_attribute("src") in ui_server["shares_md"]
+
+
+def test_run_has_a_code_location_origin_and_is_listed(ui_server, page):
+    """The launched demo run belongs to the code location (not in-process), so the Overview's timeline and the
+    job's page list it."""
+    run = _graphql(
+        ui_server["base"],
+        f"""{{ runOrError(runId: "{ui_server["run_id"]}") {{ ... on Run {{
+            jobName repositoryOrigin {{ repositoryLocationName repositoryName }} }} }} }}""",
+    )["runOrError"]
+    assert run["jobName"] == "ici_demo" and run["repositoryOrigin"]["repositoryLocationName"], run
+    origin = run["repositoryOrigin"]
+    page.goto(f"{ui_server['base']}/overview/activity/timeline")
+    page.get_by_text("ici_demo", exact=True).first.wait_for(state="visible")
+    assert page.get_by_text("No runs or scheduled ticks in this time period").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "ui_overview_timeline.png"), full_page=True)
+    job = f"{origin['repositoryName']}@{origin['repositoryLocationName']}"
+    page.goto(f"{ui_server['base']}/locations/{job}/jobs/ici_demo/runs")
+    page.get_by_text(ui_server["run_id"][:8]).first.wait_for(state="visible")
+    assert page.get_by_text("No runs found").count() == 0
+
+
+def _plain(markdown: str) -> str:
+    """Markdown as the UI renders it to text: no emphasis markers."""
+    return re.sub(r"\*\*?([^*]+)\*\*?", r"\1", markdown).strip()
+
+
+def test_summary_on_the_shares_asset_page(ui_server, page):
+    """The shares asset page shows the one-line answer (the top drivers with their intervals) as its first
+    metadata entry; the stored markdown's words are on the page."""
+    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
+    row = page.locator("tr").filter(has=page.get_by_text("summary", exact=True)).first
+    row.wait_for(state="visible")
+    row.scroll_into_view_if_needed()
+    show = row.get_by_text("[Show Markdown]", exact=True)
+    if show.count():  # long markdown sits behind a link; short markdown renders in the row
+        show.click()
+        where = page.get_by_role("dialog").filter(has_text="summary")
+    else:
+        where = row
+    text = " ".join(where.inner_text().split())
+    print(f"summary {'behind [Show Markdown]' if show.count() else 'inline'}: {text}")
+    page.screenshot(path=str(ARTIFACTS / "ui_shares_summary.png"), full_page=True)
+    expected = _plain(ui_server["summary"])
+    drivers = re.findall(r"\*\*(\w+)\*\*", ui_server["summary"])
+    assert drivers[:2] == ["demand", "social_clicks"]
+    assert all(d in text for d in drivers) and expected.split()[-1] in text, (text, expected)
+    if show.count():
+        page.keyboard.press("Escape")
+
+
+def test_dbt_column_types_on_the_mart_page(ui_server, page):
+    """A dbt model's page lists its columns with the types declared in the dbt YAML."""
+    page.goto(f"{ui_server['base']}/assets/marketing_nodes")
+    row = page.locator("tr").filter(has=page.get_by_text("tv_adstock", exact=True)).first
+    row.wait_for(state="visible")
+    row.scroll_into_view_if_needed()
+    assert "double" in row.inner_text().lower()
+    region = page.locator("tr").filter(has=page.get_by_text("region", exact=True)).first
+    assert "varchar" in region.inner_text().lower()
+    page.screenshot(path=str(ARTIFACTS / "ui_dbt_columns.png"), full_page=True)
+
+
+def test_dev_server_exits_within_10_s_of_sigint(ui_server):
+    """One SIGINT to the dev server's process group (what Ctrl-C in a terminal sends) ends the webserver, the
+    daemon and their code servers within 10 s (runs last: it stops the module's server)."""
+    proc = ui_server["proc"]
+    started = _descendants(proc.pid)
+    assert len(started) >= 3, started  # webserver, daemon, and at least one code server
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    while time.monotonic() - t0 < 10 and (proc.poll() is None or any(_alive(p) for p in started)):
+        time.sleep(0.1)
+    elapsed = time.monotonic() - t0
+    left = [p for p in started if _alive(p)]
+    assert proc.poll() == 0 and not left, f"after {elapsed:.1f} s: exit {proc.poll()}, still alive {left}"

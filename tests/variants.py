@@ -34,7 +34,7 @@ CHECK_VARIANTS = {"wrong_graph": drop_demand_to_social_clicks, "weak_mechanism":
 META_CASES = [
     (
         "cycle",
-        lambda t: t.replace("config: {meta: {ici: {parents: []}}}", "config: {meta: {ici: {parents: [revenue]}}}", 1),
+        lambda t: t.replace("{ici: {parents: [], ", "{ici: {parents: [revenue], ", 1),
         "cycle",
     ),
     ("target_missing", lambda t: t.replace("target: revenue", "target: profit", 1), "target 'profit' is not a node"),
@@ -58,8 +58,8 @@ META_CASES = [
     (
         "misspelt_column_key",
         lambda t: t.replace(
-            "config: {meta: {ici: {parents: [demand, tv_adstock, social_spend]}}}",
-            "config: {meta: {ici: {parent: [demand, tv_adstock, social_spend]}}}",
+            "{ici: {parents: [demand, tv_adstock, social_spend]",
+            "{ici: {parent: [demand, tv_adstock, social_spend]",
             1,
         ),
         "unknown key \"column 'organic_clicks': meta.ici.parent\": did you mean 'parents'?",

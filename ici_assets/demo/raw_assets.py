@@ -5,11 +5,14 @@ include_demo_raw=True)``). A team with real data loads its own tables with its i
 (Airbyte, dlt, Fivetran, a COPY job...); its dbt sources point at them by name.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 
+from ici_assets.demo.tables import RAW_LAYOUTS
 from ici_assets.factory import UNPARTITIONED
+from ici_assets.metadata import column_schema, count
 from ici_assets.resources import WarehouseResource
 from ici_assets.versions import frame_hash
 from ici_assets.warehouse import WAREHOUSE_POOL
@@ -44,10 +47,17 @@ class RawDemoConfig(dg.Config):
     start_date: str = "2024-01-01"
 
 
-def _raw_specs(descriptions: dict[str, str], kind: str) -> list[dg.AssetSpec]:
-    """One spec per raw table (schema ``raw``), in the group ``raw``, of the warehouse's kind."""
+def _raw_specs(descriptions: Mapping[str, str], kind: str) -> list[dg.AssetSpec]:
+    """One spec per raw table (schema ``raw``), in the group ``raw``, of the warehouse's kind, with its declared
+    column schema."""
     return [
-        dg.AssetSpec(dg.AssetKey(["raw", t]), group_name="raw", description=d, kinds={kind})
+        dg.AssetSpec(
+            dg.AssetKey(["raw", t]),
+            group_name="raw",
+            description=d,
+            kinds={kind},
+            metadata=column_schema(RAW_LAYOUTS[t]),
+        )
         for t, d in descriptions.items()
     ]
 
@@ -86,7 +96,7 @@ def _generate(
         # downstream fresh, so Dagster knows a refit would change nothing.
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", name]),
-            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+            metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
             data_version=dg.DataVersion(version),
         )
 
@@ -131,14 +141,17 @@ def _generate_media(context: dg.AssetExecutionContext, config: RawMediaConfig, w
         frame = tables[name]
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", name]),
-            metadata={"dagster/row_count": len(frame), "seed": config.seed},
+            metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
             data_version=dg.DataVersion(frame_hash(frame)),
         )
 
 
 #: Every demo asset but the partitioned ones: raw tables -> dbt -> SCM -> shares (what ``make demo`` runs first).
 ICI_DEMO_JOB = dg.define_asset_job(
-    "ici_demo", selection=UNPARTITIONED, description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares"
+    "ici_demo",
+    selection=UNPARTITIONED,
+    description="Every unpartitioned asset: raw -> dbt -> SCM -> ICI shares",
+    executor_def=dg.in_process_executor,  # one writer chain: a process per step would only add definition loads
 )
 
 
