@@ -217,6 +217,7 @@ def test_shares_chart_renders_in_browser(ui_server, page):
     img.wait_for(state="visible")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     natural_width, natural_height = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    page.wait_for_timeout(600)  # the dialog fades in: a screenshot at once shows it half transparent
     page.screenshot(path=str(ARTIFACTS / "ui_shares_chart.png"), full_page=True)
     assert natural_height > 0
     assert natural_width == _png_width(ui_server["shares_md"]) >= 1000
