@@ -45,5 +45,14 @@ def scm_code_version(spec: IciSpec) -> str:
 
 
 def shares_code_version(spec: IciSpec, extra: Any = None) -> str:
-    """Hash of what changes the shares: the SCM's code version, bootstrap settings, window or segment."""
-    return stable_hash({"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap, "extra": extra})
+    """Hash of what changes the shares: the SCM's code version, bootstrap settings (the time column and grain
+    set the resampled periods), window or segment."""
+    return stable_hash(
+        {
+            "scm": scm_code_version(spec),
+            "n_bootstrap": spec.n_bootstrap,
+            "time_column": spec.time_column,
+            "time_grain": spec.time_grain,
+            "extra": extra,
+        }
+    )

@@ -98,3 +98,13 @@ def test_contributions_chart_sums_per_week_or_month(grain, per, n_points):
     encoding = spec_dict["spec"]["layer"][0]["encoding"]  # one panel per node, the area layer first
     assert encoding["x"]["field"] == per and encoding["y"]["title"] == f"EUR/{per}"
     assert len(values) == n_points and sum(v["contribution"] for v in values) == n
+
+
+def test_changing_the_grain_changes_the_shares_code_version_not_the_scms():
+    """The grain sets the periods the bootstrap resamples: the shares go stale, the fitted model does not."""
+    from ici_assets.versions import scm_code_version, shares_code_version
+
+    week, month = spec("week"), spec("month")
+    assert shares_code_version(week) != shares_code_version(month)
+    assert scm_code_version(week) == scm_code_version(month)
+    assert shares_code_version(week) == shares_code_version(spec("week"))
