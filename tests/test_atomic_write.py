@@ -97,6 +97,29 @@ def first(tmp_path_factory):
     return path, snapshot(path)
 
 
+def kill_writer_mid_publish(child_code: str, target: str, delay: float) -> None:
+    """Start a child that publishes BIG rows to `target`, SIGKILL it `delay` seconds after it is READY, and
+    assert it died by the signal before its publish returned."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", child_code, target, str(BIG)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "READY"
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL, err
+    assert "DONE" not in out  # killed before the publish returned
+
+
 def write_duration(tmp_path) -> float:
     """How long the child's write takes when left alone (to aim the kills inside it)."""
     path = tmp_path / "timing.duckdb"
@@ -118,24 +141,7 @@ def test_sigkill_mid_write_keeps_previous_results(first, duration, tmp_path, fra
     base, before = first
     path = tmp_path / "wh.duckdb"
     shutil.copy(base, path)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(BIG)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout.readline().strip() == "READY"
-        time.sleep(duration * fraction)
-        child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL, err
-    assert "DONE" not in out  # killed before the publish returned
+    kill_writer_mid_publish(CHILD, str(path), duration * fraction)
     after = snapshot(path)  # the file opens (WAL replayed or discarded) and reads
     assert after == before
     assert len(after[2]) == 30 * len(NODES) and {r[12] for r in after[1]} == {"first"}

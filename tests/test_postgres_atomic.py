@@ -5,15 +5,12 @@ and holds no lock afterwards (the next publish goes through)."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
 
-from tests.test_atomic_write import NODES, REPO, contributions, shares_rows
+from tests.test_atomic_write import NODES, contributions, kill_writer_mid_publish, shares_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -62,24 +59,7 @@ def test_sigkill_mid_write_keeps_previous_results(pg_server, base, fraction):
 
     template, before, duration = base
     db = pg_server.fresh_database(f"atomic_{int(fraction * 100)}", template=template)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(pg_server.conninfo(db)), str(BIG)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout.readline().strip() == "READY"
-        time.sleep(duration * fraction)
-        child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL, err
-    assert "DONE" not in out  # killed before the publish returned
+    kill_writer_mid_publish(CHILD, json.dumps(pg_server.conninfo(db)), duration * fraction)
     assert snapshot(pg_server, db) == before  # the server rolled the transaction back
     assert len(before[2]) == 30 * len(NODES) and {r[12] for r in before[1]} == {"first"}
     # the dead writer's locks went with its transaction: the next publish goes through
