@@ -7,7 +7,7 @@ were not published).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import dagster as dg
 
@@ -19,6 +19,16 @@ def check_specs(key: dg.AssetKey, names: Iterable[str]) -> list[dg.AssetCheckSpe
     """Blocking specs: a failed check fails the step, so nothing downstream runs on its result."""
     described = {**DESCRIPTIONS, **DECISION_DESCRIPTIONS}
     return [dg.AssetCheckSpec(n, asset=key, blocking=True, description=described[n]) for n in names]
+
+
+def report_checks(
+    context: dg.AssetExecutionContext, results: list[dg.AssetCheckResult]
+) -> Iterator[dg.AssetCheckResult]:
+    """Yield the check results, logging each failure as an error."""
+    for result in results:
+        if not result.passed:
+            context.log.error(f"Check {result.check_name} failed: {result.description}")
+        yield result
 
 
 def _result(name: str, passed: bool, description: str, metadata: Mapping) -> dg.AssetCheckResult:

@@ -12,16 +12,19 @@ reported as blocking asset checks) and publishes only what passed, in one transa
 partitions out to the compute pool (:mod:`ici_assets.fanout`).
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
 
-from ici_assets import charts, last_click
-from ici_assets.asset_checks import check_results, check_specs
+from ici_assets import (
+    charts,
+    engine,  # lazy: the numeric stack loads when a step computes
+    last_click,
+)
+from ici_assets.asset_args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
+from ici_assets.asset_checks import check_results, check_specs, report_checks
 from ici_assets.checks import SCM_CHECKS, SHARES_CHECKS, coverage_check, graph_check, mechanisms_check, shares_checks
-from ici_assets.engine import contributions, ici_from_scm, local_markov_test
 from ici_assets.fanout import ALL_CHECKS, run_partitions
 from ici_assets.grain import CHART_PERIOD
 from ici_assets.metadata import (
@@ -36,14 +39,10 @@ from ici_assets.metadata import (
 from ici_assets.nodes import ModelFit, fit_model, read_node_table, require_rows, slice_facts
 from ici_assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.publish import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
-from ici_assets.resources import ComputePoolResource, WarehouseResource
+from ici_assets.resources import WarehouseResource
 from ici_assets.spec import IciSpec
 from ici_assets.versions import scm_code_version, shares_code_version
 from ici_assets.warehouse import SHARES, VS_LAST_CLICK, WAREHOUSE_POOL, Equals, Read, Relation
-
-ICI_GROUP = "ici"
-#: Tag (empty value) of the partitioned ICI assets: jobs of whole-period assets select around them.
-PARTITIONED_TAG = "ici/partitioned"
 
 
 @dataclass(frozen=True)
@@ -52,21 +51,6 @@ class LastClickSource:
 
     key: dg.AssetKey
     relation: Relation
-
-
-def ici_key(spec: IciSpec, name: str) -> dg.AssetKey:
-    """``ici/<model>/<name>``: the key of one of a model's ICI or decision assets."""
-    return dg.AssetKey(["ici", spec.model, name])
-
-
-def report_checks(
-    context: dg.AssetExecutionContext, results: list[dg.AssetCheckResult]
-) -> Iterator[dg.AssetCheckResult]:
-    """Yield the check results, logging each failure as an error."""
-    for result in results:
-        if not result.passed:
-            context.log.error(f"Check {result.check_name} failed: {result.description}")
-        yield result
 
 
 def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.AssetsDefinition:
@@ -103,7 +87,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         times = pd.to_datetime(frame[spec.time_column]).to_numpy() if spec.time_column else None
         fit = ModelFit(scm=scm, facts=facts, times=times)
         yield dg.Output(fit, metadata=fit_metadata(facts, kinds, r2), data_version=dg.DataVersion(facts.data_version))
-        markov = local_markov_test(frame[spec.nodes], spec.graph(), alpha=spec.checks.markov_alpha)
+        markov = engine.local_markov_test(frame[spec.nodes], spec.graph(), alpha=spec.checks.markov_alpha)
         outcomes = [
             mechanisms_check(spec.checks, kinds, r2),
             graph_check(spec.checks, markov),
@@ -125,34 +109,24 @@ def _register_segments(context: dg.AssetExecutionContext, segments: Segments, va
 
 def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
     key, code = ici_key(spec, "shares"), shares_code_version(spec)
-
-    @dg.asset(
-        key=key,
-        ins={"fit": dg.AssetIn(ici_key(spec, "scm"))},
-        group_name=ICI_GROUP,
-        code_version=code,
-        check_specs=check_specs(key, SHARES_CHECKS),
-        output_required=False,
-        kinds={"python", kind},
-        pool=pool,
-        metadata=column_schema(SHARES),
-        description=(
-            f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
-            f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
-            f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
-            "`ici.ici_contributions`. Not published when its checks fail."
-        ),
+    description = (
+        f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
+        f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
+        f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
+        "`ici.ici_contributions`. Not published when its checks fail."
     )
+
+    @dg.asset(**published_asset_args(spec, "shares", SHARES, SHARES_CHECKS, code, description, pool=pool, kind=kind))
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
-        table = ici_from_scm(fit.scm, spec.target, n_bootstrap=spec.n_bootstrap, seed=spec.seed)
+        table = engine.ici_from_scm(fit.scm, spec.target, n_bootstrap=spec.n_bootstrap, seed=spec.seed)
         result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
         rows = shares_rows(spec, table, fit.facts, result_key)
         results = check_results({None: shares_checks(rows["share"])}, SHARES_CHECKS)
         if all(r.passed for r in results):
             contrib = None
             if fit.times is not None:
-                per_row = contributions(fit.scm, spec.target)
+                per_row = engine.contributions(fit.scm, spec.target)
                 contrib = contributions_rows(spec, per_row, fit.times, fit.facts, result_key)
             warehouse.get().publish(shares_items(rows, contrib))
             context.log.info(f"Published {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
@@ -249,7 +223,6 @@ def partitioned_asset(
     pool: str | None = WAREHOUSE_POOL,
     kind: str = "duckdb",
 ) -> dg.AssetsDefinition:
-    key = ici_key(spec, scheme.name)
     extra: dict[str, object] = (
         {"window_months": scheme.window_months} if isinstance(scheme, MonthlyWindows) else {"segment": scheme.kind}
     )
@@ -263,35 +236,25 @@ def partitioned_asset(
         f"fitted on that {scheme.kind}'s rows over the whole period"
     )
 
-    @dg.asset(
-        key=key,
-        deps=[model_key],
-        partitions_def=scheme.partitions_def(),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs(key, ALL_CHECKS),
-        output_required=False,
-        group_name=ICI_GROUP,
-        code_version=code,
-        kinds={"python", kind},
-        tags={PARTITIONED_TAG: ""},
-        pool=pool,
-        metadata=column_schema(SHARES),
-        description=(
-            f"ICI shares of `{spec.model}` {what}. A backfill is one run: its partitions are fitted in parallel "
-            "on the compute pool and published in batches; a partition failing a check is not published."
-        ),
+    description = (
+        f"ICI shares of `{spec.model}` {what}. A backfill is one run: its partitions are fitted in "
+        "parallel on the compute pool and published in batches; a partition failing a check is not "
+        "published."
     )
-    def _partitioned(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, compute_pool: ComputePoolResource
-    ):
-        yield from run_partitions(
-            context,
-            spec=spec,
-            scheme=scheme,
-            relation=relation,
-            warehouse=warehouse.get(),
-            pool=compute_pool.get(),
-            code_version=code,
-        )
 
-    return _partitioned
+    asset_args = published_asset_args(
+        spec,
+        scheme.name,
+        SHARES,
+        ALL_CHECKS,
+        code,
+        description,
+        pool=pool,
+        kind=kind,
+        upstream=model_key,
+        partitions_def=scheme.partitions_def(),
+    )
+    return fanned_out_asset(
+        asset_args,
+        lambda context, warehouse, compute: run_partitions(context, spec, scheme, relation, warehouse, compute, code),
+    )

@@ -26,7 +26,7 @@ from ici_assets.publish import ResultKey
 from ici_assets.spec import IciSpec
 from ici_assets.summaries import grain_label, tidy
 from ici_assets.versions import frame_hash
-from ici_assets.warehouse import CHANGE_ATTRIBUTION, Equals, Read, Relation, Warehouse
+from ici_assets.warehouse import CHANGE_ATTRIBUTION, Read, Relation, Warehouse
 
 SHOWN = ["node", "part", "contribution", "low", "high", "share_of_change"]
 
@@ -69,7 +69,6 @@ def _month(ts: pd.Timestamp) -> str:
 
 def run_change_partitions(
     context: dg.AssetExecutionContext,
-    *,
     spec: IciSpec,
     relation: Relation,
     warehouse: Warehouse,
@@ -133,14 +132,8 @@ def run_change_partitions(
         }
 
     def run_metadata() -> dict:
-        current = warehouse.read(
-            Read(
-                CHANGE_ATTRIBUTION.relation,
-                ("period", "node", "part", "contribution", "observed_change"),
-                (Equals("asset_key", key.to_user_string()),),
-                order_by=("period", "node"),
-            )
-        )
+        columns = ("period", "node", "part", "contribution", "observed_change")
+        current = warehouse.read(Read.of_asset(CHANGE_ATTRIBUTION.relation, key.to_user_string(), columns, "period"))
         title = f"Change of mean {spec.target} against the month before, by node"
         chart = monthly_change_chart(current, target=spec.target, title=title, y_title=y_title("change of mean"))
         return chart_metadata("months_chart", chart, title, spec=True)

@@ -9,29 +9,40 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any, Literal
+import textwrap
+from typing import TYPE_CHECKING, Any, Literal
 
-import altair as alt
 import pandas as pd
-import vl_convert as vlc
-from PIL import Image
 
 from ici_assets.grain import CHART_PERIOD, chart_periods
 from ici_assets.summaries import tidy_value, with_interval
 
-#: Rendered at twice the layout size for high-DPI screens. The UI's dialog shows the PNG at its pixel width: in a
-#: 1,400 px window the shares chart (1,240 px) is clipped at the dialog's right edge (seen in the browser test).
+if TYPE_CHECKING:
+    import altair as alt  # imported by each function: loading the definitions does not need it
+
+#: Rendered at twice the layout size for high-DPI screens.
 SCALE = 2.0
+#: Layout width of a chart that must fit Dagster's metadata dialog whole, labels and titles included: the dialog
+#: shows the PNG at its pixel width (2 x 510 = 1,020 px) and has about 1,060 px of room in a 1,400 px window.
+DIALOG_WIDTH = 510
 #: Ten hues that stay apart in print and for the common colour-vision deficiencies (Tableau 10).
 PALETTE: Literal["tableau10"] = "tableau10"
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3]]
 BAR = "#4C78A8"
 
 
+def wrap(text: str, width: int) -> list[str]:
+    """A title as lines of at most ``width`` characters (Vega draws a list as lines; a chart of fixed width
+    would clip one long line)."""
+    return textwrap.wrap(text, width, break_long_words=False) or [text]
+
+
 def share_bar_chart(shares: pd.DataFrame, *, title: str, target: str | None = None) -> alt.TopLevelMixin:
     """Horizontal bars of each node's ICI share (percent), largest first, with 95 % interval bars.
 
     The target's own noise is left out of the bars and stated in the subtitle: it is not a channel."""
+    import altair as alt
+
     data = shares[["node", "share", "share_low", "share_high"]].copy()
     own = data[data["node"] == target]
     data = data[data["node"] != target]
@@ -49,7 +60,7 @@ def share_bar_chart(shares: pd.DataFrame, *, title: str, target: str | None = No
         y=y,
         x=alt.X(
             "share:Q",
-            title=f"Share of {target or 'target'} variance explained by the node itself (%)",
+            title=wrap(f"Share of {target or 'target'} variance explained by the node itself (%)", 48),
             scale=alt.Scale(domain=[min(0.0, float(data["share_low"].min()) if has_interval else 0.0), x_max]),
         ),
         tooltip=[
@@ -68,18 +79,23 @@ def share_bar_chart(shares: pd.DataFrame, *, title: str, target: str | None = No
             base.mark_tick(color="#111111", thickness=2.5, size=14).encode(y=y, x="share_high:Q"),
         ]
     layers.append(labels)
-    subtitle = "Bars: share; black: 95 % bootstrap interval."
+    subtitle = ["Bars: share; black: 95 % bootstrap interval."]
     if len(own):
         r = own.iloc[0]
         own_share = with_interval(r.share, r.share_low, r.share_high, " %", sig=1)
-        subtitle += f" Not shown: {target}'s own noise, {own_share}."
+        subtitle.append(f"Not shown: {target}'s own noise, {own_share}.")
     return alt.layer(*layers).properties(
-        title=alt.Title(title, subtitle=subtitle), width=520, height=34 * max(len(data), 1)
+        title=alt.Title(wrap(title, 66), subtitle=[line for text in subtitle for line in wrap(text, 80)]),
+        width=DIALOG_WIDTH,  # the whole chart, labels included: at 2x it fills Dagster's metadata dialog
+        height=34 * max(len(data), 1),
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
 
 
 def comparison_chart(comparison: pd.DataFrame, *, title: str, target: str = "the target") -> alt.TopLevelMixin:
     """Grouped bars: each node's ICI share next to its last-click revenue share (percent)."""
+    import altair as alt
+
     long = comparison.melt(
         id_vars="node", value_vars=["ici_share", "last_click_share"], var_name="model", value_name="share"
     )
@@ -105,6 +121,8 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str, target: str = "the
 
 def time_axis(title: str | None = None) -> alt.Axis:
     """A month axis that stays legible over years: 'Jan 2025' every third month, labels never overlapping."""
+    import altair as alt
+
     return alt.Axis(
         title=title, format="%b %Y", labelAngle=0, tickCount={"interval": "month", "step": 3}, labelOverlap=True
     )
@@ -116,6 +134,8 @@ def contributions_chart(
     """One panel per node: its intrinsic contribution to the target summed per week (daily and weekly tables) or
     per month (monthly tables), in ``unit`` per period, all units of the grain together: a deviation from the
     average period. Panels share the y scale, so sizes compare."""
+    import altair as alt
+
     per = CHART_PERIOD[grain]
     data = contrib.loc[contrib["node"] != target, ["period", "node", "contribution"]].copy()
     data[per] = chart_periods(data["period"], grain)
@@ -143,6 +163,8 @@ def contributions_chart(
 def shares_over_time_chart(history: pd.DataFrame, *, title: str, target: str | None = None) -> alt.TopLevelMixin:
     """Each node's share per monthly partition with its 95 % interval as a band; colour and dash tell nodes apart.
     The target's own noise is left out (stated in the subtitle with its range)."""
+    import altair as alt
+
     data = history.copy()
     data["month"] = pd.to_datetime(data["partition_key"])
     own = data[data["node"] == target]
@@ -169,6 +191,8 @@ def shares_over_time_chart(history: pd.DataFrame, *, title: str, target: str | N
 
 def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
     """Heat map of each node's share (percent, labelled) per segment partition."""
+    import altair as alt
+
     data = history.copy()
     data["label"] = data["share"].map(lambda s: f"{s:.0f}")
     base = alt.Chart(data).encode(
@@ -192,6 +216,9 @@ def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
 def chart_png(chart: alt.TopLevelMixin, *, scale: float = SCALE) -> bytes:
     """Render a chart to PNG bytes (vl-convert, no browser), at twice the layout size by default, in 256 colours
     (a chart has few; the file is about a sixth of the full-colour one, tens of KB)."""
+    import vl_convert as vlc
+    from PIL import Image
+
     full = Image.open(io.BytesIO(vlc.vegalite_to_png(chart_spec(chart), scale=scale))).convert("RGB")
     out = io.BytesIO()
     full.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, format="PNG", optimize=True)

@@ -28,6 +28,7 @@ from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
 from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjectManager
 
 from ici_assets.dbt import ensure_dbt_on_path
+from ici_assets.dbt_row_counts import with_row_counts
 from ici_assets.dbt_tests import describe_dbt_test
 from ici_assets.factory import IciModel, ici_definitions, ici_models
 from ici_assets.manifest import ensure_manifest
@@ -145,6 +146,7 @@ class IciDbtProjectComponent(DbtProjectComponent):
         with scoped_env(self.dbt_env):
             manifest = ensure_manifest(project, prepare=self.prepare_if_stale)
         warehouse = self._warehouse(project)
+        self._counted = (manifest["nodes"], warehouse)  # for the dbt step's row counts
         dbt_defs = super().build_defs_from_state(context, None if local else state_path)
 
         def key_for(unique_id: str) -> dg.AssetKey:
@@ -207,5 +209,17 @@ class IciDbtProjectComponent(DbtProjectComponent):
             )
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+        """dbt's events, once the command has ended, each table's with its row count (:mod:`.dbt_row_counts`);
+        the events of the models built before a failure are released (counted) before the failure is raised."""
+        held: list = []
+        failure: Exception | None = None
         with scoped_env(self.dbt_env):
-            yield from super().execute(context, dbt)
+            try:
+                for event in super().execute(context, dbt):
+                    held.append(event)
+            except Exception as exc:  # noqa: BLE001 - raised again below, after what dbt did build
+                failure = exc
+        nodes, warehouse = self._counted
+        yield from with_row_counts(held, nodes, warehouse.get(), context.log)
+        if failure is not None:
+            raise failure

@@ -6,9 +6,13 @@ metadata. Axis titles carry the units and the grain ('per region-day (EUR)'), gi
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import altair as alt  # imported by each function: loading the definitions does not need it
 
 
 def node_label(node: str, part: str) -> str:
@@ -43,6 +47,8 @@ def response_chart(
     """Expected target per spend level with its 95 % band, one panel per node, the current level marked (dashed).
 
     ``x_title``/``y_title`` carry the units and the grain ('spend per region-day (EUR)')."""
+    import altair as alt
+
     data = table[["node", "level", "expected_target", "low", "high", "current_level"]].copy()
     base = alt.Chart(data).encode(x=alt.X("level:Q", title=x_title, axis=alt.Axis(format="~s")))
     band = base.mark_area(opacity=0.25, color="#4C78A8").encode(
@@ -65,6 +71,8 @@ def response_chart(
 
 def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, y_title: str | None = None) -> alt.TopLevelMixin:
     """From the baseline mean through each node's contribution (largest first) to the new mean."""
+    import altair as alt
+
     old, new = float(table["old_mean"].iloc[0]), float(table["new_mean"].iloc[0])
     steps = table.reindex(table["contribution"].abs().sort_values(ascending=False).index)
     rows = [{"step": "baseline", "start": 0.0, "end": old, "kind": "total", "value": old}]
@@ -97,6 +105,8 @@ def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, y_title: st
 
 def budget_chart(table: pd.DataFrame, *, title: str, x_title: str = "spend per row") -> alt.TopLevelMixin:
     """Current vs recommended allocation per spend node (grouped bars, bounds as ticks)."""
+    import altair as alt
+
     long = table.melt(id_vars="node", value_vars=["current", "recommended"], var_name="allocation", value_name="spend")
     long["label"] = long["spend"].map(lambda v: f"{v:,.1f}")
     y = alt.Y("allocation:N", title=None, axis=None)
@@ -124,6 +134,8 @@ def monthly_change_chart(
     current: pd.DataFrame, *, target: str, title: str, y_title: str | None = None
 ) -> alt.TopLevelMixin:
     """Each month's contributions stacked (above and below zero) with the observed change as a black tick."""
+    import altair as alt
+
     data = current.copy()
     data["month"] = pd.to_datetime(data["period"]).dt.strftime("%Y-%m")
     data["label"] = [node_label(n, p).removeprefix("the ") for n, p in zip(data["node"], data["part"])]

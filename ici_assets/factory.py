@@ -18,9 +18,10 @@ from typing import Any
 
 import dagster as dg
 
-from ici_assets.assets import PARTITIONED_TAG, LastClickSource, partitioned_asset, scm_asset, shares_asset
+from ici_assets.asset_args import PARTITIONED_TAG
+from ici_assets.assets import LastClickSource, partitioned_asset, scm_asset, shares_asset
 from ici_assets.assets import vs_last_click_asset as _vs_last_click_asset
-from ici_assets.decision_assets import build_decision_assets
+from ici_assets.decision_assets import budget_asset, change_attribution_asset, spend_response_asset
 from ici_assets.partitions import schemes
 from ici_assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec import IciMetaError, IciSpec, specs_from_manifest
@@ -76,7 +77,15 @@ def partitioned_assets(model: IciModel) -> list[dg.AssetsDefinition]:
 
 def decision_assets(model: IciModel) -> list[dg.AssetsDefinition]:
     """``ici/<model>/spend_response``, ``budget`` and ``change_attribution`` as the meta's ``decisions`` asks."""
-    return build_decision_assets(model.spec, model.key, model.relation, pool=model.pool, kind=model.kind)
+    decisions = model.spec.decisions
+    if decisions is None:
+        return []
+    assets = [spend_response_asset(model.spec, model.pool, model.kind)]
+    if decisions.budget is not None:
+        assets.append(budget_asset(model.spec, model.pool, model.kind))
+    if decisions.change_attribution is not None:
+        assets.append(change_attribution_asset(model.spec, model.key, model.relation, model.pool, model.kind))
+    return assets
 
 
 #: What every model with an ``ici`` meta gets, in order.

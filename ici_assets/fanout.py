@@ -29,7 +29,7 @@ from ici_assets.partitions import MonthlyWindows, Scheme
 from ici_assets.publish import ResultKey, shares_items, shares_rows
 from ici_assets.spec import IciSpec
 from ici_assets.summaries import tidy
-from ici_assets.warehouse import SHARES, Equals, Publish, Read, Relation, Warehouse
+from ici_assets.warehouse import SHARES, Publish, Read, Relation, Warehouse
 
 #: Partitions published per transaction: progress survives a crash, and few commits stay cheap.
 PUBLISH_BATCH = 50
@@ -181,7 +181,6 @@ def _publish(
 
 def run_partitions(
     context: dg.AssetExecutionContext,
-    *,
     spec: IciSpec,
     scheme: Scheme,
     relation: Relation,
@@ -228,14 +227,8 @@ def run_partitions(
 
 def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: dg.AssetKey) -> dict:
     """Chart of every partition's current shares of this asset (read back after the write)."""
-    current = warehouse.read(
-        Read(
-            SHARES.relation,
-            ("partition_key", "node", "share", "share_low", "share_high"),
-            (Equals("asset_key", key.to_user_string()),),
-            order_by=("partition_key", "node"),
-        )
-    )
+    columns = ("partition_key", "node", "share", "share_low", "share_high")
+    current = warehouse.read(Read.of_asset(SHARES.relation, key.to_user_string(), columns, "partition_key"))
     if isinstance(scheme, MonthlyWindows):
         title = f"ICI shares of {spec.target} over time ({scheme.window_months}-month trailing windows)"
         chart = charts.shares_over_time_chart(current, title=title, target=spec.target)

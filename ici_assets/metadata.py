@@ -8,9 +8,8 @@ declared layout of the table an asset publishes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import dagster as dg
 import pandas as pd
 
@@ -18,6 +17,9 @@ from ici_assets import charts
 from ici_assets.nodes import SliceFacts
 from ici_assets.summaries import fit_summary, round_to_interval, shares_summary, tidy
 from ici_assets.warehouse import TableLayout
+
+if TYPE_CHECKING:
+    import altair as alt
 
 SHOWN_COLUMNS = ["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]
 SUMMARY = "summary"

@@ -198,3 +198,11 @@ def test_bad_inputs_name_the_node_and_the_fix(linear_scm) -> None:
     old = ARTICLE.simulate(200, 0)
     with pytest.raises(ValueError, match="new_data: column\\(s\\) 'tv_spend' missing"):
         change_attribution(old, old.drop(columns="tv_spend"), ARTICLE.edges, "revenue")
+
+
+def test_interval_keywords_are_checked_at_the_boundary(linear_scm):
+    """The decision functions share one set of interval keywords: a misspelt one is named, not ignored."""
+    with pytest.raises(TypeError, match=r"spend_response\(\) got unexpected keyword argument\(s\): n_boostrap"):
+        spend_response(linear_scm, "revenue", "tv_spend", [1.0, 2.0], n_boostrap=10)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="unknown interval 'bca2'"):
+        optimise_budget(linear_scm, "revenue", ["tv_spend"], interval="bca2")

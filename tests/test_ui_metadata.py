@@ -81,12 +81,13 @@ def test_shares_chart_is_2x_wide_leaves_the_target_out_and_states_its_noise():
     spec = charts.chart_spec(chart)
     nodes = {row["node"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
     assert "revenue" not in nodes and "organic_clicks" in nodes
-    assert "revenue's own noise, 0.174 % (0.169–0.179)" in spec["title"]["subtitle"]
+    assert any("revenue's own noise, 0.174 % (0.169–0.179)" in line for line in spec["title"]["subtitle"])
     rules = [layer for layer in spec["layer"] if layer["mark"]["type"] in ("rule", "tick")]
     assert len(rules) == 3
     assert all(max(layer["mark"].get("strokeWidth", 0), layer["mark"].get("thickness", 0)) >= 2 for layer in rules)
     width, height = png_size(charts.chart_png(chart))
-    assert width >= 1000 and height >= 300
+    # the whole chart in 2 x DIALOG_WIDTH px: sharp, and unclipped in the UI's metadata dialog
+    assert width == 2 * charts.DIALOG_WIDTH >= 1000 and height >= 300
     png = charts.chart_png(chart)
     assert len(png) < 80_000  # 256 colours: tens of KB at 2x
 
@@ -298,3 +299,25 @@ def test_ici_assets_carry_their_dbt_models_owners_and_tags(dbt_project_copy, tmp
         kinds = {k for k in graph.get(dg.AssetKey(["ici", model, "shares"])).tags if k.startswith("dagster/kind/")}
         assert kinds == {"dagster/kind/python", "dagster/kind/duckdb"}
     assert "ici/partitioned" in graph.get(dg.AssetKey(["ici", "marketing_nodes", "shares_by_month"])).tags
+
+
+def test_dbt_table_models_carry_their_row_count_and_views_none(demo_run, materialisations):
+    """Each dbt table the run built has ``dagster/row_count`` equal to the table's rows in the warehouse after the
+    run; views have none (counting a view runs its query)."""
+    import duckdb
+
+    with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
+        kinds = dict(
+            con.execute(
+                "select table_name, table_type from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        )
+        counts = {t: con.execute(f'select count(*) from main."{t}"').fetchone()[0] for t, k in kinds.items()}
+    tables = {t for t, k in kinds.items() if k == "BASE TABLE"}
+    views = {t for t, k in kinds.items() if k == "VIEW"}
+    assert {"marketing_nodes", "media_nodes"} <= tables and views, kinds
+    for model in tables:
+        assert materialisations[model]["dagster/row_count"].value == counts[model], model
+    assert counts["marketing_nodes"] == 20 * 730  # the demo: 20 regions x 730 days
+    for model in views & set(materialisations):
+        assert "dagster/row_count" not in materialisations[model], model

@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ici_assets.engine import change_attribution, contributions, fit_scm, ici_from_scm, local_markov_test
+from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,12 @@ def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
     data = frame[[*settings.nodes, settings.time_column]] if settings.time_column else nodes
     graph = settings.graph()
     with threadpool_limits(limits=1):
-        scm = fit_scm(data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column)
-        table = ici_from_scm(scm, settings.target, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
-        markov = local_markov_test(nodes, graph, alpha=settings.markov_alpha)
-        contrib = contributions(scm, settings.target) if settings.with_contributions else None
+        scm = engine.fit_scm(
+            data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column
+        )
+        table = engine.ici_from_scm(scm, settings.target, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
+        markov = engine.local_markov_test(nodes, graph, alpha=settings.markov_alpha)
+        contrib = engine.contributions(scm, settings.target) if settings.with_contributions else None
     table.attrs.clear()  # engine bookkeeping; the facts travel as fields
     return FitOutcome(
         table=table,
@@ -90,7 +92,7 @@ def change_slice(old: pd.DataFrame, new: pd.DataFrame, settings: FitSettings) ->
     start = time.perf_counter()
     columns = [*settings.nodes, *([settings.time_column] if settings.time_column else [])]
     with threadpool_limits(limits=1):
-        table = change_attribution(
+        table = engine.change_attribution(
             old[columns],
             new[columns],
             settings.graph(),

@@ -4,29 +4,66 @@ SCM answers (spend response curves, attribution of a change between two samples,
 No Dagster or DuckDB here; usable from a notebook.
 """
 
-from .attribution import change_attribution
-from .budget import optimise_budget
-from .contributions import contributions
-from .effects import linear_ici, total_effects
-from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
-from .interventions import Interventional
-from .markov import local_markov_test
-from .mechanisms import (
-    BoostingMechanism,
-    EmpiricalRoot,
-    LinearMechanism,
-    Mechanism,
-    Poly2Mechanism,
-    SplineMechanism,
-    make_mechanism,
-)
-from .resampling import optimal_block_length
-from .response import spend_response
-from .result import IciResult
-from .scm import FittedSCM, fit_scm
-from .selection import Selection
-from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
-from .validation import validate_inputs
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .attribution import change_attribution
+    from .budget import optimise_budget
+    from .contributions import contributions
+    from .effects import linear_ici, total_effects
+    from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
+    from .interventions import Interventional
+    from .markov import local_markov_test
+    from .mechanisms import (
+        BoostingMechanism,
+        EmpiricalRoot,
+        LinearMechanism,
+        Mechanism,
+        Poly2Mechanism,
+        SplineMechanism,
+        make_mechanism,
+    )
+    from .resampling import optimal_block_length
+    from .response import spend_response
+    from .result import IciResult
+    from .scm import FittedSCM, fit_scm
+    from .selection import Selection
+    from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
+    from .validation import validate_inputs
+
+#: Where each public name lives: the package imports a module (and its numeric stack: scipy, scikit-learn)
+#: only when one of its names is first used, so code that only declares assets loads fast.
+_LAZY = {
+    "change_attribution": "attribution",
+    "optimise_budget": "budget",
+    "contributions": "contributions",
+    "linear_ici": "effects",
+    "total_effects": "effects",
+    "compute_ici": "ici",
+    "estimate_ici": "ici",
+    "ici_from_scm": "ici",
+    "resampling_plan": "ici",
+    "Interventional": "interventions",
+    "local_markov_test": "markov",
+    "BoostingMechanism": "mechanisms",
+    "EmpiricalRoot": "mechanisms",
+    "LinearMechanism": "mechanisms",
+    "Mechanism": "mechanisms",
+    "Poly2Mechanism": "mechanisms",
+    "SplineMechanism": "mechanisms",
+    "make_mechanism": "mechanisms",
+    "optimal_block_length": "resampling",
+    "spend_response": "response",
+    "IciResult": "result",
+    "FittedSCM": "scm",
+    "fit_scm": "scm",
+    "Selection": "selection",
+    "SparseNode": "sparse",
+    "flag_sparse_nodes": "sparse",
+    "sparse_columns": "sparse",
+    "validate_inputs": "validation",
+}
 
 ENGINE_VERSION = "0.2.0"
 
@@ -61,3 +98,15 @@ __all__ = [
     "total_effects",
     "validate_inputs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

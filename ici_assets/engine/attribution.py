@@ -12,7 +12,7 @@ empirical noise distributions), else a balanced random set of pairs with a Monte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from .bootstrap import refits
 from .forward import Forward, antithetic_permutations, shapley_values
 from .ici import resampling_plan
 from .scm import FittedSCM, MechanismSpec, fit_scm
-from .uncertainty import check_interval, plan_facts
+from .uncertainty import Resampling, ResamplingSettings, plan_facts
 from .validation import GraphLike, relevant_nodes, validate_data, validate_inputs
 
 ATTRIBUTION_COLUMNS = [
@@ -189,32 +189,29 @@ def change_attribution(
     target: Any,
     *,
     mechanisms: MechanismSpec = "auto",
-    seed: int = 0,
-    n_bootstrap: int = 0,
     time_column: Any = None,
-    resampling: str = "auto",
-    block_length: int | None = None,
-    interval: str = intervals.DEFAULT,
     max_pairs: int = 40_000,
     bootstrap_max_pairs: int = 2_000,
     max_exact: int = 12,
+    **options: Unpack[Resampling],
 ) -> pd.DataFrame:
     """One row per node (target and its ancestors): its contribution to new mean - old mean of the target, as a
     Shapley value over replacing old mechanisms (roots: distributions) by new ones; the contributions sum to
     `observed_change`. Intervals resample both samples (blocks of periods with `time_column`) and refit.
     `part` says what changed: a root's distribution or a node's mechanism (with its noise). Nonlinear models
-    simulate over at most `max_pairs` (old row, new row) pairs, each resample over `bootstrap_max_pairs`."""
-    check_interval(interval)
+    simulate over at most `max_pairs` (old row, new row) pairs, each resample over `bootstrap_max_pairs`.
+    Intervals and the seed: the :class:`Resampling` keywords."""
+    settings = ResamplingSettings.of("change_attribution", options)
+    seed, n_bootstrap = settings.seed, settings.n_bootstrap
     old, new = fit_pair(old_data, new_data, graph, target, mechanisms=mechanisms, seed=seed, time_column=time_column)
     order = relevant_nodes(old.graph, target)
-    options = {"seed": seed, "max_pairs": max_pairs, "max_exact": max_exact}
-    est, mc, method = attribute(old, new, target, **options)
+    est, mc, method = attribute(old, new, target, seed=seed, max_pairs=max_pairs, max_exact=max_exact)
     old_mean, new_mean = float(old.data[target].mean()), float(new.data[target].mean())
     change = new_mean - old_mean
     facts: dict[str, Any] = {"method": method, "target": str(target), "n_old": len(old.data), "n_new": len(new.data)}
     low, high = np.full(len(order), np.nan), np.full(len(order), np.nan)
     if n_bootstrap and n_bootstrap > 0:
-        plans = [resampling_plan(scm, order, resampling, block_length) for scm in (old, new)]
+        plans = [resampling_plan(scm, order, settings.resampling, settings.block_length) for scm in (old, new)]
         draws = [
             refits(scm, order, p, n_bootstrap, np.random.default_rng([seed, 0xA7, j]))
             for j, (scm, p) in enumerate(zip((old, new), plans))
@@ -222,10 +219,14 @@ def change_attribution(
         boot, degenerate = [], 0
         for (r_old, flat_old), (r_new, flat_new) in zip(*draws):
             degenerate += flat_old or flat_new
-            boot.append(attribute(r_old, r_new, target, **{**options, "max_pairs": bootstrap_max_pairs})[0])
+            boot.append(
+                attribute(r_old, r_new, target, seed=seed, max_pairs=bootstrap_max_pairs, max_exact=max_exact)[0]
+            )
         dfs = [p.df for p in plans if p.df is not None]
-        low, high = intervals.interval(np.array(boot), est, interval, df=min(dfs) if dfs else None, bounds=None)
-        facts.update(plan_facts(plans[0], n_bootstrap, interval, degenerate))
+        low, high = intervals.interval(
+            np.array(boot), est, settings.interval, df=min(dfs) if dfs else None, bounds=None
+        )
+        facts.update(plan_facts(plans[0], n_bootstrap, settings.interval, degenerate))
         if plans[0].kind == "block":
             facts["block_length"] = [p.block_length for p in plans]
     table = pd.DataFrame(

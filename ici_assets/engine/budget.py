@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from . import intervals
 from .interventions import DEFAULT_SAMPLES, Interventional
 from .scm import FittedSCM
-from .uncertainty import bootstrap_interval, check_interval
+from .uncertainty import Resampling, ResamplingSettings, bootstrap_interval
 
 BUDGET_COLUMNS = [
     "node",
@@ -151,21 +150,18 @@ def optimise_budget(
     total: float | None = None,
     *,
     bounds: Mapping[Any, tuple[float | None, float | None]] | None = None,
-    n_bootstrap: int = 0,
-    seed: int = 0,
     n_samples: int = DEFAULT_SAMPLES,
-    resampling: str = "auto",
-    block_length: int | None = None,
-    interval: str = intervals.DEFAULT,
+    **options: Unpack[Resampling],
 ) -> pd.DataFrame:
     """One row per spend node: current and recommended allocation of `total` (default: the current total),
     bounds, marginal returns, the expected target at both, the uplift with its interval, and whether the model
     has no diminishing returns (linear mechanisms: the optimum then sits at a bound, said in `note`).
-    Facts are in `table.attrs["facts"]`."""
+    The uplift's interval: the :class:`Resampling` keywords. Facts are in `table.attrs["facts"]`."""
+    settings = ResamplingSettings.of("optimise_budget", options)
+    seed = settings.seed
     nodes = list(spend_nodes)
     if not nodes:
         raise ValueError("no spend nodes given: name at least one node to allocate the budget over")
-    check_interval(interval)
     ev = Interventional(scm, target, nodes, n_samples=n_samples, seed=seed)
     lo, hi = _bounds(nodes, bounds, ev.observed)
     total = float(ev.current.sum()) if total is None else float(total)
@@ -189,11 +185,8 @@ def optimise_budget(
         ev.order,
         np.array([uplift]),
         statistic,
-        n_bootstrap=n_bootstrap,
-        rng=np.random.default_rng([seed, 0xB6]),
-        resampling=resampling,
-        block_length=block_length,
-        interval=interval,
+        settings,
+        stream=0xB6,
     )
     facts.update(method=ev.method, target=str(target), total=total, n_rows=len(scm.data), seed=seed)
     tol = 1e-6 * max(float(np.max(hi - lo)), 1e-12)

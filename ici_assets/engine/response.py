@@ -10,15 +10,14 @@ consecutive periods when the SCM knows its time column).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
-from . import intervals
 from .interventions import DEFAULT_SAMPLES, Interventional
 from .scm import FittedSCM
-from .uncertainty import bootstrap_interval, check_interval
+from .uncertainty import Resampling, ResamplingSettings, bootstrap_interval
 
 RESPONSE_COLUMNS = [
     "node",
@@ -72,22 +71,20 @@ def spend_response(
     node: Any,
     levels: Sequence[float],
     *,
-    n_bootstrap: int = 0,
-    seed: int = 0,
     n_samples: int = DEFAULT_SAMPLES,
-    resampling: str = "auto",
-    block_length: int | None = None,
-    interval: str = intervals.DEFAULT,
+    **options: Unpack[Resampling],
 ) -> pd.DataFrame:
     """One row per level (sorted): expected target under do(node = level) with its interval, marginal and
     incremental returns, and the marginal return at the current level (the node's mean) with its interval.
     Closed form where the mechanisms on the paths from node to target are linear (the marginal return is then
     the fitted total effect at every level); otherwise forward simulation over at most `n_samples` noise rows
     (`mc_se`: Monte Carlo error).
+    Intervals: the :class:`Resampling` keywords (n_bootstrap, seed, resampling, block_length, interval).
     Facts (method, rows, resampling, ...) are in `table.attrs["facts"]`.
     """
+    settings = ResamplingSettings.of("spend_response", options)
+    seed = settings.seed
     x = check_levels(node, levels)
-    check_interval(interval)
     ev = Interventional(scm, target, [node], n_samples=n_samples, seed=seed)
     est, mc = _curve(ev, x)
     L = len(x)
@@ -100,11 +97,8 @@ def spend_response(
         ev.order,
         np.append(est[:L], est[-1]),
         statistic,
-        n_bootstrap=n_bootstrap,
-        rng=np.random.default_rng([seed, 0x5E5]),
-        resampling=resampling,
-        block_length=block_length,
-        interval=interval,
+        settings,
+        stream=0x5E5,
     )
     facts.update(method=ev.method, target=str(target), n_rows=len(scm.data), seed=seed)
     facts["n_samples"] = 0 if ev.linear else ev.n_rows

@@ -7,8 +7,9 @@ without their [0, 100] bounds (amounts in target units can be of any sign).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -17,6 +18,44 @@ from .bootstrap import statistic_draws
 from .ici import resampling_plan
 from .resampling import Plan
 from .scm import FittedSCM
+
+
+class Resampling(TypedDict, total=False):
+    """The interval keywords of spend_response, optimise_budget and change_attribution (estimate_ici takes them
+    too): ``n_bootstrap`` resamples (0, the default: no interval), ``seed`` (0), ``resampling`` ('auto', the
+    default: blocks of consecutive periods when the SCM knows its time column, else rows; 'block'; 'row'),
+    ``block_length`` in periods (default: chosen from the data) and ``interval`` (see ``intervals.METHODS``)."""
+
+    n_bootstrap: int
+    seed: int
+    resampling: str
+    block_length: int | None
+    interval: str
+
+
+@dataclass(frozen=True)
+class ResamplingSettings:
+    """:class:`Resampling` keywords with their defaults, checked before any work."""
+
+    n_bootstrap: int = 0
+    seed: int = 0
+    resampling: str = "auto"
+    block_length: int | None = None
+    interval: str = intervals.DEFAULT
+
+    @classmethod
+    def of(cls, function: str, options: Mapping[str, Any]) -> ResamplingSettings:
+        """The settings of a call of ``function`` (its name, for the message naming an unknown keyword)."""
+        unknown = sorted(set(options) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(f"{function}() got unexpected keyword argument(s): {', '.join(unknown)}")
+        settings = cls(**options)
+        check_interval(settings.interval)
+        return settings
+
+    def rng(self, stream: int) -> np.random.Generator:
+        """The resampling generator of one function (``stream`` keeps functions' draws apart)."""
+        return np.random.default_rng([self.seed, stream])
 
 
 def check_interval(interval: str) -> None:
@@ -43,19 +82,16 @@ def bootstrap_interval(
     order: list[Any],
     estimate: np.ndarray,
     statistic: Callable[[FittedSCM, int], np.ndarray],
-    *,
-    n_bootstrap: int,
-    rng: np.random.Generator,
-    resampling: str = "auto",
-    block_length: int | None = None,
-    interval: str = intervals.DEFAULT,
+    settings: ResamplingSettings,
+    stream: int,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(low, high, facts) of `statistic` ((refitted SCM, resample index) -> values like `estimate`); NaN and no
     facts without resamples."""
+    n_bootstrap = settings.n_bootstrap
     if not n_bootstrap or n_bootstrap <= 0:
         nan = np.full(len(estimate), np.nan)
         return nan, nan.copy(), {}
-    plan = resampling_plan(scm, order, resampling, block_length)
-    boot, degenerate = statistic_draws(scm, order, plan, n_bootstrap, rng, statistic)
-    low, high = intervals.interval(boot, estimate, interval, df=plan.df, bounds=None)
-    return low, high, plan_facts(plan, n_bootstrap, interval, degenerate)
+    plan = resampling_plan(scm, order, settings.resampling, settings.block_length)
+    boot, degenerate = statistic_draws(scm, order, plan, n_bootstrap, settings.rng(stream), statistic)
+    low, high = intervals.interval(boot, estimate, settings.interval, df=plan.df, bounds=None)
+    return low, high, plan_facts(plan, n_bootstrap, settings.interval, degenerate)

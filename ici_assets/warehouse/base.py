@@ -1,17 +1,19 @@
 """The warehouse interface the ICI assets use, and the errors every implementation raises.
 
-DuckDB (an embedded file) is the only implementation today; a server warehouse (PostgreSQL)
-implements the same methods. Asset code passes structured requests (:mod:`.requests`) and
-declared layouts (:mod:`.layout`), never SQL text.
+Two implementations: DuckDB (an embedded file) and PostgreSQL (a server); both build their reads
+from the same requests through :class:`SqlReads`, each in its own SQL dialect. Asset code passes
+structured requests (:mod:`.requests`) and declared layouts (:mod:`.layout`), never SQL text.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Protocol
 
 import pandas as pd
 
+from ici_assets.warehouse import sql
 from ici_assets.warehouse.requests import Publish, Read, Relation, SumBy
 
 
@@ -71,6 +73,32 @@ class Warehouse(Protocol):
         """Whether the table or view exists."""
         ...
 
+    def count_rows(self, relation: Relation) -> int:
+        """The number of rows of a table or view."""
+        ...
+
     def publish(self, items: Sequence[Publish]) -> None:
         """Apply every item in one transaction (all or nothing); create missing schemas, tables and views."""
         ...
+
+
+class SqlReads(ABC):
+    """``read``, ``sum_by`` and ``distinct`` of a warehouse that runs SQL of one ``dialect`` through ``_query``
+    (which names the relation or columns that are missing)."""
+
+    dialect: sql.Dialect
+
+    @abstractmethod
+    def _query(self, relation: Relation, columns: Sequence[str], text: str, params: list) -> pd.DataFrame: ...
+
+    def read(self, request: Read) -> pd.DataFrame:
+        return self._query(request.relation, request.columns, *sql.select(self.dialect, request))
+
+    def sum_by(self, request: SumBy) -> pd.DataFrame:
+        return self._query(request.relation, (request.by, request.value), *sql.sum_by(self.dialect, request))
+
+    def distinct(self, relation: Relation, column: str) -> list[str]:
+        return [str(v) for v in self._query(relation, (column,), sql.distinct(relation, column), [])["v"]]
+
+    def count_rows(self, relation: Relation) -> int:
+        return int(self._query(relation, (), sql.count_rows(relation), [])["n"].iloc[0])

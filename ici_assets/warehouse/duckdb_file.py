@@ -17,7 +17,13 @@ import pandas as pd
 
 import ici_assets.warehouse.requests as rq
 from ici_assets.warehouse import sql
-from ici_assets.warehouse.base import MissingColumnsError, MissingRelationError, WarehouseLockedError, check_rows
+from ici_assets.warehouse.base import (
+    MissingColumnsError,
+    MissingRelationError,
+    SqlReads,
+    WarehouseLockedError,
+    check_rows,
+)
 from ici_assets.warehouse.layout import ICI_VIEWS
 from ici_assets.warehouse.sql import DUCKDB, quote
 
@@ -69,8 +75,10 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-class DuckDBWarehouse:
+class DuckDBWarehouse(SqlReads):
     """An embedded DuckDB file as the warehouse (see :class:`ici_assets.warehouse.Warehouse`)."""
+
+    dialect = DUCKDB
 
     def __init__(self, path: str | Path, *, wait_seconds: float = 60.0):
         self.path = Path(path)
@@ -83,10 +91,10 @@ class DuckDBWarehouse:
     def _connect(self, *, read_only: bool) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connect(self.path, read_only=read_only, wait_seconds=self.wait_seconds)
 
-    def _query(self, relation: rq.Relation, columns: Sequence[str], sql: str, params: list) -> pd.DataFrame:
+    def _query(self, relation: rq.Relation, columns: Sequence[str], text: str, params: list) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
             try:
-                return con.execute(sql, params).df()
+                return con.execute(text, params).df()
             except (duckdb.CatalogException, duckdb.BinderException) as exc:
                 present = self._columns(con, relation)
                 if not present:
@@ -101,15 +109,6 @@ class DuckDBWarehouse:
             [relation.schema, relation.name],
         ).fetchall()
         return [r[0] for r in rows]
-
-    def read(self, request: rq.Read) -> pd.DataFrame:
-        return self._query(request.relation, request.columns, *sql.select(DUCKDB, request))
-
-    def sum_by(self, request: rq.SumBy) -> pd.DataFrame:
-        return self._query(request.relation, (request.by, request.value), *sql.sum_by(DUCKDB, request))
-
-    def distinct(self, relation: rq.Relation, column: str) -> list[str]:
-        return [str(v) for v in self._query(relation, (column,), sql.distinct(relation, column), [])["v"]]
 
     def exists(self, relation: rq.Relation) -> bool:
         if not self.path.exists():

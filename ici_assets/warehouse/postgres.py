@@ -22,6 +22,7 @@ from ici_assets.warehouse import sql
 from ici_assets.warehouse.base import (
     MissingColumnsError,
     MissingRelationError,
+    SqlReads,
     WarehouseError,
     WarehouseLockedError,
     check_rows,
@@ -53,8 +54,10 @@ def lock_key(relation: rq.Relation) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class PostgresWarehouse:
+class PostgresWarehouse(SqlReads):
     """A PostgreSQL database as the warehouse (see :class:`ici_assets.warehouse.Warehouse`)."""
+
+    dialect = POSTGRES
 
     def __init__(
         self,
@@ -160,15 +163,6 @@ class PostgresWarehouse:
                 raise MissingColumnsError(relation, missing or list(columns), str(exc).splitlines()[0]) from exc
             except pe.InsufficientPrivilege as exc:
                 raise self._denied(exc, f"read {relation}") from exc
-
-    def read(self, request: rq.Read) -> pd.DataFrame:
-        return self._query(request.relation, request.columns, *sql.select(POSTGRES, request))
-
-    def sum_by(self, request: rq.SumBy) -> pd.DataFrame:
-        return self._query(request.relation, (request.by, request.value), *sql.sum_by(POSTGRES, request))
-
-    def distinct(self, relation: rq.Relation, column: str) -> list[str]:
-        return [str(v) for v in self._query(relation, (column,), sql.distinct(relation, column), [])["v"]]
 
     def exists(self, relation: rq.Relation) -> bool:
         with self._connect(autocommit=True) as con:

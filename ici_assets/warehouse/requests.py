@@ -8,6 +8,7 @@ dbt YAML or configuration can never close a quote or start a second statement; e
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -97,6 +98,11 @@ class Read:
     def __post_init__(self) -> None:
         for c in (*self.columns, *self.order_by):
             check_identifier(c, f"column of {self.relation}")
+
+    @classmethod
+    def of_asset(cls, relation: Relation, asset_key: str, columns: Sequence[str], partition_column: str) -> Read:
+        """One asset's rows of a result table (every partition's), ordered by partition and node."""
+        return cls(relation, tuple(columns), (Equals("asset_key", asset_key),), (partition_column, "node"))
 
 
 @dataclass(frozen=True)

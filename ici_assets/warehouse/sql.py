@@ -114,6 +114,10 @@ def sum_by(dialect: Dialect, request: rq.SumBy) -> tuple[str, list]:
     return sql, params
 
 
+def count_rows(rel: rq.Relation) -> str:
+    return f"SELECT count(*) AS n FROM {relation(rel)}"
+
+
 def distinct(rel: rq.Relation, column: str) -> str:
     return f"SELECT DISTINCT CAST({quote(column)} AS VARCHAR) AS v FROM {relation(rel)} ORDER BY 1"
 

@@ -1,0 +1,34 @@
+"""Loading the definitions (every `dg` command, the UI's code server, each run's first step) does not import the
+numeric and chart stacks: they load when a step computes or draws (``ici_assets.engine`` is a lazy package)."""
+
+import subprocess
+import sys
+
+#: Imported only by steps that fit, compute or draw.
+HEAVY = ("sklearn", "scipy.optimize", "dowhy", "altair", "vl_convert", "PIL")
+
+LOAD = """
+import sys
+from ici_assets.build import build_definitions
+defs = build_definitions(sys.argv[1], sys.argv[2], include_demo_raw=True)
+assert defs.resolve_asset_graph().get_all_asset_keys()
+print(",".join(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def test_loading_the_demo_definitions_leaves_the_numeric_and_chart_stacks_unloaded(dbt_project_copy, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD.format(heavy=HEAVY), str(dbt_project_copy), str(tmp_path / "w.duckdb")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1:] in ([], [""]), f"imported at load: {done.stdout.strip()}"
+
+
+def test_the_engine_package_still_exports_every_name():
+    import ici_assets.engine as engine
+
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+    assert "compute_ici" in dir(engine)
