@@ -66,6 +66,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def model_chain(defs, *models: str) -> list:
+    """The whole-period ICI assets of the named models and everything upstream of them (raw tables, dbt
+    models): what a test about those models needs to run, without the other models' fits."""
+    import dagster as dg
+
+    from ici_assets.asset_args import PARTITIONED_TAG
+
+    own = dg.AssetSelection.key_prefixes(*[["ici", m] for m in models]) - dg.AssetSelection.tag(PARTITIONED_TAG, "")
+    return sorted(own.upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
+
+
 def copy_dbt_project(dest: Path) -> Path:
     """A copy of the repo's dbt project without build artefacts (so tests can edit it)."""
     shutil.copytree(DBT_DIR, dest, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from ici_assets.spec import IciMetaError
+from tests.conftest import model_chain
 from tests.variants import META_CASES
 
 SMALL = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
@@ -77,9 +78,11 @@ NODES = "main.marketing_nodes"
 
 
 def unpartitioned_non_raw(defs):
-    """dbt models and the whole-period ICI assets (what a rerun after a raw-data change runs)."""
+    """dbt models and the marketing model's whole-period ICI assets (what a rerun after a change of its raw
+    tables runs; the media model's fits are not needed here)."""
     graph = defs.resolve_asset_graph()
-    return [k for k in graph.get_all_asset_keys() if k.path[0] != "raw" and graph.get(k).partitions_def is None]
+    dbt = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and k.path[0] not in ("raw", "ici")]
+    return sorted({*dbt, *(k for k in model_chain(defs, "marketing_nodes") if k.path[0] != "raw")})
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from tests.conftest import model_chain
+
 
 def test_second_model_gets_its_own_ici_assets(parsed_variants, tmp_path):
     from ici_assets.build import build_definitions
@@ -20,13 +22,16 @@ def test_second_model_gets_its_own_ici_assets(parsed_variants, tmp_path):
 
     run_config = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 10, "n_days": 365}}}}
     job = defs.resolve_job_def("ici_demo")
-    result = job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.ephemeral())
+    chain = model_chain(defs, "funnel_nodes", "marketing_nodes")  # not the media model's fits
+    result = job.execute_in_process(
+        run_config=run_config, instance=dg.DagsterInstance.ephemeral(), asset_selection=chain
+    )
     assert result.success
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         got = dict(con.execute("SELECT node, share FROM ici.ici_shares WHERE model = 'funnel_nodes'").fetchall())
         models = {m for (m,) in con.execute("SELECT DISTINCT model FROM ici.ici_shares").fetchall()}
-    assert models == {"funnel_nodes", "marketing_nodes", "media_nodes"}  # each model publishes its own rows
+    assert models == {"funnel_nodes", "marketing_nodes"}  # each model publishes its own rows
     # Truth from the article's DGP: social_clicks = 0.3 D + 0.5 TV + 0.7 S + N(., 25000), where TV is
     # the adstocked TV (the demo's carryover draws daily spend so that the adstock has the
     # article's TV sd, 20000); demand is not in this graph, so its part belongs to social_clicks'

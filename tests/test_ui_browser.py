@@ -253,7 +253,9 @@ def test_summary_on_the_shares_asset_page(ui_server, page):
     """The shares asset page shows the one-line answer (the top drivers with their intervals) as its first
     metadata entry; the stored markdown's words are on the page."""
     page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
-    row = page.locator("tr").filter(has=page.get_by_text("summary", exact=True)).first
+    # the metadata row itself (other tables on the page can hold a cell "summary" too)
+    rows = page.locator("tr").filter(has=page.get_by_text("summary", exact=True))
+    row = rows.filter(has_text=re.compile(r"Top drivers|Show Markdown")).first
     row.wait_for(state="visible")
     row.scroll_into_view_if_needed()
     show = row.get_by_text("[Show Markdown]", exact=True)
