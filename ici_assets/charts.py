@@ -113,9 +113,9 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str, target: str = "the
     text = alt.Chart().mark_text(align="left", dx=3, fontSize=11).encode(y=enc["y"], x="share:Q", text="label:N")
     return (
         alt.layer(bars, text, data=long)
-        .properties(width=480, height=36)
+        .properties(width=400, height=36)  # with the node headers: about DIALOG_WIDTH in all
         .facet(row=alt.Row("node:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
-        .properties(title=title)
+        .properties(title=wrap(title, 66))
     )
 
 
@@ -154,9 +154,13 @@ def contributions_chart(
     zero = alt.Chart().mark_rule(color="#666666", strokeWidth=0.8).encode(y=alt.datum(0))
     return (
         alt.layer(line, zero, data=summed)
-        .properties(width=560, height=64)
+        .properties(width=370, height=64)  # with the node headers and the y axis: about DIALOG_WIDTH in all
         .facet(row=alt.Row("node:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
-        .properties(title=alt.Title(title, subtitle=f"Deviation from the average {per}; target's own noise not shown."))
+        .properties(
+            title=alt.Title(
+                wrap(title, 66), subtitle=f"Deviation from the average {per}; target's own noise not shown."
+            )
+        )
     )
 
 
@@ -186,7 +190,12 @@ def shares_over_time_chart(history: pd.DataFrame, *, title: str, target: str | N
     if len(own):
         low, high = f"{own['share'].min():.1f}", f"{own['share'].max():.1f}"
         subtitle += f" Not shown: {target}'s own noise, {low if low == high else f'{low} to {high}'} %."
-    return alt.layer(band, line).properties(title=alt.Title(title, subtitle=subtitle), width=560, height=260)
+    return alt.layer(band, line).properties(
+        title=alt.Title(wrap(title, 66), subtitle=wrap(subtitle, 80)),
+        width=DIALOG_WIDTH,
+        height=260,
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
 
 
 def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.TopLevelMixin:
@@ -202,7 +211,12 @@ def shares_by_segment_chart(history: pd.DataFrame, *, title: str) -> alt.TopLeve
     text = base.mark_text(fontSize=11).encode(
         text="label:N", color=alt.condition("datum.share > 20", alt.value("white"), alt.value("black"))
     )
-    return alt.layer(rect, text).properties(title=title, width=520, height=alt.Step(16))
+    return alt.layer(rect, text).properties(
+        title=wrap(title, 66),
+        width=DIALOG_WIDTH,
+        height=alt.Step(16),
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
 
 
 def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:

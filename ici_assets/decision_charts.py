@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ici_assets.charts import DIALOG_WIDTH, wrap
+
 if TYPE_CHECKING:
     import altair as alt  # imported by each function: loading the definitions does not need it
 
@@ -62,10 +64,10 @@ def response_chart(
     layers = [line, now] if data["low"].isna().all() else [band, line, now]
     return (
         alt.layer(*layers)
-        .properties(width=300, height=220)
-        .facet(column=alt.Column("node:N", title=None, header=alt.Header(labelFontSize=13)))
+        .properties(width=180, height=180)  # two panels a row: about DIALOG_WIDTH in all
+        .facet(facet=alt.Facet("node:N", title=None, header=alt.Header(labelFontSize=13)), columns=2)
         .resolve_scale(x="independent", y="independent")
-        .properties(title=title)
+        .properties(title=wrap(title, 66))
     )
 
 
@@ -100,7 +102,12 @@ def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, y_title: st
     data["top"] = data[["start", "end"]].max(axis=1)
     bars = alt.Chart().mark_bar().encode(x=x, y=y, y2="end:Q", color=color, tooltip=["step", "label"])
     text = alt.Chart().mark_text(dy=-6, fontSize=10).encode(x=x, y="top:Q", text="label:N")
-    return alt.layer(bars, text, data=data).properties(title=title, width=max(70 * len(data), 420), height=260)
+    return alt.layer(bars, text, data=data).properties(
+        title=wrap(title, 66),
+        width=DIALOG_WIDTH,
+        height=260,
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
 
 
 def budget_chart(table: pd.DataFrame, *, title: str, x_title: str = "spend per row") -> alt.TopLevelMixin:
@@ -124,9 +131,9 @@ def budget_chart(table: pd.DataFrame, *, title: str, x_title: str = "spend per r
     text = alt.Chart().mark_text(align="left", dx=3, fontSize=11).encode(y=y, x="spend:Q", text="label:N")
     return (
         alt.layer(bars, text, data=long)
-        .properties(width=480, height=40)
+        .properties(width=350, height=40)  # with the node headers: about DIALOG_WIDTH in all
         .facet(row=alt.Row("node:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
-        .properties(title=title)
+        .properties(title=wrap(title, 66))
     )
 
 
@@ -150,11 +157,16 @@ def monthly_change_chart(
                 "label:N",
                 title=None,
                 scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(orient="bottom", columns=3),
+                legend=alt.Legend(orient="bottom", columns=2),
             ),
             tooltip=["month", "label", alt.Tooltip("contribution:Q", format=",.1f")],
         )
     )
     observed = data.drop_duplicates("month")[["month", "observed_change"]]
     ticks = alt.Chart(observed).mark_tick(color="black", thickness=2, size=14).encode(x=x, y="observed_change:Q")
-    return alt.layer(bars, ticks).properties(title=title, width=max(26 * observed.shape[0], 480), height=260)
+    return alt.layer(bars, ticks).properties(
+        title=wrap(title, 66),
+        width=DIALOG_WIDTH,
+        height=260,
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )

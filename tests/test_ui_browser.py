@@ -208,7 +208,7 @@ def test_lineage_graph_in_browser(ui_server, page):
 
 
 def test_shares_chart_renders_in_browser(ui_server, page):
-    """``shares_chart``'s [Show Markdown] dialog shows the very PNG stored in the metadata, decoded."""
+    """``shares_chart``'s [Show Markdown] dialog shows the very PNG stored in the metadata, decoded, whole."""
     page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
     row = page.locator("tr").filter(has=page.get_by_text("shares_chart", exact=True))
     row.get_by_text("[Show Markdown]", exact=True).click()
@@ -222,6 +222,10 @@ def test_shares_chart_renders_in_browser(ui_server, page):
     assert natural_height > 0
     assert natural_width == _png_width(ui_server["shares_md"]) >= 1000
     assert img.get_attribute("src") in ui_server["shares_md"]
+    # shown whole: the image's right edge inside the dialog's (a wider PNG was clipped there)
+    box, frame = img.bounding_box(), dialog.bounding_box()
+    assert box is not None and frame is not None
+    assert box["x"] + box["width"] <= frame["x"] + frame["width"], (box, frame)
 
 
 def test_run_has_a_code_location_origin_and_is_listed(ui_server, page):

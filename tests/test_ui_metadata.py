@@ -122,7 +122,7 @@ def test_time_charts_carry_units_and_tell_series_apart():
     spec = charts.chart_spec(charts.shares_over_time_chart(history, title="T", target="revenue"))
     line = spec["layer"][1]
     assert line["encoding"]["strokeDash"]["field"] == "node"  # two series near zero stay apart by dash and colour
-    assert "revenue's own noise, 0.2 %" in spec["title"]["subtitle"]
+    assert "revenue's own noise, 0.2 %" in " ".join(spec["title"]["subtitle"])
 
 
 def test_chart_metadata_has_a_spec_only_when_asked():
@@ -190,6 +190,22 @@ def test_shares_materialisation_leads_with_the_summary_and_a_wide_chart(material
     assert isinstance(meta["n_bootstrap"], dg.TextMetadataValue) and meta["n_bootstrap"].value == "200"
     assert isinstance(meta["share/demand"], dg.FloatMetadataValue)
     assert "ici_vs_last_click_chart" in materialisations["ici/marketing_nodes/ici_vs_last_click"]
+
+
+def test_every_chart_is_sharp_and_fits_the_metadata_dialog(materialisations):
+    """Each chart PNG of the demo's ICI assets is rendered at 2x and 1,000-1,060 px wide: Dagster's dialog shows it
+    at its pixel width and has about 1,060 px of room in a 1,400 px window (the browser test looks at one)."""
+    widths = {
+        f"{key} {name}": png_size(md_png(value.value))[0]
+        for key, meta in materialisations.items()
+        if key.startswith("ici/")
+        for name, value in meta.items()
+        if name.endswith("_chart")
+    }
+    assert {"ici/marketing_nodes/shares contributions_chart", "ici/media_nodes/spend_response response_chart"} <= set(
+        widths
+    )
+    assert all(1000 <= w <= 1060 for w in widths.values()), widths
 
 
 def test_no_ici_metadata_float_has_more_than_4_significant_digits(materialisations):
