@@ -124,7 +124,13 @@ def demo_backfill(tmp_path_factory, demo_run, dbt_project_copy):
     return {**demo_run, "defs": defs, "warehouse": warehouse, "runs": runs}
 
 
-SMALL_RUN = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}}}}
+#: Both demo models small: 5 regions x 200 days of the marketing shop, 4 regions x 2 years of the media shop.
+SMALL_RUN = {
+    "ops": {
+        "raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 200}},
+        "raw_media_tables": {"config": {"n_regions": 4}},
+    }
+}
 
 
 @pytest.fixture(scope="session")

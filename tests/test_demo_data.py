@@ -284,3 +284,12 @@ def test_write_raw_tables_types_counts_and_rollback(tables, tmp_path):
     assert n_demand == len(tables["demand_index"])
     with pytest.raises(ValueError, match="orders.*order_id"):
         write_raw_tables(warehouse, {"orders": tables["orders"].drop(columns="order_id")})
+
+
+def test_media_demo_takes_its_number_of_regions():
+    """The media shop's raw table is sized by its op config (tests run it small); dates and events are fixed."""
+    from ici_assets.demo.media import media_daily
+
+    small = media_daily(0, n_regions=3)
+    assert small["region"].nunique() == 3 and len(small) == 3 * 731
+    assert str(small["date"].min()) == "2024-01-01" and str(small["date"].max()) == "2025-12-31"

@@ -39,7 +39,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-RAW_CONFIG = {"ops": {"raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 120}}}}
+RAW_CONFIG = {
+    "ops": {
+        "raw_marketing_tables": {"config": {"n_regions": 5, "n_days": 120}},
+        "raw_media_tables": {"config": {"n_regions": 4}},
+    }
+}
 SHARES_PATH = ["ici", "marketing_nodes", "shares"]
 # raw table -> dbt staging -> dbt mart -> fitted SCM -> ICI shares, each step a direct dependency
 LINEAGE = [["raw", "orders"], ["stg_orders"], ["marketing_nodes"], ["ici", "marketing_nodes", "scm"], SHARES_PATH]

@@ -74,27 +74,28 @@ def month_case(month: pd.Period) -> SpendCase:
     return case
 
 
-def media_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
-    """The media model's raw tables: the daily export and its two truth tables."""
+def media_tables(seed: int = 0, n_regions: int = N_REGIONS) -> dict[str, pd.DataFrame]:
+    """The media model's raw tables: the daily export (``n_regions`` regions) and its two truth tables
+    (population values: the same for any number of regions)."""
     return {
-        "media_daily": media_daily(seed),
+        "media_daily": media_daily(seed, n_regions),
         "ground_truth_response": ground_truth_response(),
         "ground_truth_change": ground_truth_change(),
     }
 
 
-def media_daily(seed: int = 0) -> pd.DataFrame:
+def media_daily(seed: int = 0, n_regions: int = N_REGIONS) -> pd.DataFrame:
     """raw.media_daily: one row per date x region (sessions as whole numbers, money in cents)."""
     rng = np.random.default_rng([seed, 0x3ED])
-    regions = [f"R{r:02d}" for r in range(1, N_REGIONS + 1)]
+    regions = [f"R{r:02d}" for r in range(1, n_regions + 1)]
     frames = []
     for month in months():
         days = pd.date_range(month.start_time, month.end_time.normalize(), freq="D")
-        nodes = month_case(month).simulate(len(days) * N_REGIONS, rng)
+        nodes = month_case(month).simulate(len(days) * n_regions, rng)
         frames.append(
             pd.DataFrame(
                 {
-                    "date": np.repeat(days.date, N_REGIONS),
+                    "date": np.repeat(days.date, n_regions),
                     "region": np.tile(regions, len(days)),
                     "demand_index": nodes["demand"].round(3),
                     "tv_spend_eur": nodes["tv_spend"].round(2),

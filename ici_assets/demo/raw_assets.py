@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ici_assets.demo.media import N_REGIONS
 from ici_assets.demo.tables import RAW_LAYOUTS
 from ici_assets.factory import UNPARTITIONED
 from ici_assets.metadata import column_schema, count
@@ -110,9 +111,11 @@ MEDIA_DESCRIPTIONS = {
 
 
 class RawMediaConfig(dg.Config):
-    """Seed of the media model's demo data (its shape and events are fixed: ici_assets/demo/media.py)."""
+    """Seed and number of regions of the media model's demo data (its dates and events are fixed:
+    ici_assets/demo/media.py)."""
 
     seed: int = 0
+    n_regions: int = N_REGIONS  # regions of raw.media_daily (daily, 2024-01-01 to 2025-12-31)
 
 
 def build_raw_media_tables(pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
@@ -135,7 +138,7 @@ def _generate_media(context: dg.AssetExecutionContext, config: RawMediaConfig, w
         f"Generating the media demo (seed {config.seed}): click-through drop in {CTR_DROP_MONTH}, "
         f"TV flight in {TV_FLIGHT_MONTH}"
     )
-    tables = media_tables(config.seed)
+    tables = media_tables(config.seed, config.n_regions)
     write_raw_tables(warehouse.get(), tables)
     for name in MEDIA_TABLES:
         frame = tables[name]
