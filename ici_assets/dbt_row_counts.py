@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from ici_assets.factory import relation_of
 from ici_assets.warehouse import Relation, Warehouse
 
 #: dbt materialisations that store rows (a view's count would run its query).
@@ -25,7 +26,7 @@ def counted_relation(node: Mapping[str, Any]) -> Relation | None:
     materialized = (node.get("config") or {}).get("materialized")
     if node.get("resource_type") not in ("model", "seed", "snapshot") or materialized not in COUNTED:
         return None
-    return Relation(node["schema"], node.get("alias") or node["name"])
+    return relation_of(node)
 
 
 def with_row_counts(
