@@ -22,8 +22,9 @@ from ._threads import serial
 from .bootstrap import refits
 from .forward import Forward, antithetic_permutations, shapley_values
 from .ici import resampling_plan
+from .resampling import Resampling
 from .scm import FittedSCM, MechanismSpec, fit_scm
-from .uncertainty import Resampling, ResamplingSettings, plan_facts
+from .uncertainty import ResamplingSettings, plan_facts
 from .validation import GraphLike, relevant_nodes, validate_data, validate_inputs
 
 ATTRIBUTION_COLUMNS = [

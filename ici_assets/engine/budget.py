@@ -21,8 +21,9 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from .interventions import DEFAULT_SAMPLES, Interventional
+from .resampling import Resampling
 from .scm import FittedSCM
-from .uncertainty import Resampling, ResamplingSettings, bootstrap_interval
+from .uncertainty import ResamplingSettings, bootstrap_interval
 
 BUDGET_COLUMNS = [
     "node",

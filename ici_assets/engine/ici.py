@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,7 @@ from . import intervals
 from ._threads import serial
 from .bootstrap import linear_bootstrap, refit_bootstrap
 from .effects import linear_ici
-from .resampling import Plan, block_length_from_noise
+from .resampling import Plan, Resampling, block_length_from_noise
 from .result import COLUMNS, IciResult
 from .scm import FittedSCM, MechanismSpec, fit_scm
 from .shapley import exact_shapley_ici, permutation_shapley_ici
@@ -139,14 +139,10 @@ def estimate_ici(
     )
 
 
-class IciOptions(TypedDict, total=False):
-    """Keyword options of estimate_ici, accepted as well by ici_from_scm and compute_ici."""
+class IciOptions(Resampling, total=False):
+    """Keyword options of estimate_ici, accepted as well by ici_from_scm and compute_ici: the interval keywords
+    every engine function shares (:class:`Resampling`) and the ICI's own."""
 
-    n_bootstrap: int
-    seed: int
-    resampling: str
-    block_length: int | None
-    interval: str
     n_samples: int
     max_exact: int
     n_permutations: int

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import ceil, sqrt
+from typing import TypedDict
 
 import numpy as np
 
@@ -86,6 +87,19 @@ def block_length_from_noise(noise: np.ndarray, periods: np.ndarray, n_periods: i
         if np.ptp(series) > 0:
             lengths.append(optimal_block_length(series))
     return int(ceil(max(lengths)))
+
+
+class Resampling(TypedDict, total=False):
+    """The interval keywords of spend_response, optimise_budget and change_attribution (estimate_ici takes them
+    too): ``n_bootstrap`` resamples (0, the default: no interval), ``seed`` (0), ``resampling`` ('auto', the
+    default: blocks of consecutive periods when the SCM knows its time column, else rows; 'block'; 'row'),
+    ``block_length`` in periods (default: chosen from the data) and ``interval`` (see ``intervals.METHODS``)."""
+
+    n_bootstrap: int
+    seed: int
+    resampling: str
+    block_length: int | None
+    interval: str
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .interventions import DEFAULT_SAMPLES, Interventional
+from .resampling import Resampling
 from .scm import FittedSCM
-from .uncertainty import Resampling, ResamplingSettings, bootstrap_interval
+from .uncertainty import ResamplingSettings, bootstrap_interval
 
 RESPONSE_COLUMNS = [
     "node",

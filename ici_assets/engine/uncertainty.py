@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 
@@ -18,19 +18,6 @@ from .bootstrap import statistic_draws
 from .ici import resampling_plan
 from .resampling import Plan
 from .scm import FittedSCM
-
-
-class Resampling(TypedDict, total=False):
-    """The interval keywords of spend_response, optimise_budget and change_attribution (estimate_ici takes them
-    too): ``n_bootstrap`` resamples (0, the default: no interval), ``seed`` (0), ``resampling`` ('auto', the
-    default: blocks of consecutive periods when the SCM knows its time column, else rows; 'block'; 'row'),
-    ``block_length`` in periods (default: chosen from the data) and ``interval`` (see ``intervals.METHODS``)."""
-
-    n_bootstrap: int
-    seed: int
-    resampling: str
-    block_length: int | None
-    interval: str
 
 
 @dataclass(frozen=True)
