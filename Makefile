@@ -25,7 +25,7 @@ demo: install $(PG_SERVER)
 # Webserver + daemon in one process group: one Ctrl-C or SIGTERM stops them all (ici_assets/devserver.py).
 dev: parse $(PG_SERVER)
 	mkdir -p "$(DAGSTER_HOME)"
-	eval "$$($(RUN) python -m ici_assets.cli postgres env)" && exec $(RUN) python -m ici_assets.devserver -w workspace.yaml
+	eval "$$($(RUN) python -m ici_assets.cli postgres env)" && exec $(RUN) python -m ici_assets.dev.devserver -w workspace.yaml
 
 # The UI test drives Debian's Chromium (Playwright never downloads a browser here).
 browser:

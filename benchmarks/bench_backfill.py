@@ -71,7 +71,7 @@ class TreeMemory:
 
 def backfill(defs, instance, pool_config: dict, quiet: dict) -> list[tuple[str, int, float, dict]]:
     """One single run per partitioned job over all its partitions; (job, partitions, wall s, step phases)."""
-    from ici_assets.runner import partition_jobs, range_tags
+    from ici_assets.dev.runner import partition_jobs, range_tags
 
     out = []
     for job in partition_jobs(defs):
@@ -116,8 +116,8 @@ def main() -> int:
         import dagster as dg
         import duckdb
 
-        from ici_assets.build import build_definitions
-        from ici_assets.dbt import prepare_manifest
+        from ici_assets.component.dbt_cli import prepare_manifest
+        from ici_assets.demo.location import build_demo_definitions
 
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         print(
@@ -131,7 +131,7 @@ def main() -> int:
             t0 = time.perf_counter()
             prepare_manifest(project)
             phases.append(("dbt parse", "", time.perf_counter() - t0))
-            defs = build_definitions(project, tmp / "warehouse.duckdb", include_demo_raw=True)
+            defs = build_demo_definitions(project, tmp / "warehouse.duckdb")
             instance = stack.enter_context(dg.DagsterInstance.ephemeral())
             raw = {"ops": {"raw_marketing_tables": {"config": {"n_regions": args.regions, "n_days": args.days}}}}
             t0 = time.perf_counter()

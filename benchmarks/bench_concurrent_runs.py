@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 ENTRY = """\
 import os
 
-from ici_assets.build import build_definitions
+from ici_assets.component.build import build_definitions
 
 defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ.get("ICI_BENCH_DUCKDB") or None)
 """
@@ -96,9 +96,9 @@ def main() -> int:
 
     import dagster as dg
 
+    from ici_assets.assets.resources import WarehouseResource
     from ici_assets.demo import generate_raw_tables, write_raw_tables
-    from ici_assets.resources import WarehouseResource
-    from ici_assets.warehouse.pg_server import LocalPostgres
+    from ici_assets.dev.pg_server import LocalPostgres
 
     tmp = Path(tempfile.mkdtemp(prefix="ici_bench_runs_"))
     server = None

@@ -2,7 +2,7 @@
 
 Run: uv run --frozen python benchmarks/bench_user_data.py [--seeds 50]
 Data: tests/user_data.py (a linear media process with two one-week event dummies), in the three shapes
-of tests/test_user_project.py: weekly national (200 weeks, one series), weekly regional (150 weeks x 8
+of tests/e2e/test_user_project.py: weekly national (200 weeks, one series), weekly regional (150 weeks x 8
 regions), daily regional (730 days x 20 regions). For each shape and seed: the engine's shares
 (mechanisms="auto", no bootstrap) against the population truth. Printed per node: the truth, the mean
 and standard deviation of (share - truth) over seeds, the largest miss, the tolerance the test uses,

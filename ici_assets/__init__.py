@@ -13,11 +13,11 @@ __all__ = ["IciDbtProjectComponent", "build_definitions"]
 
 def __getattr__(name: str) -> Any:
     if name == "IciDbtProjectComponent":
-        from ici_assets.component import IciDbtProjectComponent
+        from ici_assets.component.project import IciDbtProjectComponent
 
         return IciDbtProjectComponent
     if name == "build_definitions":
-        from ici_assets.build import build_definitions
+        from ici_assets.component.build import build_definitions
 
         return build_definitions
     raise AttributeError(f"module 'ici_assets' has no attribute {name!r}")

@@ -24,10 +24,9 @@ DBT_DIR = REPO / "dbt_project"
 #: warehouse named by the environment (see :func:`code_location`).
 ENTRY = """\
 import os
+from ici_assets.demo.location import build_demo_definitions
 
-from ici_assets.build import build_definitions
-
-defs = build_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"], include_demo_raw=True)
+defs = build_demo_definitions(os.environ["ICI_DBT_PROJECT_DIR"], os.environ["ICI_WAREHOUSE"])
 """
 INSTANCE_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
 
@@ -71,7 +70,7 @@ def model_chain(defs, *models: str) -> list:
     models): what a test about those models needs to run, without the other models' fits."""
     import dagster as dg
 
-    from ici_assets.asset_args import PARTITIONED_TAG
+    from ici_assets.assets.args import PARTITIONED_TAG
 
     own = dg.AssetSelection.key_prefixes(*[["ici", m] for m in models]) - dg.AssetSelection.tag(PARTITIONED_TAG, "")
     return sorted(own.upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
@@ -86,7 +85,7 @@ def copy_dbt_project(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def dbt_project_copy(tmp_path_factory) -> Path:
     """The demo dbt project, copied and parsed (``prepare_if_dev`` does nothing under pytest)."""
-    from ici_assets.dbt import prepare_manifest
+    from ici_assets.component.dbt_cli import prepare_manifest
 
     project = copy_dbt_project(tmp_path_factory.mktemp("dbt") / "dbt_project")
     prepare_manifest(project)
@@ -98,10 +97,10 @@ def demo_run(tmp_path_factory, dbt_project_copy):
     """Materialise every demo asset once into a temporary warehouse; shared by the e2e tests."""
     import dagster as dg
 
-    from ici_assets.build import build_definitions
-
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
-    defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
+    from ici_assets.demo.location import build_demo_definitions
+
+    defs = build_demo_definitions(dbt_project_copy, warehouse)
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("ici_demo").execute_in_process(instance=instance, raise_on_error=False)
     return {"result": result, "warehouse": warehouse, "defs": defs, "instance": instance}
@@ -111,8 +110,8 @@ def demo_run(tmp_path_factory, dbt_project_copy):
 def demo_backfill(tmp_path_factory, demo_run, dbt_project_copy):
     """Every partition of each partitioned job in one run per job, on a copy of the warehouse the e2e run built
     (so the e2e tests see the whole-period results alone, whatever the order the tests run in)."""
-    from ici_assets.build import build_definitions
-    from ici_assets.runner import partition_jobs, range_tags
+    from ici_assets.component.build import build_definitions
+    from ici_assets.dev.runner import partition_jobs, range_tags
 
     warehouse = tmp_path_factory.mktemp("backfill") / "warehouse.duckdb"
     shutil.copy(demo_run["warehouse"], warehouse)
@@ -138,10 +137,10 @@ def small_base(tmp_path_factory, dbt_project_copy):
     """A small materialised warehouse (5 regions x 200 days); tests work on copies of the file."""
     import dagster as dg
 
-    from ici_assets.build import build_definitions
-
     warehouse = tmp_path_factory.mktemp("small") / "base.duckdb"
-    defs = build_definitions(dbt_project_copy, warehouse, include_demo_raw=True)
+    from ici_assets.demo.location import build_demo_definitions
+
+    defs = build_demo_definitions(dbt_project_copy, warehouse)
     assert (
         defs.resolve_job_def("ici_demo")
         .execute_in_process(run_config=SMALL_RUN, instance=dg.DagsterInstance.ephemeral())
@@ -155,7 +154,7 @@ def parsed_variants(tmp_path_factory) -> dict[str, Path]:
     """A parsed copy of the dbt project per YAML variant of tests/variants.py (parses run side by side)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ici_assets.dbt import prepare_manifest
+    from ici_assets.component.dbt_cli import prepare_manifest
     from tests.variants import ALL_VARIANTS
 
     projects = {}

@@ -74,7 +74,7 @@ class PgServer:
 
 def environment(values: dict[str, str]) -> contextlib.AbstractContextManager[None]:
     """Set environment variables (dbt renders the profile from them in subprocesses too), restore after."""
-    from ici_assets.component import scoped_env  # dagster-dbt loads only when a test needs it
+    from ici_assets.component.project import scoped_env  # dagster-dbt loads only when a test needs it
 
     return scoped_env(values)
 
@@ -90,7 +90,7 @@ def pg_server() -> Iterator[PgServer]:
         host, port = str(info.get("host", "127.0.0.1")), int(info.get("port", 5432))
         yield PgServer(host, port, user, password, user, password)
         return
-    from ici_assets.warehouse.pg_server import ADMIN_PASSWORD, ADMIN_USER, PASSWORD, USER, LocalPostgres, bin_dir
+    from ici_assets.dev.pg_server import ADMIN_PASSWORD, ADMIN_USER, PASSWORD, USER, LocalPostgres, bin_dir
 
     if bin_dir() is None:
         message = f"no PostgreSQL server: `make postgres-server` installs one (apt), or set {DSN_ENV}"
@@ -120,15 +120,15 @@ def pg_demo(pg_server, tmp_path_factory):
     dbt build, SCM, shares, comparison, then every region partition and two months, one run each."""
     import dagster as dg
 
-    from ici_assets.build import build_definitions
-    from ici_assets.dbt import prepare_manifest
+    from ici_assets.component.dbt_cli import prepare_manifest
+    from ici_assets.demo.location import build_demo_definitions
     from tests.conftest import SMALL_RUN, copy_dbt_project
 
     db = pg_server.fresh_database(PG_DEMO_DB)
     with environment(pg_server.env(db)):
         project = copy_dbt_project(tmp_path_factory.mktemp("pg_dbt") / "dbt_project")
         prepare_manifest(project, target="postgres")
-        defs = build_definitions(project, target="postgres", include_demo_raw=True)
+        defs = build_demo_definitions(project, target="postgres")
         instance = dg.DagsterInstance.ephemeral()
         result = defs.resolve_job_def("ici_demo").execute_in_process(
             run_config=SMALL_RUN, instance=instance, raise_on_error=False
@@ -142,7 +142,7 @@ def pg_demo(pg_server, tmp_path_factory):
 def run_partitions(defs, instance) -> dict:
     """Each partitioned job once over its partitions (regions: all; months: ``MONTHS``; changes: ``CHANGE_MONTHS``),
     inline compute pool."""
-    from ici_assets.runner import partition_jobs, range_tags
+    from ici_assets.dev.runner import partition_jobs, range_tags
 
     runs = {}
     for job in partition_jobs(defs):

@@ -9,8 +9,8 @@ HEAVY = ("sklearn", "scipy.optimize", "dowhy", "altair", "vl_convert", "PIL")
 
 LOAD = """
 import sys
-from ici_assets.build import build_definitions
-defs = build_definitions(sys.argv[1], sys.argv[2], include_demo_raw=True)
+from ici_assets.demo.location import build_demo_definitions
+defs = build_demo_definitions(sys.argv[1], sys.argv[2])
 assert defs.resolve_asset_graph().get_all_asset_keys()
 print(",".join(m for m in {heavy!r} if m in sys.modules))
 """

@@ -12,16 +12,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ici_assets.paths import REPO_ROOT
+from ici_assets.demo.paths import demo_dbt_project
 
-#: The demo dbt project shipped with this repository.
-DEMO_DBT_PROJECT = REPO_ROOT / "dbt_project"
 DECAY_VAR, MAX_LAG_VAR = "tv_adstock_decay", "tv_adstock_max_lag"
 
 
-def adstock_settings(project_dir: str | Path = DEMO_DBT_PROJECT) -> tuple[float, int]:
-    """(decay, max_lag) from the ``vars`` of ``<project_dir>/dbt_project.yml``; (0, 0) if it sets neither."""
-    path = Path(project_dir) / "dbt_project.yml"
+def adstock_settings(project_dir: str | Path | None = None) -> tuple[float, int]:
+    """(decay, max_lag) from the ``vars`` of ``<project_dir>/dbt_project.yml`` (default: the demo's dbt project);
+    (0, 0) if it sets neither."""
+    path = Path(project_dir if project_dir is not None else demo_dbt_project()) / "dbt_project.yml"
     try:
         variables = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
     except OSError as exc:
@@ -56,5 +55,19 @@ def adstock_weights(decay: float, max_lag: int) -> np.ndarray:
     return np.array([p / total for p in powers])
 
 
-#: The demo's carryover (decay 0.6 over 7 days in dbt_project.yml).
-TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG = adstock_settings()
+def carryover(decay: float | None = None, max_lag: int | None = None) -> tuple[float, int]:
+    """(decay, max_lag) with what is not given taken from the demo's dbt vars."""
+    if decay is None or max_lag is None:
+        demo_decay, demo_lag = adstock_settings()
+        return (demo_decay if decay is None else decay), (demo_lag if max_lag is None else max_lag)
+    return decay, max_lag
+
+
+def __getattr__(name: str) -> float | int:
+    """``TV_ADSTOCK_DECAY`` and ``TV_ADSTOCK_MAX_LAG``: the demo's carryover (0.6 over 7 days in its
+    dbt_project.yml), read on first use so that importing the demo needs no clone."""
+    if name == "TV_ADSTOCK_DECAY":
+        return adstock_settings()[0]
+    if name == "TV_ADSTOCK_MAX_LAG":
+        return adstock_settings()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """The demo's raw marketing tables, generated with a known causal truth, and the demo's job.
 
-They exist only in the demo's code location (``ici_assets/demo/defs``, or ``build_definitions(...,
-include_demo_raw=True)``). A team with real data loads its own tables with its ingestion tool
+They exist only in the demo's code location (``ici_assets/demo/defs``, or ``build_demo_definitions``). A team with
+real data loads its own tables with its ingestion tool
 (Airbyte, dlt, Fivetran, a COPY job...); its dbt sources point at them by name.
 """
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from ici_assets.assets.factory import UNPARTITIONED
+from ici_assets.assets.resources import WarehouseResource
 from ici_assets.demo.media import N_REGIONS
 from ici_assets.demo.tables import RAW_LAYOUTS
-from ici_assets.factory import UNPARTITIONED
-from ici_assets.metadata import column_schema, count
-from ici_assets.resources import WarehouseResource
-from ici_assets.versions import frame_hash
+from ici_assets.publish.metadata import column_schema, count
+from ici_assets.publish.versions import frame_hash
 from ici_assets.warehouse import WAREHOUSE_POOL
 
 RAW_TABLES = ("ad_spend", "web_sessions", "orders", "demand_index", "ground_truth_ici")

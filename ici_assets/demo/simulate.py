@@ -11,13 +11,13 @@ shop data (burn-in), so every shop day's adstock has its full window.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ici_assets.demo.adstock import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG, adstock_weights
+from ici_assets.demo.adstock import adstock_settings, adstock_weights
 from ici_assets.demo.truth import ARTICLE_EQUATIONS, ARTICLE_ROOTS, NODE_UNITS
 
 
@@ -28,8 +28,8 @@ class DemoShape:
     n_regions: int = 20
     start_date: str = "2024-01-01"
     n_days: int = 730
-    tv_adstock_decay: float = TV_ADSTOCK_DECAY
-    tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
+    tv_adstock_decay: float = field(default_factory=lambda: adstock_settings()[0])
+    tv_adstock_max_lag: int = field(default_factory=lambda: adstock_settings()[1])
 
 
 def simulate(seed: int = 0, **shape: Any) -> tuple[pd.DataFrame, pd.DataFrame]:

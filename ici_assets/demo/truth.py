@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ici_assets.demo.adstock import TV_ADSTOCK_DECAY, TV_ADSTOCK_MAX_LAG, adstock_weights
+from ici_assets.demo.adstock import adstock_weights, carryover
 from ici_assets.engine import total_effects
 from ici_assets.engine.cases import ARTICLE_EQUATIONS, ARTICLE_ROOTS  # the article's SCM, article units
 
@@ -54,13 +54,13 @@ NODE_UNITS: dict[str, tuple[float, float]] = {
 }
 
 
-def tv_node(tv_adstock_decay: float = TV_ADSTOCK_DECAY, tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG) -> str:
+def tv_node(tv_adstock_decay: float | None = None, tv_adstock_max_lag: int | None = None) -> str:
     """Name of the TV node that drives the clicks: ``tv_adstock`` with carryover, else ``tv_spend``."""
-    return "tv_adstock" if len(adstock_weights(tv_adstock_decay, tv_adstock_max_lag)) > 1 else "tv_spend"
+    return "tv_adstock" if len(adstock_weights(*carryover(tv_adstock_decay, tv_adstock_max_lag))) > 1 else "tv_spend"
 
 
 def structural_coefficients(
-    tv_adstock_decay: float = TV_ADSTOCK_DECAY, tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
+    tv_adstock_decay: float | None = None, tv_adstock_max_lag: int | None = None
 ) -> dict[str, dict[str, float]]:
     """Causal coefficients of each non-root node on its parents, in the units of the data.
 
@@ -78,9 +78,7 @@ def structural_coefficients(
     }
 
 
-def ground_truth_ici(
-    tv_adstock_decay: float = TV_ADSTOCK_DECAY, tv_adstock_max_lag: int = TV_ADSTOCK_MAX_LAG
-) -> pd.DataFrame:
+def ground_truth_ici(tv_adstock_decay: float | None = None, tv_adstock_max_lag: int | None = None) -> pd.DataFrame:
     """Population ICI of every node on revenue: a_j^2 Var(N_j) in EUR^2, and shares in percent.
 
     In a linear ANM with independent noises Revenue = sum_j a_j N_j + const, with a_j the
@@ -89,7 +87,7 @@ def ground_truth_ici(
     spend (reported as ``tv_adstock``): a root with the article's TV distribution (the daily
     spend is drawn with variance Var(TV) / sum(w_l^2)), so the shares are the article's.
     """
-    adstock_weights(tv_adstock_decay, tv_adstock_max_lag)  # validates the arguments
+    adstock_weights(*carryover(tv_adstock_decay, tv_adstock_max_lag))  # validates the arguments
     noise_var = {node: sd**2 for node, (_, sd) in ARTICLE_ROOTS.items()}
     noise_var.update({node: sd**2 for node, (_, _, sd) in ARTICLE_EQUATIONS.items()})
     coefs = {child: dict(c) for child, (c, _, _) in ARTICLE_EQUATIONS.items()}

@@ -19,6 +19,9 @@ from ici_assets.warehouse.base import Warehouse, WarehouseError
 
 #: The environment variables dbt reads for the profiles folder, the profile and the target.
 PROFILES_DIR_ENV, PROFILE_ENV, TARGET_ENV = "DBT_PROFILES_DIR", "DBT_PROFILE", "DBT_TARGET"
+#: The variable a DuckDB profile reads its file from (``path: "{{ env_var('ICI_WAREHOUSE') }}"``) when
+#: ``build_definitions(..., warehouse=)`` names the file.
+WAREHOUSE_ENV = "ICI_WAREHOUSE"
 #: Warehouse types with an implementation in :mod:`ici_assets.warehouse`.
 SUPPORTED_TYPES = ("duckdb", "postgres")
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")

@@ -1,6 +1,10 @@
 """The demo's own assets: the generator of its raw tables (known causal truth) and the ``ici_demo`` job."""
 
-from ici_assets.demo.raw_assets import demo_definitions
-from ici_assets.paths import REPO_ROOT
+import dagster as dg
 
-defs = demo_definitions(REPO_ROOT / "dbt_project")
+from ici_assets.demo.raw_assets import demo_definitions
+
+
+@dg.definitions
+def defs(context: dg.ComponentLoadContext) -> dg.Definitions:
+    return demo_definitions(context.project_root / "dbt_project")

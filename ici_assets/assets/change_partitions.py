@@ -1,0 +1,151 @@
+"""The monthly change attribution: each month against the one before, every partition of a run at once.
+
+A backfill is one run (``BackfillPolicy.single_run()``): the step reads the node table once, chooses
+the mechanism kinds on all of it, cuts each (previous month, month) pair out of it,
+and fans the pairs out to the compute pool (:func:`ici_assets.compute.change_slice`); results are
+checked and published in batches (:func:`ici_assets.assets.fanout.fan_out`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import dagster as dg
+import pandas as pd
+
+from ici_assets.assets.fanout import PartitionWork, fan_out, fit_settings
+from ici_assets.assets.nodes import fit_model, read_node_table
+from ici_assets.checks.decisions import CHANGE_CHECKS, change_checks
+from ici_assets.compute import ChangeOutcome, Pool, change_slice
+from ici_assets.publish.decision_charts import change_sentence, monthly_change_chart, waterfall_chart
+from ici_assets.publish.decision_rows import change_items, decision_bootstrap, stamp
+from ici_assets.publish.metadata import chart_metadata, summary, table_metadata
+from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.summaries import grain_label, tidy
+from ici_assets.publish.versions import frame_hash
+from ici_assets.spec.model import IciSpec
+from ici_assets.warehouse import CHANGE_ATTRIBUTION, Read, Relation, Warehouse
+
+SHOWN = ["node", "part", "contribution", "low", "high", "share_of_change"]
+
+
+@dataclass(frozen=True)
+class MonthlyChanges:
+    """One partition per month (key YYYY-MM-01); its baseline is the month before."""
+
+    spec: IciSpec
+
+    @property
+    def time_column(self) -> str:
+        assert self.spec.time_column, "checked when the meta is parsed"
+        return self.spec.time_column
+
+    def partitions_def(self) -> dg.MonthlyPartitionsDefinition:
+        assert self.spec.decisions is not None and self.spec.decisions.change_attribution is not None
+        change = self.spec.decisions.change_attribution
+        return dg.MonthlyPartitionsDefinition(start_date=change.start, end_date=change.end)
+
+    @staticmethod
+    def bounds(key: str) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+        """(start of the month before, start of the month, start of the month after)."""
+        start = pd.Timestamp(key)
+        return start - pd.DateOffset(months=1), start, start + pd.DateOffset(months=1)
+
+    def slices(self, frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+        times = pd.to_datetime(frame[self.time_column])
+        out = {}
+        for key in keys:
+            before, start, end = self.bounds(key)
+            old = frame[(times >= before) & (times < start)].reset_index(drop=True)
+            out[key] = (old, frame[(times >= start) & (times < end)].reset_index(drop=True))
+        return out
+
+
+def _month(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m")
+
+
+def run_change_partitions(
+    context: dg.AssetExecutionContext,
+    spec: IciSpec,
+    relation: Relation,
+    warehouse: Warehouse,
+    pool: Pool,
+    code_version: str,
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+    """Attribute, check and publish every month of the run; yield their materialisations, then the checks.
+
+    The mechanism kinds are chosen once, on the whole node table (as the model's SCM asset does), and
+    refitted on both months of every pair: one model class for every month, no per-month model choice to
+    pay for or to flip from one month to the next."""
+    key, scheme = context.asset_key, MonthlyChanges(spec)
+    keys = list(context.partition_keys)
+    t0 = time.perf_counter()
+    frame = read_node_table(warehouse, spec, relation)
+    pairs = scheme.slices(frame, keys)
+    read_seconds = time.perf_counter() - t0
+    kinds = {str(n): str(k) for n, k in fit_model(spec, frame).kinds.items() if k != "root"}
+    context.log.info(
+        f"Read {len(frame):,} rows of {relation} once for {len(keys)} month(s); mechanisms {kinds}; "
+        f"computing on {pool.name}"
+    )
+    errors = {}
+    for k, (old, new) in pairs.items():
+        before, start, _ = scheme.bounds(k)
+        empty = [_month(m) for m, rows in ((before, old), (start, new)) if rows.empty]
+        if empty:
+            errors[k] = f"no rows in {' and '.join(empty)}"
+    n_boot = decision_bootstrap(spec)
+    per = grain_label(spec.unit, spec.time_column, spec.time_grain if spec.time_column else None)
+    unit = spec.units.get(spec.target)
+
+    def y_title(what: str) -> str:
+        return f"{what} {spec.target} {per}" + (f" ({unit})" if unit else "")
+
+    settings = replace(
+        fit_settings(spec, markov_alpha=spec.checks.markov_alpha), n_bootstrap=n_boot, mechanisms=dict(kinds)
+    )
+
+    def rows(part: str, outcome: ChangeOutcome) -> pd.DataFrame:
+        before, start, _ = scheme.bounds(part)
+        table = outcome.table.assign(period=start.date(), baseline_period=before.date())
+        sentence = change_sentence(table, target=spec.target, period=_month(start), baseline=_month(before))
+        result_key = ResultKey(key.to_user_string(), code_version, context.run.run_id, part, "month")
+        version = frame_hash(pd.concat(pairs[part], ignore_index=True))
+        return stamp(table.assign(sentence=sentence), CHANGE_ATTRIBUTION, spec, result_key, version)
+
+    def metadata(part: str, part_rows: pd.DataFrame) -> dict:
+        before, start, _ = scheme.bounds(part)
+        title = f"{spec.target}: {_month(start)} against {_month(before)}"
+        first = part_rows.iloc[0]
+        chart = waterfall_chart(part_rows, target=spec.target, title=title, y_title=y_title("mean"))
+        return {
+            **summary(str(first["sentence"])),
+            "observed_change": tidy(first["observed_change"]),
+            "observed_change_pct": tidy(100.0 * float(first["observed_change"]) / float(first["old_mean"]), 3),
+            "contributions": table_metadata(part_rows[SHOWN]),
+            "code_version": code_version,
+            "data_version": str(first["data_version"]),
+            **chart_metadata("waterfall_chart", chart, title),
+        }
+
+    def run_metadata() -> dict:
+        columns = ("period", "node", "part", "contribution", "observed_change")
+        current = warehouse.read(Read.of_asset(CHANGE_ATTRIBUTION.relation, key.to_user_string(), columns, "period"))
+        title = f"Change of mean {spec.target} against the month before, by node"
+        chart = monthly_change_chart(current, target=spec.target, title=title, y_title=y_title("change of mean"))
+        return chart_metadata("months_chart", chart, title, spec=True)
+
+    work = PartitionWork(
+        fn=change_slice,
+        tasks={k: (*pairs[k], settings) for k in keys},
+        check_names=CHANGE_CHECKS,
+        evaluate=lambda part, outcome: change_checks(outcome.table, n_boot > 0),
+        rows=rows,
+        items=change_items,
+        metadata=metadata,
+        run_metadata=run_metadata,
+    )
+    yield from fan_out(context, work, warehouse=warehouse, pool=pool, errors=errors, read_seconds=read_seconds)

@@ -1,0 +1,246 @@
+"""The decision assets of a dbt model whose ``ici`` meta has a ``decisions`` block (opt-in, no new Python):
+
+    ici/<model>/scm -> ici/<model>/spend_response       E[target | do(spend = level)] per spend node and level
+    ici/<model>/scm -> ici/<model>/budget               recommended split of the spend total
+    <model>         -> ici/<model>/change_attribution   monthly: each month against the one before
+
+Like the shares, each computes from the engine, runs blocking checks (:mod:`ici_assets.checks.decisions`)
+and publishes only what passed, replacing its current rows and appending them to the history table,
+in one transaction. Code versions hash the SCM's settings and the relevant part of the block; data
+versions are the content hash of the rows used.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ici_assets import engine  # lazy: the numeric stack loads when a step computes
+from ici_assets.assets.args import fanned_out_asset, ici_key, published_asset_args
+from ici_assets.assets.change_partitions import MonthlyChanges, run_change_partitions
+from ici_assets.assets.nodes import ModelFit
+from ici_assets.assets.resources import WarehouseResource
+from ici_assets.checks.asset_checks import check_results, report_checks
+from ici_assets.checks.decisions import BUDGET_CHECKS, CHANGE_CHECKS, RESPONSE_CHECKS, budget_checks, response_checks
+from ici_assets.checks.ici import CheckOutcome
+from ici_assets.publish.decision_charts import budget_chart, response_chart
+from ici_assets.publish.decision_rows import (
+    budget_items,
+    decision_bootstrap,
+    decision_code_version,
+    response_items,
+    stamp,
+)
+from ici_assets.publish.metadata import chart_metadata, count, summary, table_metadata
+from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.summaries import budget_summary, grain_label, returns_summary, round_to_interval, tidy
+from ici_assets.spec.model import IciSpec
+from ici_assets.warehouse import (
+    BUDGET_ALLOCATION,
+    CHANGE_ATTRIBUTION,
+    SPEND_RESPONSE,
+    WAREHOUSE_POOL,
+    Publish,
+    Relation,
+    TableLayout,
+)
+
+RESPONSE_SHOWN = ["node", "level", "expected_target", "low", "high", "marginal_return", "incremental_return"]
+BUDGET_SHOWN = ["node", "current", "recommended", "lower_bound", "upper_bound", "marginal_return_recommended"]
+
+
+def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
+    """'expected revenue per region-day (EUR)': an axis title with the grain and the node's unit."""
+    unit = spec.units.get(node)
+    return f"{what} {grain_label(spec.unit, spec.time_column, period)}" + (f" ({unit})" if unit else "")
+
+
+def fit_table_asset(
+    spec: IciSpec,
+    name: str,
+    layout: TableLayout,
+    checks: Sequence[str],
+    description: str,
+    *,
+    compute: Callable[[ModelFit], pd.DataFrame],
+    evaluate: Callable[[pd.DataFrame], list[CheckOutcome]],
+    items: Callable[[pd.DataFrame], list[Publish]],
+    present: Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit], dict[str, Any]],
+    pool: str | None,
+    kind: str,
+) -> dg.AssetsDefinition:
+    """``ici/<model>/<name>`` over the fitted model: ``compute`` a table, ``evaluate`` its blocking checks and,
+    only if all pass, publish its rows (``items``, one transaction) and report ``present``'s metadata."""
+    key, code = ici_key(spec, name), decision_code_version(spec, name)
+
+    @dg.asset(**published_asset_args(spec, name, layout, checks, code, description, pool=pool, kind=kind))
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
+        table = compute(fit)
+        results = check_results({None: evaluate(table)}, checks)
+        if all(r.passed for r in results):
+            result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
+            warehouse.get().publish(items(stamp(table, layout, spec, result_key, fit.facts.data_version)))
+            metadata = {**present(context, table, fit), "code_version": code, "data_version": fit.facts.data_version}
+            yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
+        yield from report_checks(context, results)
+
+    return _asset
+
+
+def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
+    decisions = spec.decisions
+    assert decisions is not None
+    n_boot = decision_bootstrap(spec)
+
+    def compute(fit: ModelFit) -> pd.DataFrame:
+        data = fit.scm.data
+        tables = [
+            engine.spend_response(
+                fit.scm,
+                spec.target,
+                node,
+                decisions.levels_for(node, data[node].to_numpy(dtype=float)),
+                n_bootstrap=n_boot,
+                seed=spec.seed,
+            )
+            for node in decisions.spend_nodes
+        ]
+        return pd.concat(tables, ignore_index=True)
+
+    def present(context: dg.AssetExecutionContext, table: pd.DataFrame, fit: ModelFit) -> dict[str, Any]:
+        period = fit.facts.period
+        title = f"Expected {spec.target} under do(spend = level) ({fit.facts.label})"
+        chart = response_chart(
+            table,
+            target=spec.target,
+            title=title,
+            x_title=axis_label(spec, "spend", decisions.spend_nodes[0], period),
+            y_title=axis_label(spec, f"expected {spec.target}", spec.target, period),
+        )
+        current = table.groupby("node", sort=False).first()
+        return {
+            **summary(returns_summary(table, spec.target, spec.units)),
+            "response": table_metadata(table[RESPONSE_SHOWN]),
+            "method": str(table["method"].iloc[0]),
+            "n_bootstrap": count(n_boot),
+            **{
+                f"marginal_return/{node}": round_to_interval(
+                    row["current_marginal_return"], row["current_marginal_low"], row["current_marginal_high"]
+                )
+                for node, row in current.iterrows()
+            },
+            **chart_metadata("response_chart", chart, title, spec=True),
+        }
+
+    return fit_table_asset(
+        spec,
+        "spend_response",
+        SPEND_RESPONSE,
+        RESPONSE_CHECKS,
+        f"Expected `{spec.target}` of `{spec.model}` under do(node = level) for each spend node "
+        f"({', '.join(decisions.spend_nodes)}), levels per row of the node table, with 95 % intervals "
+        f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
+        "`ici.spend_response_history`.",
+        compute=compute,
+        evaluate=lambda table: response_checks(table, n_boot > 0),
+        items=response_items,
+        present=present,
+        pool=pool,
+        kind=kind,
+    )
+
+
+def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
+    decisions = spec.decisions
+    assert decisions is not None and decisions.budget is not None
+    budget, n_boot = decisions.budget, decision_bootstrap(spec)
+
+    def compute(fit: ModelFit) -> pd.DataFrame:
+        total = None if budget.total == "current" else float(budget.total)
+        return engine.optimise_budget(
+            fit.scm,
+            spec.target,
+            decisions.spend_nodes,
+            total,
+            bounds=budget.bounds,
+            n_bootstrap=n_boot,
+            seed=spec.seed,
+        )
+
+    def present(context: dg.AssetExecutionContext, table: pd.DataFrame, fit: ModelFit) -> dict[str, Any]:
+        first = table.iloc[0]
+        per = grain_label(spec.unit, spec.time_column, fit.facts.period)
+        unit = spec.units.get(spec.target, "")
+        title = (
+            f"Budget {per}: expected {spec.target} {first['expected_uplift']:+,.1f} {unit} "
+            f"({first['uplift_pct']:+.2f} %, 95 % {first['uplift_low']:+,.1f} to {first['uplift_high']:+,.1f})"
+        )
+        context.log.info(str(first["note"]))
+        x_title = axis_label(spec, "spend", decisions.spend_nodes[0], fit.facts.period)
+        return {
+            **summary(budget_summary(table, spec.target, unit, per)),
+            "allocation": table_metadata(table[BUDGET_SHOWN]),
+            "note": dg.MetadataValue.text(str(first["note"])),
+            "expected_uplift": round_to_interval(first["expected_uplift"], first["uplift_low"], first["uplift_high"]),
+            "uplift_pct": tidy(first["uplift_pct"], 3),
+            "no_diminishing_returns": bool(first["no_diminishing_returns"]),
+            **chart_metadata(
+                "budget_chart",
+                budget_chart(table, title=title, x_title=x_title),
+                "Current vs recommended split",
+                spec=True,
+            ),
+        }
+
+    return fit_table_asset(
+        spec,
+        "budget",
+        BUDGET_ALLOCATION,
+        BUDGET_CHECKS,
+        f"The split of the spend total per row over {', '.join(decisions.spend_nodes)} that maximises expected "
+        f"`{spec.target}` under the fitted model, beside the current split, with the expected uplift and its "
+        "95 % interval. Tables `ici.budget_allocation` and `ici.budget_allocation_history`.",
+        compute=compute,
+        evaluate=budget_checks,
+        items=budget_items,
+        present=present,
+        pool=pool,
+        kind=kind,
+    )
+
+
+def change_attribution_asset(
+    spec: IciSpec,
+    model_key: dg.AssetKey,
+    relation: Relation,
+    pool: str | None = WAREHOUSE_POOL,
+    kind: str = "duckdb",
+) -> dg.AssetsDefinition:
+    code = decision_code_version(spec, "change_attribution")
+
+    description = (
+        f"Why mean `{spec.target}` of `{spec.model}` moved: each month against the one before, the change "
+        "split over the nodes (Shapley values over old -> new mechanisms; roots: their distribution), "
+        "summing to the observed change, with 95 % intervals, a waterfall chart and one sentence. Both "
+        "months are fitted with the mechanism kinds the whole period's model chooses. Tables "
+        "`ici.change_attribution` and `ici.change_attribution_history`. A backfill is one run on the "
+        "compute pool."
+    )
+
+    asset_args = published_asset_args(
+        spec,
+        "change_attribution",
+        CHANGE_ATTRIBUTION,
+        CHANGE_CHECKS,
+        code,
+        description,
+        pool=pool,
+        kind=kind,
+        upstream=model_key,
+        partitions_def=MonthlyChanges(spec).partitions_def(),
+    )
+    return fanned_out_asset(
+        asset_args,
+        lambda context, warehouse, compute: run_change_partitions(context, spec, relation, warehouse, compute, code),
+    )

@@ -1,0 +1,265 @@
+"""The ICI assets of one dbt model that declares an ``ici`` meta: the plugin's core.
+
+A new graph needs YAML, not Python. For model ``<model>`` (read from the dbt manifest):
+
+    <model> -> ici/<model>/scm -> ici/<model>/shares -> ici/<model>/ici_vs_last_click   whole period
+    <model> -> ici/<model>/shares_by_month          one partition per month (trailing window)
+    <model> -> ici/<model>/shares_by_<segment>      one dynamic partition per segment value
+
+Each asset reads through the warehouse resource, checks its result (:mod:`ici_assets.checks.ici`,
+reported as blocking asset checks) and publishes only what passed, in one transaction
+(:mod:`ici_assets.publish.rows`). The partitioned assets backfill as single runs that fan their
+partitions out to the compute pool (:mod:`ici_assets.assets.fanout`).
+"""
+
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from ici_assets import engine  # lazy: the numeric stack loads when a step computes
+from ici_assets.assets import last_click
+from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
+from ici_assets.assets.fanout import ALL_CHECKS, run_partitions
+from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
+from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
+from ici_assets.assets.resources import WarehouseResource
+from ici_assets.checks.asset_checks import check_results, check_specs, report_checks
+from ici_assets.checks.ici import (
+    SCM_CHECKS,
+    SHARES_CHECKS,
+    coverage_check,
+    graph_check,
+    mechanisms_check,
+    shares_checks,
+)
+from ici_assets.publish import charts
+from ici_assets.publish.metadata import (
+    chart_metadata,
+    column_schema,
+    fit_metadata,
+    shares_chart_metadata,
+    shares_metadata,
+    summary,
+    table_metadata,
+)
+from ici_assets.publish.rows import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
+from ici_assets.publish.versions import scm_code_version, shares_code_version, slice_facts
+from ici_assets.spec.grain import CHART_PERIOD
+from ici_assets.spec.model import IciSpec
+from ici_assets.warehouse import SHARES, VS_LAST_CLICK, WAREHOUSE_POOL, Equals, Read, Relation
+
+
+@dataclass(frozen=True)
+class LastClickSource:
+    """The dbt model holding finance's last-click revenue: its asset key and its table."""
+
+    key: dg.AssetKey
+    relation: Relation
+
+
+def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.AssetsDefinition:
+    key = ici_key(spec, "scm")
+    segments = next((s for s in schemes(spec) if isinstance(s, Segments)), None)
+    graph_md = "\n".join(f"- `{p}` -> `{c}`" for p, c in spec.edges)
+
+    @dg.asset(
+        key=key,
+        deps=[model_key],
+        check_specs=check_specs(key, SCM_CHECKS),
+        group_name=ICI_GROUP,
+        code_version=scm_code_version(spec),
+        kinds={"python", "dowhy"},
+        description=(
+            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
+            f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
+        ),
+    )
+    def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        wh = warehouse.get()
+        frame = read_node_table(wh, spec, relation)
+        require_rows(spec, frame, str(relation))
+        facts = slice_facts(spec, frame)
+        context.log.info(f"Fitting the SCM of {spec.model} on {facts.n_rows:,} rows ({relation})")
+        scm = fit_model(spec, frame)
+        kinds, r2 = {str(n): str(k) for n, k in scm.kinds.items()}, {str(n): float(v) for n, v in scm.r2.items()}
+        context.log.info(
+            "Mechanisms: "
+            + ", ".join(f"{n}={k} (R^2 {r2.get(n, float('nan')):.3f})" for n, k in kinds.items() if k != "root")
+        )
+        if segments is not None:
+            _register_segments(context, segments, wh.distinct(relation, segments.column))
+        times = pd.to_datetime(frame[spec.time_column]).to_numpy() if spec.time_column else None
+        fit = ModelFit(scm=scm, facts=facts, times=times)
+        yield dg.Output(fit, metadata=fit_metadata(facts, kinds, r2), data_version=dg.DataVersion(facts.data_version))
+        markov = engine.local_markov_test(frame[spec.nodes], spec.graph(), alpha=spec.checks.markov_alpha)
+        outcomes = [
+            mechanisms_check(spec.checks, kinds, r2),
+            graph_check(spec.checks, markov),
+            coverage_check(spec, frame),
+        ]
+        yield from report_checks(context, check_results({None: outcomes}, SCM_CHECKS))
+
+    return _scm
+
+
+def _register_segments(context: dg.AssetExecutionContext, segments: Segments, values: list[str]) -> None:
+    """Add a dynamic partition for each segment value seen in the data."""
+    name = segments.partitions_def().name
+    new = [v for v in values if not context.instance.has_dynamic_partition(name, v)]
+    if new:
+        context.instance.add_dynamic_partitions(name, new)
+        context.log.info(f"Registered {len(new)} new '{segments.column}' partitions: {new[:10]}...")
+
+
+def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
+    key, code = ici_key(spec, "shares"), shares_code_version(spec)
+    description = (
+        f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
+        f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
+        f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
+        "`ici.ici_contributions`. Not published when its checks fail."
+    )
+
+    @dg.asset(**published_asset_args(spec, "shares", SHARES, SHARES_CHECKS, code, description, pool=pool, kind=kind))
+    def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
+        context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
+        table = engine.ici_from_scm(fit.scm, spec.target, n_bootstrap=spec.n_bootstrap, seed=spec.seed)
+        result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
+        rows = shares_rows(spec, table, fit.facts, result_key)
+        results = check_results({None: shares_checks(rows["share"])}, SHARES_CHECKS)
+        if all(r.passed for r in results):
+            contrib = None
+            if fit.times is not None:
+                per_row = engine.contributions(fit.scm, spec.target)
+                contrib = contributions_rows(spec, per_row, fit.times, fit.facts, result_key)
+            warehouse.get().publish(shares_items(rows, contrib))
+            context.log.info(f"Published {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
+            title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
+            metadata = {
+                **shares_metadata(rows, fit.facts, spec.n_bootstrap, spec.target),
+                **shares_chart_metadata(rows, title, spec.target),
+            }
+            if contrib is not None:
+                per = CHART_PERIOD[spec.time_grain]
+                unit = spec.units.get(spec.target, f"{spec.target} units")
+                summed = [f"all {c}s" for c in spec.unit if c != spec.time_column]
+                chart = charts.contributions_chart(
+                    contrib,
+                    title=f"Intrinsic contribution to {spec.target} per {per}"
+                    + (f" ({', '.join(summed)})" if summed else ""),
+                    unit=unit,
+                    target=spec.target,
+                    grain=spec.time_grain,
+                )
+                metadata.update(chart_metadata("contributions_chart", chart, "Contributions over time"))
+            yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
+        yield from report_checks(context, results)
+
+    return _shares
+
+
+def vs_last_click_asset(
+    spec: IciSpec, source: LastClickSource, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb"
+) -> dg.AssetsDefinition:
+    key, shares_key = ici_key(spec, "ici_vs_last_click"), ici_key(spec, "shares")
+
+    @dg.asset(
+        key=key,
+        deps=[shares_key, source.key],
+        group_name=ICI_GROUP,
+        kinds={kind},
+        pool=pool,
+        metadata=column_schema(VS_LAST_CLICK),
+        description=(
+            f"Each node's ICI share next to its last-click share of `{spec.target}` for the same period, with a "
+            "sentence of interpretation. Table `ici.ici_vs_last_click`. Blocked when the shares fail their checks."
+        ),
+    )
+    def _vs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        wh = warehouse.get()
+        columns = ("node", "share", "share_low", "share_high", "period_start", "period_end")
+        where = (Equals("asset_key", shares_key.to_user_string()), Equals("partition_key", None))
+        shares = wh.read(Read(SHARES.relation, columns, where))
+        if shares.empty:
+            raise ValueError(
+                f"No current shares for {shares_key.to_user_string()} in ici.ici_shares: materialise it first."
+            )
+        start, end = (
+            str(shares[c].iloc[0])[:10] if pd.notna(shares[c].iloc[0]) else None for c in ("period_start", "period_end")
+        )
+        comparison = last_click.comparison(
+            shares, last_click.last_click_shares(wh, spec, source.relation, (start, end))
+        )
+        sentence = last_click.interpret(comparison, spec.target)
+        context.log.info(sentence)
+        rows = comparison.assign(
+            asset_key=key.to_user_string(),
+            model=spec.model,
+            target=spec.target,
+            period_start=pd.Timestamp(start).date() if start else None,
+            period_end=pd.Timestamp(end).date() if end else None,
+            run_id=context.run.run_id,
+            materialized_at=pd.Timestamp.now(tz="UTC"),
+        )
+        wh.publish(comparison_items(rows))
+        title = f"{spec.target}: intrinsic causal influence vs last click ({start} to {end})"
+        return dg.MaterializeResult(
+            metadata={
+                **summary(sentence),
+                **chart_metadata(
+                    "ici_vs_last_click_chart",
+                    charts.comparison_chart(comparison, title=title, target=spec.target),
+                    "ICI vs last click",
+                    spec=True,
+                ),
+                "ici_vs_last_click": table_metadata(comparison),
+            }
+        )
+
+    return _vs
+
+
+def partitioned_asset(
+    spec: IciSpec,
+    model_key: dg.AssetKey,
+    relation: Relation,
+    scheme: Scheme,
+    pool: str | None = WAREHOUSE_POOL,
+    kind: str = "duckdb",
+) -> dg.AssetsDefinition:
+    extra: dict[str, object] = (
+        {"window_months": scheme.window_months} if isinstance(scheme, MonthlyWindows) else {"segment": scheme.kind}
+    )
+    code = shares_code_version(spec, extra)
+    what = (
+        f"per month, each fitted on the trailing {scheme.window_months} months ending with the partition's "
+        f"month ({spec.time_grain}s dated in it, all segments pooled); the view `ici.ici_shares_over_time` holds "
+        "the series"
+        if isinstance(scheme, MonthlyWindows)
+        else f"per `{scheme.kind}` (one dynamic partition per value, registered by `ici/{spec.model}/scm`), each "
+        f"fitted on that {scheme.kind}'s rows over the whole period"
+    )
+
+    description = (
+        f"ICI shares of `{spec.model}` {what}. A backfill is one run: its partitions are fitted in "
+        "parallel on the compute pool and published in batches; a partition failing a check is not "
+        "published."
+    )
+
+    asset_args = published_asset_args(
+        spec,
+        scheme.name,
+        SHARES,
+        ALL_CHECKS,
+        code,
+        description,
+        pool=pool,
+        kind=kind,
+        upstream=model_key,
+        partitions_def=scheme.partitions_def(),
+    )
+    return fanned_out_asset(
+        asset_args,
+        lambda context, warehouse, compute: run_partitions(context, spec, scheme, relation, warehouse, compute, code),
+    )

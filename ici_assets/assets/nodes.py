@@ -1,0 +1,68 @@
+"""The node table of a dbt model with an ``ici`` meta: reading it, and the facts of a slice of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ici_assets.publish.versions import SliceFacts
+from ici_assets.spec.model import IciSpec
+from ici_assets.warehouse import Filter, MissingColumnsError, MissingRelationError, Read, Relation, Warehouse
+
+if TYPE_CHECKING:
+    from ici_assets.engine import FittedSCM
+
+
+def node_columns(spec: IciSpec) -> tuple[str, ...]:
+    """Unit columns, the time column and the node columns, each once, in that order."""
+    return tuple(dict.fromkeys([*spec.unit, *([spec.time_column] if spec.time_column else []), *spec.nodes]))
+
+
+def read_node_table(
+    warehouse: Warehouse, spec: IciSpec, relation: Relation, where: tuple[Filter, ...] = ()
+) -> pd.DataFrame:
+    """The unit and node columns of the model's table (rows matching ``where``), ordered by unit."""
+    columns = node_columns(spec)
+    try:
+        return warehouse.read(Read(relation, columns, where, order_by=tuple(spec.unit) or columns))
+    except MissingRelationError as exc:
+        raise ValueError(
+            f"Table {relation} of dbt model '{spec.model}' does not exist in warehouse {exc.location}: "
+            "build the dbt models first."
+        ) from exc
+    except MissingColumnsError as exc:
+        raise ValueError(
+            f"Table {relation} (dbt model '{spec.model}') lacks column(s) {exc.missing} that the graph declares: "
+            "add them to the model's SQL, or remove them from its `ici` meta."
+        ) from exc
+
+
+def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
+    """The model's SCM on ``frame`` as its meta declares it (mechanisms, seed, time column)."""
+    from ici_assets.engine import fit_scm  # the engine's numeric stack loads only when needed
+
+    columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
+    return fit_scm(
+        frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+    )
+
+
+def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
+    """Refuse an empty slice with a message naming the model and the slice."""
+    if frame.empty:
+        raise ValueError(
+            f"No rows in {where} of dbt model '{spec.model}': nothing to fit. Check that the raw tables "
+            "hold data for this period/segment and that the dbt models are built."
+        )
+
+
+@dataclass
+class ModelFit:
+    """The SCM asset's value: the fitted model, the facts of its rows, and each row's time (for contributions)."""
+
+    scm: FittedSCM
+    facts: SliceFacts
+    times: np.ndarray | None = None

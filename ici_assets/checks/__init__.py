@@ -1,0 +1,1 @@
+"""The blocking checks: evaluated on plain data (``ici``, ``decisions``) and reported to Dagster (``asset_checks``)."""

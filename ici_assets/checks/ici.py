@@ -1,0 +1,155 @@
+"""The blocking checks that guard every ICI result, evaluated on plain data (no Dagster here).
+
+Before anything is published, every fitted model and its shares must pass:
+  mechanisms_explain_variance, graph_not_contradicted, node_table_coverage (on the fit), and
+  shares_sum_to_100, no_share_below_minus_one (on the shares).
+The whole-period assets report the first three on ``scm`` and the last two on ``shares``; each
+partitioned asset reports all five, for every partition of its run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ici_assets.spec.grain import expected_periods, off_grain
+from ici_assets.spec.grain import periods as grain_periods
+from ici_assets.spec.meta import ChecksMeta
+from ici_assets.spec.model import IciSpec
+
+SCM_CHECKS = ("mechanisms_explain_variance", "graph_not_contradicted", "node_table_coverage")
+SHARES_CHECKS = ("shares_sum_to_100", "no_share_below_minus_one")
+DESCRIPTIONS = {
+    "mechanisms_explain_variance": (
+        "Each non-root node's fitted mechanism explains at least meta.ici.checks.min_r2 of its variance (R^2)."
+    ),
+    "graph_not_contradicted": (
+        "The data do not contradict the graph's local Markov statements (partial correlations, Bonferroni)."
+    ),
+    "node_table_coverage": (
+        "The node table has enough rows and one row per unit for every period (meta.ici.time_grain: day, week "
+        "or month) between its first and last."
+    ),
+    "shares_sum_to_100": "ICI shares sum to 100 within 1e-6.",
+    "no_share_below_minus_one": "No ICI share below -1 percentage point.",
+}
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's verdict, with a sentence saying why and the numbers behind it."""
+
+    name: str
+    passed: bool
+    description: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def mechanisms_check(limits: ChecksMeta, kinds: Mapping[str, str], r2: Mapping[str, float]) -> CheckOutcome:
+    """Every non-root mechanism explains at least ``min_r2`` of its node's variance."""
+    fitted = {n: float(v) for n, v in r2.items() if kinds.get(n) != "root" and pd.notna(v)}
+    weak = sorted(n for n, v in fitted.items() if v < limits.min_r2)
+    return CheckOutcome(
+        "mechanisms_explain_variance",
+        not weak,
+        (
+            f"Mechanisms of {weak} explain less than R^2 {limits.min_r2} of their variance: check the graph "
+            "(missing parents?) or the mechanism choice."
+            if weak
+            else f"Every mechanism has R^2 >= {limits.min_r2}."
+        ),
+        {"min_r2": limits.min_r2, **{f"r2/{n}": v for n, v in fitted.items()}},
+    )
+
+
+def graph_check(limits: ChecksMeta, markov: pd.DataFrame) -> CheckOutcome:
+    """No local Markov statement of the graph is rejected by a partial correlation of practical size."""
+    bad = markov[markov["rejected_bonferroni"] & (markov["partial_corr"].abs() >= limits.markov_min_abs_corr)]
+    statements = [
+        f"{r['node']} _||_ {r['independent_of']} | {r['given'] or '-'} "
+        f"(r={float(r['partial_corr']):.3f}, p={float(r['p_value']):.1e})"
+        for r in bad.sort_values("p_value").head(5).to_dict("records")
+    ]
+    return CheckOutcome(
+        "graph_not_contradicted",
+        bad.empty,
+        (
+            "The data contradict the graph: " + "; ".join(statements) + ". Add the missing edge(s) or fix the data."
+            if len(bad)
+            else f"All {len(markov)} local Markov statements hold at family-wise level {limits.markov_alpha}."
+        ),
+        {
+            "n_statements": len(markov),
+            "n_rejected": len(bad),
+            "min_p_value": float(markov["p_value"].min()) if len(markov) else 1.0,
+        },
+    )
+
+
+def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
+    """Enough rows, and (with a time column) one row per unit for every period (day, week or month:
+    ``time_grain``) between the first and the last."""
+    problems = []
+    if len(frame) < spec.checks.min_rows:
+        problems.append(f"{len(frame)} rows < minimum {spec.checks.min_rows}")
+    meta: dict[str, Any] = {"n_rows": len(frame)}
+    grain = spec.time_grain
+    units = [u for u in spec.unit if u != spec.time_column and u in frame]
+    if spec.time_column and spec.time_column in frame and len(frame):
+        per = grain_periods(frame[spec.time_column], grain)
+        n_units = int(frame[units].drop_duplicates().shape[0]) if units else 1
+        n_periods = int(per.nunique())
+        missing = expected_periods(per.min(), per.max(), grain).difference(pd.DatetimeIndex(per.unique()))
+        first, last = str(per.min().date()), str(per.max().date())
+        meta.update(
+            time_grain=grain,
+            first_period=first,
+            last_period=last,
+            n_periods=n_periods,
+            n_units=n_units,
+            missing_periods=len(missing),
+        )
+        if len(missing):
+            gaps = [str(d.date()) for d in missing[:5]]
+            problems.append(f"{len(missing)} {grain}(s) missing between {first} and {last} (e.g. {gaps})")
+        off = off_grain(frame[spec.time_column], grain)
+        if len(off):
+            problems.append(
+                f"{len(off)} row(s) not dated on the weekday of the first week ({first}), e.g. "
+                f"{[str(d.date()) for d in off[:3]]}: date every row by the same weekday, or set time_grain: day"
+            )
+        if len(frame) != n_periods * n_units:
+            problems.append(
+                f"{len(frame)} rows but {n_periods} {grain}s x {n_units} units = {n_periods * n_units} "
+                f"(one row per unit and {grain} expected; is time_grain '{grain}' right?)"
+            )
+    scope = f"{grain} x unit" if units else f"{grain} (one series)"
+    return CheckOutcome(
+        "node_table_coverage",
+        not problems,
+        (
+            "Node table incomplete: " + "; ".join(problems) + ". Check the raw tables and dbt models."
+            if problems
+            else f"Every {scope} present."
+        ),
+        meta,
+    )
+
+
+def shares_checks(shares: pd.Series) -> list[CheckOutcome]:
+    """The shares add up to 100 and none is clearly negative."""
+    total = float(shares.sum())
+    low = float(shares.min()) if len(shares) else 0.0
+    return [
+        CheckOutcome(
+            "shares_sum_to_100",
+            bool(np.isfinite(total) and abs(total - 100.0) <= 1e-6),
+            f"Shares sum to {total:.9f}.",
+            {"total": total},
+        ),
+        CheckOutcome("no_share_below_minus_one", low >= -1.0, f"Smallest share {low:.3f} points.", {"min_share": low}),
+    ]

@@ -1,0 +1,225 @@
+"""``ici_assets.IciDbtProjectComponent``: a dbt project's models, and the ICI assets of each model with an ``ici`` meta.
+
+Built on dagster-dbt's ``DbtProjectComponent``: one ``defs.yaml`` gives the dbt models (tests as asset
+checks, ``translation:``, ``select:``...) plus, for every model whose YAML carries an ``ici`` meta, its
+ICI assets, the ``warehouse`` and ``compute_pool`` resources and jobs named after the model::
+
+    type: ici_assets.IciDbtProjectComponent
+    attributes:
+      project: "{{ context.project_root }}/dbt"      # or {project_dir, profiles_dir, profile, target}
+      ici_defaults: {n_bootstrap: 200, time_grain: week}
+      compute_pool: {kind: local, max_workers: 2}
+      warehouse_lock_wait_seconds: 120
+
+The warehouse is the dbt profile target's (rendered by dbt), so both sides use one file. The
+manifest is prepared in development (``dg`` commands, ``dagster dev``) as dagster-dbt does, and
+again whenever it is missing or older than the project's files, in any process.
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
+from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjectManager
+
+from ici_assets.assets.factory import IciModel, ici_definitions, ici_models
+from ici_assets.assets.resources import DEFAULT_LOCK_WAIT_SECONDS, ComputePoolResource, WarehouseResource
+from ici_assets.component.dbt_cli import ensure_dbt_on_path
+from ici_assets.component.dbt_tests import describe_dbt_test
+from ici_assets.component.manifest import ensure_manifest
+from ici_assets.component.row_counts import with_row_counts
+from ici_assets.spec.meta import IciSettings, parse_meta
+from ici_assets.spec.model import IciMetaError
+from ici_assets.warehouse.dbt_target import resolve_profiles_dir
+
+MODEL_TYPES = ("model", "seed", "snapshot")
+PROJECT_KEY = "dagster_dbt/project"  # dagster_dbt.asset_utils.DAGSTER_DBT_PROJECT_METADATA_KEY (not exported)
+
+
+class ComputePoolArgs(dg.Model):
+    """Where the fits of a partitioned asset's run go (see README, Scale out)."""
+
+    kind: Literal["local", "dask", "inline"] = "local"
+    max_workers: int = 0  # local: 0 = one per core
+    start_method: Literal["forkserver", "spawn"] = "forkserver"
+    scheduler_address: str = ""  # dask: tcp://host:8786
+
+
+@contextmanager
+def scoped_env(extra: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block (dbt reads its env_var()s from the environment)."""
+    previous = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class IciDbtProjectComponent(DbtProjectComponent):
+    """A dbt project's models as assets, and the intrinsic-causal-influence assets of every model with an
+    ``ici`` meta (graph in the model's YAML), with their resources and per-model jobs."""
+
+    ici_defaults: Annotated[
+        dict[str, Any] | None,
+        dg.Resolver.default(
+            description="Settings every model's `ici` meta gets unless it sets them itself "
+            "(time_grain, mechanisms, n_bootstrap, seed, checks).",
+            examples=[{"time_grain": "week", "n_bootstrap": 200, "checks": {"min_r2": 0.2}}],
+        ),
+    ] = None
+    compute_pool: Annotated[
+        ComputePoolArgs | None,
+        dg.Resolver.default(
+            description="Where partitioned assets fit their partitions (default: $ICI_COMPUTE_POOL, "
+            "$ICI_DASK_SCHEDULER, $ICI_MAX_WORKERS, else local processes, one per core).",
+            examples=[{"kind": "dask", "scheduler_address": "tcp://scheduler:8786"}],
+        ),
+    ] = None
+    warehouse_lock_wait_seconds: Annotated[
+        float,
+        dg.Resolver.default(
+            description="Seconds a step waits for another process's lock (the DuckDB file, or a table another run "
+            "is publishing on a server) before failing."
+        ),
+    ] = DEFAULT_LOCK_WAIT_SECONDS
+    prepare_if_dev: Annotated[
+        bool,
+        dg.Resolver.default(
+            description="Also run `dbt parse` on every load in development (dg commands, dagster dev), as "
+            "dagster-dbt's component does; off by default: the manifest is re-prepared whenever it is missing "
+            "or older than the project's files (prepare_if_stale), in any process."
+        ),
+    ] = False
+    prepare_if_stale: Annotated[
+        bool,
+        dg.Resolver.default(
+            description="Run `dbt parse` when the manifest is missing or older than the project's files "
+            "(false: refuse to load, saying which file changed)."
+        ),
+    ] = True
+    dbt_env: Annotated[
+        dict[str, str],
+        dg.Resolver.default(
+            description="Environment variables set for dbt (its runs, its parse and the profile's env_var()s).",
+            examples=[{"ICI_WAREHOUSE": "{{ context.project_root }}/data/warehouse.duckdb"}],
+        ),
+    ] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ensure_dbt_on_path()
+        if self.ici_defaults is not None:
+            _, problem = parse_meta(IciSettings, self.ici_defaults, where="ici_defaults")
+            if problem:
+                raise IciMetaError(f"IciDbtProjectComponent: {problem}. Fix `ici_defaults` in its defs.yaml.")
+        manager = self.project
+        if isinstance(manager, DbtProjectArgsManager) and not manager.args.profiles_dir:
+            # dbt's own order (DBT_PROFILES_DIR, the project folder, the current folder, ~/.dbt), not only
+            # the project folder (DbtProject's default).
+            profiles = resolve_profiles_dir(Path(manager.args.project_dir))
+            self.project = replace(manager, args=replace(manager.args, profiles_dir=str(profiles)))
+
+    @property
+    def source_project(self) -> DbtProject:
+        """The dbt project in its own folder, where dbt runs (relative paths of profiles.yml resolve there)."""
+        return self._project_manager.get_project(None)
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        if isinstance(self._project_manager, NoopDbtProjectManager):  # built in Python: no defs state
+            return self.build_defs_from_state(context, None)
+        return super().build_defs(context)
+
+    def build_defs_from_state(self, context: dg.ComponentLoadContext, state_path: Path | None) -> dg.Definitions:
+        local = isinstance(self._project_manager, (DbtProjectArgsManager, NoopDbtProjectManager))
+        project = self.source_project if local else self._project_manager.get_project(state_path)
+        self._built_project = project
+        with scoped_env(self.dbt_env):
+            manifest = ensure_manifest(project, prepare=self.prepare_if_stale)
+        warehouse = self._warehouse(project)
+        self._counted = (manifest["nodes"], warehouse)  # for the dbt step's row counts
+        dbt_defs = super().build_defs_from_state(context, None if local else state_path)
+
+        def key_for(unique_id: str) -> dg.AssetKey:
+            return self.translator.get_asset_spec(manifest, unique_id, project).key
+
+        def owned(model: IciModel) -> IciModel:
+            dbt_spec = self.translator.get_asset_spec(manifest, model.spec.unique_id, project)
+            tags = {k: v for k, v in dbt_spec.tags.items() if not k.startswith("dagster/")}  # not its kinds
+            return replace(model, owners=tuple(dbt_spec.owners), tags=tags)
+
+        nodes = manifest["nodes"]
+        dbt_keys = {key_for(uid) for uid, p in nodes.items() if p.get("resource_type") in MODEL_TYPES}
+        pool = ComputePoolResource(**self.compute_pool.model_dump()) if self.compute_pool else None
+        ici = ici_definitions(
+            [owned(m) for m in ici_models(manifest, key_for, self.ici_defaults)],
+            dbt_keys,
+            warehouse=warehouse.model_copy(update={"wait_seconds": self.warehouse_lock_wait_seconds}),
+            compute_pool=pool or ComputePoolResource.from_env(),
+        )
+        return dg.Definitions.merge(dbt_defs, ici)
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """dagster-dbt's spec; a model with no group of its own is grouped by its folder (staging, marts...).
+
+        The ``dagster_dbt/project`` entry is dropped: the UI shows it as an unserialisable metadata line, and
+        dagster-dbt reads it only to copy the project for selections of over 200 models; its run-time lookups then
+        pass no project, and get the one the definitions were built from (code references need it)."""
+        spec = super().get_asset_spec(manifest, unique_id, project or getattr(self, "_built_project", None))
+        if PROJECT_KEY in spec.metadata:
+            spec = spec.replace_attributes(metadata={k: v for k, v in spec.metadata.items() if k != PROJECT_KEY})
+        props = self.get_resource_props(manifest, unique_id)
+        fqn = props.get("fqn") or []
+        if spec.group_name in (None, "default") and props.get("resource_type") in MODEL_TYPES and len(fqn) > 2:
+            return spec.replace_attributes(group_name=fqn[1])
+        return spec
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check of a dbt test, described (dbt's description, else what the test asserts)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
+
+    def _get_op_spec(self, project: DbtProject):
+        """The dbt step writes the warehouse: on an embedded DuckDB file one writer at a time (the pool), on a
+        server no pool; ``op.pool`` overrides."""
+        spec = super()._get_op_spec(project)
+        if spec.pool:
+            return spec
+        pool = self._warehouse(project).pool
+        return spec.model_copy(update={"pool": pool}) if pool else spec
+
+    def _warehouse(self, project: DbtProject) -> WarehouseResource:
+        """The warehouse of the dbt profile target this project builds in (rendered with ``dbt_env`` set)."""
+        with scoped_env(self.dbt_env):
+            return WarehouseResource.for_dbt_target(
+                project.project_dir, profiles_dir=project.profiles_dir, profile=project.profile, target=project.target
+            )
+
+    def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+        """dbt's events, once the command has ended, each table's with its row count (:mod:`.dbt_row_counts`);
+        the events of the models built before a failure are released (counted) before the failure is raised."""
+        held: list = []
+        failure: Exception | None = None
+        with scoped_env(self.dbt_env):
+            try:
+                for event in super().execute(context, dbt):
+                    held.append(event)
+            except Exception as exc:  # noqa: BLE001 - raised again below, after what dbt did build
+                failure = exc
+        nodes, warehouse = self._counted
+        yield from with_row_counts(held, nodes, warehouse.get(), context.log)
+        if failure is not None:
+            raise failure

@@ -1,0 +1,220 @@
+"""Command line: ``python -m ici_assets.cli demo|parse|shares|postgres``.
+
+``demo`` serves the demo's code location (``workspace.yaml``: ``ici_assets/demo/defs``) with the dev server
+for the time of its runs, launches runs that materialise every asset into the warehouse of the dbt target
+(``DBT_TARGET``: the DuckDB file by default, ``postgres`` for PostgreSQL) with a persistent Dagster instance (so
+``make dev`` shows the runs, on the Overview and the job pages too) and prints the headline shares. With
+``DBT_TARGET=postgres`` and no ``PGHOST``, it starts a local server under ``.postgres/`` first (``postgres stop``
+stops it). ``shares`` prints the current shares of any warehouse (``--warehouse`` or ``--dbt-project``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ici_assets.demo.paths import WAREHOUSE_ENV, demo_dbt_project, demo_root, warehouse_path
+
+if TYPE_CHECKING:
+    from ici_assets.assets.resources import WarehouseResource
+    from ici_assets.warehouse import Warehouse
+
+DAGSTER_YAML = """\
+# Written by `python -m ici_assets.cli`: the embedded DuckDB file allows one writer,
+# so runs that write it share one concurrency pool slot.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home() -> Path:
+    """``$DAGSTER_HOME`` (default ``.dagster_home``) with a dagster.yaml limiting the writer pool."""
+    home = Path(os.environ.get("DAGSTER_HOME") or demo_root() / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def print_shares(warehouse: Warehouse) -> None:
+    """Print the current whole-period ICI shares beside the demo's ground truth, when present."""
+    import pandas as pd
+
+    from ici_assets.warehouse import SHARES, Read, Relation
+
+    shares = warehouse.read(
+        Read(SHARES.relation, ("model", "node", "share", "share_low", "share_high", "partition_key"))
+    )
+    shares = shares[shares["partition_key"].isna()].drop(columns="partition_key")
+    truth = Relation("raw", "ground_truth_ici")
+    if warehouse.exists(truth):  # the truth of the article's model (marketing_nodes)
+        true_share = warehouse.read(Read(truth, ("node", "share"))).rename(columns={"share": "true_share"})
+        shares = shares.merge(true_share.assign(model="marketing_nodes"), on=["model", "node"], how="left")
+    shares = shares.sort_values(["model", "share"], ascending=[True, False]).round(2)
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(shares.to_string(index=False))
+
+
+def print_decisions(warehouse: Warehouse) -> None:
+    """Print the media model's decisions beside their truth: the event months' attributions and the budget."""
+    import pandas as pd
+
+    from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH
+    from ici_assets.warehouse import BUDGET_ALLOCATION, CHANGE_ATTRIBUTION, Read, Relation
+
+    truth = Relation("raw", "ground_truth_change")
+    if not (warehouse.exists(CHANGE_ATTRIBUTION.relation) and warehouse.exists(truth)):
+        return
+    cols = ("model", "period", "node", "contribution", "low", "high", "sentence")
+    changes = warehouse.read(Read(CHANGE_ATTRIBUTION.relation, cols))
+    true = warehouse.read(Read(truth, ("period", "node", "contribution"))).rename(columns={"contribution": "truth"})
+    changes["period"] = pd.to_datetime(changes["period"]).dt.strftime("%Y-%m")
+    true["period"] = pd.to_datetime(true["period"]).dt.strftime("%Y-%m")
+    events = changes[changes["period"].isin([CTR_DROP_MONTH, TV_FLIGHT_MONTH])].merge(true, on=["period", "node"])
+    print("\nChange attribution, event months (ici.change_attribution; truth from raw.ground_truth_change):")
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(events.drop(columns="sentence").round(1).to_string(index=False))
+    for sentence in events.drop_duplicates("period")["sentence"]:
+        print(f"  {sentence}")
+    if warehouse.exists(BUDGET_ALLOCATION.relation):
+        cols = ("model", "node", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high")
+        budget = warehouse.read(Read(BUDGET_ALLOCATION.relation, cols))
+        print("\nBudget split per region-day (ici.budget_allocation):")
+        print(budget.round(1).to_string(index=False))
+
+
+def local_postgres_dir() -> Path:
+    """``.postgres/`` in the clone (elsewhere in the temp folder when the server's account cannot reach it)."""
+    from ici_assets.dev.pg_server import server_may_use
+
+    folder = demo_root() / ".postgres"
+    if server_may_use(folder):
+        return folder
+    import hashlib
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"ici-postgres-{hashlib.sha256(str(demo_root()).encode()).hexdigest()[:8]}"
+
+
+def ensure_warehouse() -> WarehouseResource:
+    """The dbt target's warehouse; for a PostgreSQL target with no PGHOST set, a local server started now."""
+    from ici_assets.assets.resources import WarehouseResource
+    from ici_assets.warehouse.dbt_target import load_target
+
+    os.environ[WAREHOUSE_ENV] = str(warehouse_path())  # the default target's DuckDB file, made absolute
+    if load_target(demo_dbt_project()).type == "postgres" and not os.environ.get("PGHOST"):
+        from ici_assets.dev.pg_server import LocalPostgres
+
+        server = LocalPostgres(local_postgres_dir()).start()
+        os.environ.update(server.env())
+        print(
+            f"PostgreSQL:     local server in {server.root} on 127.0.0.1:{server.port} (PGHOST unset); "
+            "stop it with `uv run python -m ici_assets.cli postgres stop`",
+            file=sys.stderr,
+        )
+    return WarehouseResource.for_dbt_target(demo_dbt_project())
+
+
+def cmd_parse(_: argparse.Namespace) -> int:
+    from ici_assets.component.dbt_cli import prepare_manifest
+
+    print(f"dbt manifest: {prepare_manifest(demo_dbt_project())}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    home = ensure_dagster_home()
+    resource = ensure_warehouse()
+    from ici_assets.component.dbt_cli import prepare_manifest
+
+    prepare_manifest(demo_dbt_project(), resource.dbt_target)  # the manifest names the target's schemas
+    import dagster as dg
+
+    from ici_assets.demo.location import defs as demo_defs
+    from ici_assets.dev.launch import CodeLocationServer, launch_all
+
+    defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    # Launched through the code location (workspace.yaml), as the UI launches runs: the Overview, the job
+    # pages and Re-execute see them (in-process runs have no code-location origin).
+    with (
+        dg.DagsterInstance.get() as instance,
+        CodeLocationServer("-w", str(demo_root() / "workspace.yaml"), cwd=demo_root()) as server,
+    ):
+        results = launch_all(server, defs, instance, run_config=quiet, partitions=not args.no_partitions)
+    result = results[0]
+    if not results[-1].success:
+        print(f"Run {results[-1].run_id} failed; see the log above.", file=sys.stderr)
+        return 1
+    print()
+    warehouse = resource.get()
+    print(f"Warehouse:      {warehouse.location}  (dbt target '{resource.dbt_target}')")
+    print(f"Dagster home:   {home}  (run `make dev` to browse lineage, charts and runs)")
+    print(f"Runs:           {len(results)} (ici_demo {result.run_id} + {len(results) - 1} single-run backfills)")
+    print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
+    print_shares(warehouse)
+    print_decisions(warehouse)
+    print(f"\nDone in {time.perf_counter() - start:.0f} s.")
+    return 0
+
+
+def cmd_shares(args: argparse.Namespace) -> int:
+    from ici_assets.assets.resources import WarehouseResource
+
+    if args.warehouse:
+        resource = WarehouseResource(path=str(Path(args.warehouse).resolve()))
+    elif args.dbt_project:
+        resource = WarehouseResource.for_dbt_target(args.dbt_project, target=args.target)
+    else:
+        resource = ensure_warehouse()
+    print_shares(resource.get())
+    return 0
+
+
+def cmd_postgres(args: argparse.Namespace) -> int:
+    """``env``: start the local server if the target is PostgreSQL and PGHOST is unset, print its variables
+    as shell exports (``eval "$(python -m ici_assets.cli postgres env)"``); ``stop``: stop the local server."""
+    from ici_assets.dev.pg_server import LocalPostgres
+
+    if args.action == "stop":
+        LocalPostgres(local_postgres_dir()).stop()
+        return 0
+    before = dict(os.environ)
+    ensure_warehouse()
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
+        if os.environ.get(name) and before.get(name) != os.environ[name]:
+            print(f"export {name}={os.environ[name]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ici_assets.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("parse", help="run dbt parse so the manifest exists").set_defaults(func=cmd_parse)
+    demo = sub.add_parser("demo", help="materialise every demo asset and print the shares")
+    demo.add_argument("--no-partitions", action="store_true", help="skip the monthly and per-region partitions")
+    demo.set_defaults(func=cmd_demo)
+    shares = sub.add_parser("shares", help="print the current whole-period shares of every model")
+    shares.add_argument("--warehouse", help="the DuckDB file (default: $ICI_WAREHOUSE or the demo's)")
+    shares.add_argument("--dbt-project", help="read the warehouse from this dbt project's profile target instead")
+    shares.add_argument("--target", help="the dbt target (default: the profile's)")
+    shares.set_defaults(func=cmd_shares)
+    pg = sub.add_parser("postgres", help="the local PostgreSQL server of DBT_TARGET=postgres (env | stop)")
+    pg.add_argument("action", choices=["env", "stop"])
+    pg.set_defaults(func=cmd_postgres)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

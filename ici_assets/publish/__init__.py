@@ -1,0 +1,1 @@
+"""What a materialisation leaves behind: rows of the ``ici`` tables, versions, UI metadata, summaries and charts."""

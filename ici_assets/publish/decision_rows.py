@@ -1,0 +1,83 @@
+"""Engine decision tables become rows of the ``ici`` decision tables: versions, stamps, one publish each.
+
+Every decision asset replaces its current rows (``ici.spend_response``, ``ici.change_attribution``
+per period, ``ici.budget_allocation``) and appends the same rows to the table's ``_history`` twin,
+in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.versions import scm_code_version, stable_hash
+from ici_assets.spec.model import IciSpec
+from ici_assets.warehouse import (
+    BUDGET_ALLOCATION,
+    BUDGET_ALLOCATION_HISTORY,
+    CHANGE_ATTRIBUTION,
+    CHANGE_ATTRIBUTION_HISTORY,
+    SPEND_RESPONSE,
+    SPEND_RESPONSE_HISTORY,
+    Append,
+    Publish,
+    Replace,
+    TableLayout,
+)
+
+
+def decision_bootstrap(spec: IciSpec) -> int:
+    """Resamples of the decision intervals: the decisions block's n_bootstrap, else the model's."""
+    assert spec.decisions is not None
+    return spec.decisions.n_bootstrap if spec.decisions.n_bootstrap is not None else spec.n_bootstrap
+
+
+def decision_code_version(spec: IciSpec, kind: str) -> str:
+    """Hash of what changes a decision asset's numbers: the SCM's code version, its part of the decisions
+    block, the resamples."""
+    assert spec.decisions is not None
+    block = spec.decisions.model_dump(mode="json")
+    relevant = {
+        "spend_response": ("spend_nodes", "levels"),
+        "budget": ("spend_nodes", "budget"),
+        "change_attribution": ("change_attribution",),
+    }[kind]
+    payload = {k: block[k] for k in relevant} | {"kind": kind, "n_bootstrap": decision_bootstrap(spec)}
+    return stable_hash({"scm": scm_code_version(spec), **payload})
+
+
+def stamp(table: pd.DataFrame, layout: TableLayout, spec: IciSpec, key: ResultKey, data_version: str) -> pd.DataFrame:
+    """The engine table's columns that ``layout`` holds, with the asset, model, target, versions and run."""
+    extra: dict[str, Any] = {
+        "asset_key": key.asset_key,
+        "model": spec.model,
+        "target": spec.target,
+        "code_version": key.code_version,
+        "data_version": data_version,
+        "materialized_at": datetime.now(UTC),
+        "run_id": key.run_id,
+    }
+    rows = table.reset_index(drop=True).assign(**extra)
+    return rows[[c for c in layout.column_names if c in rows.columns]]
+
+
+def _current_and_history(current: TableLayout, history: TableLayout, rows: pd.DataFrame, key: tuple) -> list[Publish]:
+    return [Replace(current, rows, key), Append(history, rows)]
+
+
+def response_items(rows: pd.DataFrame) -> list[Publish]:
+    """Replace the asset's response curves; append them to the history."""
+    return _current_and_history(SPEND_RESPONSE, SPEND_RESPONSE_HISTORY, rows, ("asset_key",))
+
+
+def change_items(rows: pd.DataFrame) -> list[Publish]:
+    """Replace each period's attribution of the asset; append them to the history."""
+    return _current_and_history(CHANGE_ATTRIBUTION, CHANGE_ATTRIBUTION_HISTORY, rows, ("asset_key", "period"))
+
+
+def budget_items(rows: pd.DataFrame) -> list[Publish]:
+    """Replace the asset's budget split; append it to the history."""
+    return _current_and_history(BUDGET_ALLOCATION, BUDGET_ALLOCATION_HISTORY, rows, ("asset_key",))

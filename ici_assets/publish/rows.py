@@ -1,0 +1,94 @@
+"""One publish path: engine results become rows of the ``ici`` tables, published in one transaction.
+
+Every ICI asset, partitioned or not, builds its rows here and hands a batch to
+:meth:`ici_assets.warehouse.Warehouse.publish`: the current shares of each (asset, partition)
+are replaced, the same rows are appended to the history, all at once or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from ici_assets.publish.versions import SliceFacts
+from ici_assets.spec.model import IciSpec
+from ici_assets.warehouse import CONTRIBUTIONS, SHARES, SHARES_HISTORY, VS_LAST_CLICK, Append, Publish, Replace
+
+
+@dataclass(frozen=True)
+class ResultKey:
+    """Which asset (and partition) a result belongs to, and the versions and run behind it."""
+
+    asset_key: str
+    code_version: str
+    run_id: str
+    partition_key: str | None = None
+    partition_kind: str | None = None
+
+
+def _date(value: str | None):
+    return pd.Timestamp(value).date() if value else None
+
+
+def shares_rows(spec: IciSpec, table: pd.DataFrame, facts: SliceFacts, key: ResultKey) -> pd.DataFrame:
+    """The engine's ICI table as rows of ``ici.ici_shares`` (and its history)."""
+    return pd.DataFrame(
+        {
+            "asset_key": key.asset_key,
+            "model": spec.model,
+            "partition_key": key.partition_key,
+            "partition_kind": key.partition_kind,
+            "node": table["node"].astype(str).to_numpy(),
+            "ici": table["ici"].astype(float).to_numpy(),
+            "share": table["share"].astype(float).to_numpy(),
+            "share_low": table["share_low"].astype(float).to_numpy(),
+            "share_high": table["share_high"].astype(float).to_numpy(),
+            "code_version": key.code_version,
+            "data_version": facts.data_version,
+            "materialized_at": datetime.now(UTC),
+            "run_id": key.run_id,
+            "target": spec.target,
+            "mechanism": table["mechanism"].astype(str).to_numpy(),
+            "r2": table["r2"].astype(float).to_numpy(),
+            "n_rows": facts.n_rows,
+            "period_start": _date(facts.period_start),
+            "period_end": _date(facts.period_end),
+        }
+    )
+
+
+def contributions_rows(
+    spec: IciSpec, per_row: pd.DataFrame, times: np.ndarray, facts: SliceFacts, key: ResultKey
+) -> pd.DataFrame:
+    """Each node's intrinsic contribution per period (summed over units), long format."""
+    frame = per_row.copy()
+    frame["period"] = pd.to_datetime(times).normalize()
+    long = (
+        frame.groupby("period").sum().reset_index().melt(id_vars="period", var_name="node", value_name="contribution")
+    )
+    long["period"] = long["period"].dt.date
+    long["node"] = long["node"].astype(str)
+    return long.assign(
+        asset_key=key.asset_key,
+        model=spec.model,
+        code_version=key.code_version,
+        data_version=facts.data_version,
+        run_id=key.run_id,
+    )
+
+
+def shares_items(rows: pd.DataFrame, contributions: pd.DataFrame | None = None) -> list[Publish]:
+    """Replace the current shares of every (asset, partition) in ``rows``, append them to the history, and
+    replace the asset's contributions if given: one batch, published in one transaction."""
+    items: list[Publish] = [Replace(SHARES, rows, ("asset_key", "partition_key")), Append(SHARES_HISTORY, rows)]
+    if contributions is not None:
+        items.append(Replace(CONTRIBUTIONS, contributions, ("asset_key",)))
+    return items
+
+
+def comparison_items(rows: pd.DataFrame) -> list[Publish]:
+    """Replace an asset's rows of ``ici.ici_vs_last_click``."""
+    return [Replace(VS_LAST_CLICK, rows, ("asset_key",))]

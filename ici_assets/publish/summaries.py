@@ -1,0 +1,128 @@
+"""Numbers and sentences as the UI shows them: rounded to what their intervals justify, and one-line summaries.
+
+Plain Python on plain data (no Dagster): :mod:`ici_assets.publish.metadata` puts the results in the metadata.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+#: No float in the UI carries more significant digits than this.
+MAX_DIGITS = 4
+
+
+def tidy(x: Any, digits: int = MAX_DIGITS) -> float:
+    """``x`` with at most ``digits`` significant digits (NaN and infinities unchanged)."""
+    x = float(x)
+    if not math.isfinite(x) or x == 0.0:
+        return x
+    return float(f"{x:.{digits}g}")
+
+
+def interval_decimals(low: Any, high: Any, sig: int = 2) -> int:
+    """Decimals that show the half-width of [low, high] with ``sig`` significant digits (0 for wide intervals)."""
+    half = (float(high) - float(low)) / 2.0
+    if not math.isfinite(half) or half <= 0:
+        return 2
+    return max(0, sig - 1 - math.floor(math.log10(half)))
+
+
+def round_to_interval(x: Any, low: Any, high: Any) -> float:
+    """``x`` rounded to what its 95 % interval justifies (two significant digits of the half-width), and never to
+    more than :data:`MAX_DIGITS` significant digits; without an interval, to :data:`MAX_DIGITS` digits."""
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return tidy(x)
+    return tidy(round(float(x), interval_decimals(low, high)))
+
+
+def tidy_value(value: Any) -> Any:
+    """Floats anywhere inside lists and dicts tidied (for JSON such as a chart spec's inline data)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return tidy(value)
+    if isinstance(value, Mapping):
+        return {k: tidy_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tidy_value(v) for v in value]
+    return value
+
+
+def fmt(x: Any, low: Any = None, high: Any = None, sig: int = 1) -> str:
+    """``x`` as text with the decimals its interval justifies (``sig`` digits of the half-width; thousands
+    separated); without an interval, 3 significant digits."""
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return f"{tidy(x, 3):,g}"
+    return f"{float(x):,.{min(interval_decimals(low, high, sig), 3)}f}"
+
+
+def with_interval(x: Any, low: Any, high: Any, unit: str = "", sig: int = 1) -> str:
+    """'29.5 % (28.5–30.6)': a value with its 95 % interval, both at the interval's precision."""
+    sep = "" if not unit or unit.startswith(" ") else " "
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return f"{fmt(x)}{sep}{unit}"
+    return f"{fmt(x, low, high, sig)}{sep}{unit} ({fmt(low, low, high, sig)}–{fmt(high, low, high, sig)})"
+
+
+def shares_summary(shares: pd.DataFrame, target: str, *, top: int = 3, period: str | None = None) -> str:
+    """Markdown: the ``top`` largest shares of the target's variance with intervals, then the target's own noise.
+
+    ``shares`` has columns node, share, share_low, share_high (percent)."""
+    data = shares.sort_values("share", ascending=False)
+    drivers = data[data["node"] != target]
+    parts = [
+        f"**{r.node}** {with_interval(r.share, r.share_low, r.share_high, ' %')}"
+        for r in drivers.head(top).itertuples()
+    ]
+    where = f", {period}" if period else ""
+    text = f"Top drivers of {target} variance (95 % intervals{where}): " + ", ".join(parts) + "."
+    own = data[data["node"] == target]
+    if len(own):
+        r = own.iloc[0]
+        text += (
+            f" Not shown in the chart: {target}'s own noise, {with_interval(r.share, r.share_low, r.share_high, ' %')}."
+        )
+    return text
+
+
+def returns_summary(table: pd.DataFrame, target: str, units: Mapping[str, str]) -> str:
+    """Markdown: each spend node's current marginal return (target per extra unit of spend), largest first."""
+    first = table.drop_duplicates("node").sort_values("current_marginal_return", ascending=False)
+    unit = units.get(target, "")
+    parts = []
+    for r in first.itertuples():
+        per = f"{unit} of {target} per extra {units.get(str(r.node), 'unit')}".strip()
+        value = with_interval(r.current_marginal_return, r.current_marginal_low, r.current_marginal_high)
+        parts.append(f"**{r.node}** {value} {per}")
+    return "Marginal return at the current spend: " + "; ".join(parts) + "."
+
+
+def budget_summary(table: pd.DataFrame, target: str, unit: str, per: str) -> str:
+    """Markdown: the recommended move of each spend node and the expected uplift with its interval."""
+    moves = ", ".join(
+        f"**{r['node']}** {fmt(r['current'])} to {fmt(r['recommended'])}"
+        for _, r in table.iterrows()
+        if r["recommended"] != r["current"]
+    )
+    first = table.iloc[0]
+    uplift = with_interval(first["expected_uplift"], first["uplift_low"], first["uplift_high"], unit)
+    sign = "+" if float(first["expected_uplift"]) >= 0 else ""
+    head = " ".join(w for w in ("Move", moves, unit, per) if w) if moves else "Keep the current split"
+    return f"{head}: expected {target} {sign}{uplift} {per} ({float(first['uplift_pct']):+.1f} %)."
+
+
+def fit_summary(kinds: Mapping[str, str], r2: Mapping[str, float], n_rows: int) -> str:
+    """Markdown: the mechanism chosen for each non-root node and its R^2."""
+    parts = [f"**{n}** {k} (R² {r2[n]:.2f})" for n, k in kinds.items() if k != "root" and n in r2]
+    return f"Fitted on {n_rows:,} rows. Mechanisms: " + ", ".join(parts) + "."
+
+
+def grain_label(unit: Sequence[str], time_column: str | None, period: str | None) -> str:
+    """'per region-day': what one row of the node table is (its non-time grain columns and its period)."""
+    segments = [c for c in unit if c != time_column]
+    words = [*segments, *([period] if period else [])]
+    return f"per {'-'.join(words)}" if words else "per row"

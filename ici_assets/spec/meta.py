@@ -1,0 +1,166 @@
+"""The ``ici`` meta of a dbt model and of its node columns, as strict typed models.
+
+Every key is declared here; an unknown or misspelt key is refused (pydantic, ``extra="forbid"``)
+with the closest valid key in the message, so ``n_boostrap: 5`` or a column's ``parent: [a]`` fail
+when the definitions load instead of silently falling back to a default. A new block of the
+model-level meta is one more field of :class:`ModelMeta` (with its own model, in its own module).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from ici_assets.spec.decisions import DecisionsMeta
+
+Grain = Literal["day", "week", "month"]
+Mechanisms = Literal["auto", "linear", "nonlinear"]
+GRAINS: tuple[str, ...] = typing.get_args(Grain)
+_MONTH_START = re.compile(r"^\d{4}-\d{2}-01$")
+
+
+def _as_list(value: Any) -> Any:
+    """A single column name where a list is expected becomes a one-element list."""
+    return [value] if isinstance(value, str) else value
+
+
+M = TypeVar("M", bound="BaseModel")
+NameList = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ChecksMeta(_Strict):
+    """Thresholds of the blocking asset checks that guard every ICI materialisation."""
+
+    min_r2: float = Field(default=0.1, ge=0)  # each non-root mechanism explains at least this share of its variance
+    markov_alpha: float = Field(default=0.01, gt=0, le=1)  # family-wise level of the local Markov tests
+    markov_min_abs_corr: float = Field(default=0.02, ge=0)  # ignore rejections weaker than this partial correlation
+    min_rows: int = Field(default=100, ge=0)
+
+
+class MonthlyMeta(_Strict):
+    """One partition per month from ``start`` (YYYY-MM-01) to ``end`` (exclusive), each on the trailing window."""
+
+    start: str
+    end: str | None = None
+    window_months: int = Field(default=6, ge=1)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month_start(cls, value: str | None) -> str | None:
+        if value is not None and not _MONTH_START.match(value):
+            raise ValueError(f"must be the first day of a month as YYYY-MM-01, got {value!r}")
+        return value
+
+
+class PartitionsMeta(_Strict):
+    """Partitioned ICI assets: per month (trailing window) and/or per value of a segment column."""
+
+    monthly: MonthlyMeta | None = None
+    segment: str | None = None
+
+
+class LastClickMeta(_Strict):
+    """Where finance's last-click revenue lives and which node each clicked channel credits."""
+
+    model: str
+    channel_column: str = "channel"
+    value_column: str = "revenue"
+    channels: dict[str, str]
+    time_column: str | None = None
+
+
+class IciSettings(_Strict):
+    """The settings a model may leave to the defaults of the component (``ici_defaults`` in defs.yaml)."""
+
+    time_grain: Grain = "day"
+    mechanisms: Mechanisms = "auto"
+    n_bootstrap: int = Field(default=200, ge=0)
+    seed: int = Field(default=0, ge=0)
+    checks: ChecksMeta = Field(default_factory=ChecksMeta)
+
+
+class ModelMeta(IciSettings):
+    """A model's ``config.meta.ici``: the target, the grain columns and the options of its ICI assets."""
+
+    target: str
+    unit: NameList = Field(default_factory=list)
+    time_column: str | None = None
+    partitions: PartitionsMeta = Field(default_factory=PartitionsMeta)
+    last_click: LastClickMeta | None = None
+    decisions: DecisionsMeta | None = None  # its own module: ici_assets/decisions_meta.py
+
+
+class ColumnMeta(_Strict):
+    """A node column's ``meta.ici``: its direct causes (``[]`` for a root) and its unit (EUR, sessions) for charts."""
+
+    parents: NameList
+    unit: str | None = None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation may hold (``X | None``, ``Annotated[X, ...]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, Annotated):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    return []
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the mapping at ``loc`` (a path of field names) inside ``model``."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        inner = _models_in(field.annotation) if field is not None else []
+        if not inner:
+            return []
+        model = inner[0]
+    return list(model.model_fields)
+
+
+def describe_errors(error: ValidationError, model: type[BaseModel], where: str) -> str:
+    """One line per problem: the key's path, what is wrong and, for an unknown key, the closest valid one."""
+    unknown, other = [], []
+    for err in error.errors():
+        loc = tuple(p for p in err["loc"] if not isinstance(p, int))
+        path = ".".join([where, *map(str, err["loc"])])
+        if err["type"] == "extra_forbidden":
+            valid = _keys_at(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+            hint = f" did you mean {close[0]!r}?" if close else ""
+            unknown.append(f"unknown key {path!r}:{hint} (valid keys: {', '.join(valid)})")
+        elif err["type"] == "missing":
+            other.append(f"{path} is required")
+        elif err["type"] == "value_error":
+            other.append(f"{path} {err['msg'].removeprefix('Value error, ')}")
+        else:
+            other.append(f"{path}: {err['msg']}, got {err.get('input')!r}")
+    return "; ".join(unknown + other)
+
+
+def parse_meta(
+    cls: type[M], raw: Any, *, where: str, defaults: Mapping[str, Any] | None = None
+) -> tuple[M | None, str]:
+    """(parsed meta, "") or (None, a message naming each bad key) for a raw ``ici`` mapping.
+
+    ``defaults`` (settings given once for every model) are merged under ``raw``, one level deep.
+    """
+    if not isinstance(raw, Mapping):
+        return None, f"{where} must be a mapping, got {raw!r}"
+    merged = dict(defaults or {})
+    for key, value in raw.items():
+        base = merged.get(key)
+        merged[key] = {**base, **value} if isinstance(base, Mapping) and isinstance(value, Mapping) else value
+    try:
+        return cls.model_validate(merged), ""
+    except ValidationError as exc:
+        return None, describe_errors(exc, cls, where)

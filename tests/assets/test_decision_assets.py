@@ -1,0 +1,131 @@
+"""The decision assets of the demo's media model, materialised, against the truth stored in raw.
+
+spend_response and budget run with the unpartitioned demo job (session fixture ``demo_run``);
+change_attribution is a monthly partitioned asset, backfilled in one run (``demo_backfill``).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH, average_case, ground_truth_change
+from tests.e2e.test_e2e import metadata_of, png_size
+
+RESPONSE = dg.AssetKey(["ici", "media_nodes", "spend_response"])
+BUDGET = dg.AssetKey(["ici", "media_nodes", "budget"])
+CHANGE = dg.AssetKey(["ici", "media_nodes", "change_attribution"])
+
+
+def query(warehouse, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def test_truth_of_the_media_demo() -> None:
+    """The stored truth: each month's contributions add up to its change; the click-through month is the
+    social_clicks mechanism alone (about -17 %), the TV flight month TV's distribution plus the season."""
+    truth = ground_truth_change()
+    sums = truth.groupby("period").agg(total=("contribution", "sum"), change=("change", "first"))
+    np.testing.assert_allclose(sums["total"], sums["change"], rtol=1e-12, atol=1e-9)
+    ctr = truth[truth["period"] == pd.Timestamp(CTR_DROP_MONTH + "-01").date()].set_index("node")["contribution"]
+    assert ctr["social_clicks"] == pytest.approx(-3646.0, abs=1.0) and ctr["social_clicks"] / ctr.sum() > 0.97
+    tv = truth[truth["period"] == pd.Timestamp(TV_FLIGHT_MONTH + "-01").date()].set_index("node")["contribution"]
+    assert tv["tv_spend"] == pytest.approx(654.6, abs=1.0) and tv.drop(["tv_spend", "demand"]).abs().max() < 1e-9
+
+
+def test_decision_assets_materialised_with_charts_and_checks(demo_run) -> None:
+    result = demo_run["result"]
+    assert result.success
+    checks = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    for name in ("response_is_finite", "monte_carlo_error_small"):
+        assert checks[(RESPONSE, name)]
+    for name in ("allocation_within_bounds", "uplift_not_negative"):
+        assert checks[(BUDGET, name)]
+    for key, chart in ((RESPONSE, "response_chart"), (BUDGET, "budget_chart")):
+        metadata = metadata_of(result, key)
+        width, height = png_size(metadata[chart].value)
+        assert width > 300 and height > 100
+        assert metadata[f"{chart}_spec"].value["$schema"].startswith("https://vega.github.io/schema/vega-lite")
+    assert "Diminishing returns" in metadata_of(result, BUDGET)["note"].value
+
+
+def test_spend_response_within_3_percent_of_the_true_curve(demo_run) -> None:
+    rows = query(
+        demo_run["warehouse"],
+        """SELECT r.node, r.level, r.expected_target, r.low, r.high, r.marginal_return, r.incremental_return,
+                  r.method, r.code_version, r.data_version, t.expected_revenue AS truth
+           FROM ici.spend_response r JOIN raw.ground_truth_response t USING (node, level)
+           WHERE r.model = 'media_nodes' ORDER BY r.node, r.level""",
+    )
+    assert len(rows) == 18  # 9 levels x 2 spend nodes, every one on the truth's grid
+    error = (rows["expected_target"] / rows["truth"] - 1).abs()
+    assert error.max() < 0.03, rows.assign(error=error)
+    assert ((rows["low"] <= rows["expected_target"]) & (rows["expected_target"] <= rows["high"])).all()
+    assert (rows["method"] == "simulation").all() and rows["data_version"].nunique() == 1
+    for _, curve in rows.groupby("node"):  # diminishing returns: positive and falling increments
+        increments = curve["incremental_return"].to_numpy()[1:]
+        assert (increments > 0).all() and (np.diff(increments) < 0).all()
+    history = query(demo_run["warehouse"], "SELECT node, level, expected_target FROM ici.spend_response_history")
+    pd.testing.assert_frame_equal(
+        history.sort_values(["node", "level"]).reset_index(drop=True),
+        rows[["node", "level", "expected_target"]].reset_index(drop=True),
+    )
+
+
+def test_budget_recommends_the_true_best_split(demo_run) -> None:
+    rows = query(demo_run["warehouse"], "SELECT * FROM ici.budget_allocation WHERE model = 'media_nodes'")
+    rows = rows.set_index("node")
+    total = rows["total"].iloc[0]
+    assert rows["recommended"].sum() == pytest.approx(total, rel=1e-9)
+    assert total == pytest.approx(rows["current"].sum(), rel=1e-12)  # total: current (a reallocation)
+    bounds = {n: (rows.loc[n, "lower_bound"], rows.loc[n, "upper_bound"]) for n in rows.index}
+    assert bounds == {"tv_spend": (1000.0, 12000.0), "social_spend": (500.0, 8000.0)}
+    best = average_case().best_split(total, bounds)
+    for node, value in best.items():
+        assert rows.loc[node, "recommended"] == pytest.approx(value, abs=0.05 * total)
+    truth = average_case()
+    true_uplift = truth.expected_revenue(best) - truth.expected_revenue(dict(rows["current"]))
+    uplift = rows["expected_uplift"].iloc[0]
+    assert 0 < rows["uplift_low"].iloc[0] < uplift < rows["uplift_high"].iloc[0]
+    assert uplift == pytest.approx(true_uplift, rel=0.25)
+    assert not rows["no_diminishing_returns"].any() and not rows["at_bound"].any()
+
+
+def test_change_attribution_every_month(demo_backfill) -> None:
+    keys, result = next(v for k, v in demo_backfill["runs"].items() if k.startswith("ici__media_nodes__change"))
+    assert result.success and len(keys) == 23
+    warehouse = demo_backfill["warehouse"]
+    rows = query(warehouse, "SELECT * FROM ici.change_attribution WHERE model = 'media_nodes' ORDER BY period, node")
+    assert rows["period"].nunique() == 23 and len(rows) == 23 * 6
+    nodes = query(warehouse, "SELECT date, revenue FROM main.media_nodes")
+    monthly = nodes.groupby(pd.to_datetime(nodes["date"]).dt.to_period("M"))["revenue"].mean()
+    for period, group in rows.groupby("period"):
+        change = group["observed_change"].iloc[0]
+        month = pd.Period(period, "M")
+        assert change == pytest.approx(monthly[month] - monthly[month - 1], rel=1e-9)
+        assert abs(group["contribution"].sum() - change) <= 1e-9 * abs(change)
+        assert group["sentence"].nunique() == 1
+    ctr = rows[rows["period"] == pd.Timestamp(CTR_DROP_MONTH + "-01")].set_index("node")
+    assert ctr.loc["social_clicks", "contribution"] / ctr["observed_change"].iloc[0] >= 0.90
+    assert ctr.loc["social_clicks", "low"] <= -3646.0 <= ctr.loc["social_clicks", "high"]
+    head, parts = ctr["sentence"].iloc[0].split(": ", 1)
+    assert head.startswith("Revenue fell ") and head.endswith(f"in {CTR_DROP_MONTH} against 2025-02")
+    assert parts.startswith("the social_clicks mechanism -")
+    flight = rows[rows["period"] == pd.Timestamp(TV_FLIGHT_MONTH + "-01")].set_index("node")
+    assert flight.loc["tv_spend", "low"] <= 654.6 <= flight.loc["tv_spend", "high"]
+    sql = "SELECT count(*) AS n FROM ici.change_attribution_history WHERE run_id = ?"
+    history = query(warehouse, sql, [result.run_id])
+    assert history["n"].iloc[0] == 23 * 6
+    mats = [e for e in result.get_asset_materialization_events() if e.asset_key == CHANGE]
+    assert sorted(e.partition for e in mats) == keys
+    for event in mats:  # every month: its waterfall chart and its sentence
+        metadata = event.materialization.metadata
+        assert png_size(metadata["waterfall_chart"].value)[0] > 300
+        assert metadata["summary"].value.startswith("Revenue ")
+    assert sum("months_chart" in e.materialization.metadata for e in mats) == 1
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == CHANGE}
+    assert checks == {"contributions_sum_to_change": True, "contributions_are_finite": True}

@@ -1,0 +1,339 @@
+"""What the Dagster UI shows: rounding, summaries, charts sized for the dialog, column schemas (pure helpers), and
+the same facts on a real materialisation of the demo."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+
+import pandas as pd
+import pytest
+
+from ici_assets.publish import charts
+from ici_assets.publish.metadata import SUMMARY, chart_metadata, column_schema
+from ici_assets.publish.summaries import grain_label, round_to_interval, shares_summary, tidy, with_interval
+from ici_assets.warehouse import SHARES
+
+SHARES_TABLE = pd.DataFrame(
+    {
+        "node": ["demand", "social_clicks", "social_spend", "tv_adstock", "revenue", "organic_clicks"],
+        "share": [29.450028776078778, 27.0012, 25.2087, 17.9965, 0.17381, 0.17066],
+        "share_low": [28.5012, 26.4101, 24.4512, 17.1301, 0.16912, 0.16551],
+        "share_high": [30.5511, 27.7302, 26.0013, 18.7203, 0.17861, 0.17589],
+    }
+)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    return struct.unpack(">II", png[16:24])
+
+
+def md_png(markdown: str) -> bytes:
+    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", markdown)
+    assert match, "no PNG data URI in the markdown"
+    return base64.b64decode(match.group(1))
+
+
+def significant_digits(x: float) -> int:
+    """Significant digits of the shortest repr of ``x`` (0.05446 -> 4, 29.45 -> 4, 1200.0 -> 2)."""
+    mantissa = repr(float(f"{abs(x):.15g}")).split("e")[0]
+    return len(mantissa.replace(".", "").strip("0"))
+
+
+def test_floats_rounded_to_their_interval():
+    assert tidy(0.054460138893003204) == 0.05446
+    assert tidy(29.450028776078778) == 29.45
+    # half-width 1.03 -> two significant digits of it -> 1 decimal
+    assert round_to_interval(29.450028776078778, 28.5012, 30.5511) == 29.5
+    # half-width 0.0047 -> 4 decimals, and never more than 4 significant digits
+    assert round_to_interval(0.17381, 0.16912, 0.17861) == 0.1738
+    assert round_to_interval(12345.678, 12000.0, 12700.0) == 12350.0
+    assert round_to_interval(1.23456789, None, None) == 1.235
+    assert significant_digits(0.05446) == 4 and significant_digits(29.45) == 4 and significant_digits(1200.0) == 2
+
+
+def test_with_interval_shows_the_interval_at_its_precision():
+    assert with_interval(29.450028776078778, 28.5012, 30.5511, " %", sig=2) == "29.5 % (28.5–30.6)"
+    assert with_interval(27.0012, 26.4101, 27.7302, " %") == "27.0 % (26.4–27.7)"
+    assert with_interval(1234.5, None, None, "EUR") == "1,230 EUR"
+
+
+def test_shares_summary_names_top_drivers_with_intervals_and_the_targets_own_noise():
+    text = shares_summary(SHARES_TABLE, "revenue", period="2024-01-08 to 2025-12-31")
+    drivers = re.findall(r"\*\*(\w+)\*\*", text)
+    assert drivers == ["demand", "social_clicks", "social_spend"]  # largest first, the target not among them
+    assert "**social_clicks** 27.0 % (26.4–27.7)" in text
+    assert "revenue's own noise, 0.174 % (0.169–0.179)" in text
+    assert "2024-01-08 to 2025-12-31" in text
+    assert len(text) < 300 and "\n" not in text  # one or two lines in the UI
+
+
+def test_grain_labels():
+    assert grain_label(["date", "region"], "date", "day") == "per region-day"
+    assert grain_label(["week"], "week", "week") == "per week"
+    assert grain_label([], None, None) == "per row"
+
+
+def test_shares_chart_is_2x_wide_leaves_the_target_out_and_states_its_noise():
+    chart = charts.share_bar_chart(SHARES_TABLE, title="ICI", target="revenue")
+    spec = charts.chart_spec(chart)
+    nodes = {row["node"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
+    assert "revenue" not in nodes and "organic_clicks" in nodes
+    assert any("revenue's own noise, 0.174 % (0.169–0.179)" in line for line in spec["title"]["subtitle"])
+    rules = [layer for layer in spec["layer"] if layer["mark"]["type"] in ("rule", "tick")]
+    assert len(rules) == 3
+    assert all(max(layer["mark"].get("strokeWidth", 0), layer["mark"].get("thickness", 0)) >= 2 for layer in rules)
+    width, height = png_size(charts.chart_png(chart))
+    # the whole chart in 2 x DIALOG_WIDTH px: sharp, and unclipped in the UI's metadata dialog
+    assert width == 2 * charts.DIALOG_WIDTH >= 1000 and height >= 300
+    png = charts.chart_png(chart)
+    assert len(png) < 80_000  # 256 colours: tens of KB at 2x
+
+
+def test_chart_spec_floats_are_tidy():
+    spec = charts.chart_spec(charts.share_bar_chart(SHARES_TABLE, title="ICI", target="revenue"))
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert all(significant_digits(v) <= 4 for row in rows for v in row.values() if isinstance(v, float))
+
+
+def test_time_charts_carry_units_and_tell_series_apart():
+    periods = pd.date_range("2024-01-01", periods=120, freq="D")
+    contrib = pd.DataFrame(
+        [
+            (p, n, float(i % 7 - 3) * (k + 1))
+            for i, p in enumerate(periods)
+            for k, n in enumerate(["a", "b", "revenue"])
+        ],
+        columns=["period", "node", "contribution"],
+    )
+    spec = charts.chart_spec(charts.contributions_chart(contrib, title="C", unit="EUR", target="revenue"))
+    layer = spec["spec"]["layer"][0]
+    assert layer["encoding"]["y"]["title"] == "EUR/week"
+    assert layer["encoding"]["x"]["axis"]["format"] == "%b %Y"
+    assert {r["node"] for r in spec["datasets"][next(iter(spec["datasets"]))]} == {"a", "b"}
+
+    months = pd.date_range("2024-06-01", periods=12, freq="MS").strftime("%Y-%m-%d")
+    history = pd.DataFrame(
+        [(m, n, s, s - 1, s + 1) for m in months for n, s in (("a", 30.0), ("b", 0.2), ("revenue", 0.2))],
+        columns=["partition_key", "node", "share", "share_low", "share_high"],
+    )
+    spec = charts.chart_spec(charts.shares_over_time_chart(history, title="T", target="revenue"))
+    line = spec["layer"][1]
+    assert line["encoding"]["strokeDash"]["field"] == "node"  # two series near zero stay apart by dash and colour
+    assert "revenue's own noise, 0.2 %" in " ".join(spec["title"]["subtitle"])
+
+
+def test_chart_metadata_has_a_spec_only_when_asked():
+    chart = charts.share_bar_chart(SHARES_TABLE, title="ICI", target="revenue")
+    assert set(chart_metadata("c", chart, "alt")) == {"c"}
+    assert set(chart_metadata("c", chart, "alt", spec=True)) == {"c", "c_spec"}
+
+
+def test_column_schema_is_the_declared_layout():
+    meta = column_schema(SHARES)
+    schema = meta["dagster/column_schema"]
+    assert [c.name for c in schema.columns] == SHARES.column_names
+    types = {c.name: c.type for c in schema.columns}
+    assert types["share"] == "float" and types["node"] == "text" and types["period_start"] == "date"
+    not_null = {c.name for c in schema.columns if not c.constraints.nullable}
+    assert {"asset_key", "node", "share"} <= not_null and "share_low" not in not_null
+    assert meta["dagster/table_name"] == "ici.ici_shares"
+
+
+# -- on a real materialisation -----------------------------------------------------------------------------------
+
+
+def _floats(value) -> list[float]:
+    """Every float inside a metadata value (floats, table records, JSON)."""
+    import dagster as dg
+
+    if isinstance(value, dg.FloatMetadataValue):
+        return [value.value] if value.value is not None else []
+    if isinstance(value, dg.TableMetadataValue):
+        return [v for r in value.records for v in r.data.values() if isinstance(v, float)]
+    if isinstance(value, dg.JsonMetadataValue):
+        out: list[float] = []
+        stack = [value.data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, float):
+                out.append(item)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return out
+    return []
+
+
+@pytest.fixture(scope="module")
+def materialisations(demo_run):
+    """Each asset's materialisation metadata from the e2e demo run."""
+    result = demo_run["result"]
+    assert result.success
+    return {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+
+
+def test_shares_materialisation_leads_with_the_summary_and_a_wide_chart(materialisations):
+    import dagster as dg
+
+    meta = materialisations["ici/marketing_nodes/shares"]
+    first_key, first = next(iter(meta.items()))
+    assert first_key == SUMMARY and isinstance(first, dg.MarkdownMetadataValue)
+    assert re.findall(r"\*\*(\w+)\*\*", first.value)[:2] == ["demand", "social_clicks"]
+    assert "revenue's own noise" in first.value
+    width, _ = png_size(md_png(meta["shares_chart"].value))
+    assert width >= 1000
+    assert not any("last_click" in k for k in meta)  # the comparison lives on ici_vs_last_click only
+    assert isinstance(meta["n_bootstrap"], dg.TextMetadataValue) and meta["n_bootstrap"].value == "200"
+    assert isinstance(meta["share/demand"], dg.FloatMetadataValue)
+    assert "ici_vs_last_click_chart" in materialisations["ici/marketing_nodes/ici_vs_last_click"]
+
+
+def test_every_chart_is_sharp_and_fits_the_metadata_dialog(materialisations):
+    """Each chart PNG of the demo's ICI assets is rendered at 2x and 1,000-1,060 px wide: Dagster's dialog shows it
+    at its pixel width and has about 1,060 px of room in a 1,400 px window (the browser test looks at one)."""
+    widths = {
+        f"{key} {name}": png_size(md_png(value.value))[0]
+        for key, meta in materialisations.items()
+        if key.startswith("ici/")
+        for name, value in meta.items()
+        if name.endswith("_chart")
+    }
+    assert {"ici/marketing_nodes/shares contributions_chart", "ici/media_nodes/spend_response response_chart"} <= set(
+        widths
+    )
+    assert all(1000 <= w <= 1060 for w in widths.values()), widths
+
+
+def test_no_ici_metadata_float_has_more_than_4_significant_digits(materialisations):
+    ici = {k: m for k, m in materialisations.items() if k.startswith("ici/")}
+    assert {"ici/marketing_nodes/shares", "ici/media_nodes/spend_response", "ici/media_nodes/budget"} <= set(ici)
+    for key, meta in ici.items():
+        specs = [k for k in meta if k.endswith("_spec")]
+        assert len(specs) <= 1, f"{key}: {specs}"
+        for name, value in meta.items():
+            bad = [x for x in _floats(value) if significant_digits(x) > 4]
+            assert not bad, f"{key} {name}: {bad[:5]}"
+        assert next(iter(meta)) == SUMMARY, f"{key}: first entry {next(iter(meta))}"
+
+
+def test_raw_and_ici_table_assets_declare_their_column_schema(demo_run):
+    defs = demo_run["defs"]
+    graph = defs.resolve_asset_graph()
+    for key, table in (("raw/orders", "raw.orders"), ("ici/marketing_nodes/shares", "ici.ici_shares")):
+        import dagster as dg
+
+        spec = graph.get(dg.AssetKey.from_user_string(key))
+        schema = spec.metadata["dagster/column_schema"]
+        assert spec.metadata["dagster/table_name"] == table
+        assert len(schema.columns) >= 5 and all(c.type for c in schema.columns)
+
+
+def test_dbt_assets_carry_no_unserialisable_project_entry(dbt_project_copy, tmp_path):
+    """``@dbt_assets(project=...)`` would add ``dagster_dbt/project`` (shown as unserialisable in the UI)."""
+    import dagster as dg
+
+    from ici_assets.component.build import build_definitions
+
+    graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
+    metadata = graph.get(dg.AssetKey("marketing_nodes")).metadata
+    assert "dagster_dbt/project" not in metadata and "dagster_dbt/manifest" in metadata
+
+
+def test_dbt_columns_declare_the_types_the_warehouse_has(demo_run):
+    """Every column of every dbt model declares its ``data_type`` (dagster-dbt shows it as the column's type),
+    and the declaration is what the built warehouse holds: a model change that alters a type fails here."""
+    import dagster as dg
+    import duckdb
+
+    graph = demo_run["defs"].resolve_asset_graph()
+    con = duckdb.connect(str(demo_run["warehouse"]), read_only=True)
+    try:
+        actual = {
+            (t, c): d.lower()
+            for t, c, d in con.execute(
+                "select table_name, column_name, data_type from information_schema.columns where table_schema = 'main'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    models = {t for t, _ in actual}
+    assert {"marketing_nodes", "media_nodes", "stg_orders", "last_click_revenue"} <= models
+    for model in models:
+        schema = graph.get(dg.AssetKey(model)).metadata["dagster/column_schema"]
+        declared = {c.name: c.type for c in schema.columns}
+        assert declared == {c: d for (t, c), d in actual.items() if t == model}, model
+    assert declared_type(graph, "stg_orders", "revenue_eur") == "decimal(12,2)"
+
+
+def declared_type(graph, model: str, column: str) -> str:
+    import dagster as dg
+
+    schema = graph.get(dg.AssetKey(model)).metadata["dagster/column_schema"]
+    return next(c.type for c in schema.columns if c.name == column)
+
+
+def test_every_dbt_check_is_described(dbt_project_copy, tmp_path):
+    """dagster-dbt describes a check from the test's meta.description only; ours says what each test asserts."""
+    from ici_assets.component.build import build_definitions
+
+    graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
+    descriptions = {
+        k.name: graph.get_check_spec(k).description
+        for k in graph.asset_check_keys
+        if k.asset_key.path[0] not in ("ici", "raw")
+    }
+    assert len(descriptions) > 40 and all(descriptions.values())
+    assert descriptions["not_null_marketing_nodes_revenue"] == "`revenue` is never null (dbt test not_null)."
+    assert (
+        descriptions["accepted_range_marketing_nodes_tv_adstock__0"]
+        == "`tv_adstock` is >= 0 (dbt test accepted_range)."
+    )
+    assert descriptions["unique_combination_of_columns_media_nodes_date__region"].startswith(
+        "One row per date x region"
+    )
+    assert descriptions["marketing_nodes_complete_grid"].startswith("marketing_nodes holds every day x region")
+
+
+def test_ici_assets_carry_their_dbt_models_owners_and_tags(dbt_project_copy, tmp_path):
+    """Owners (meta.dagster.owners) and dbt tags of a node-features model reach its ICI assets, not its kinds."""
+    import dagster as dg
+
+    from ici_assets.component.build import build_definitions
+
+    graph = build_definitions(dbt_project_copy, tmp_path / "warehouse.duckdb").resolve_asset_graph()
+    for model, tag in (("marketing_nodes", "marketing"), ("media_nodes", "media")):
+        keys = [k for k in graph.get_all_asset_keys() if k.path[:2] == ["ici", model]]
+        assert len(keys) >= 3
+        for key in [dg.AssetKey(model), *keys]:
+            node = graph.get(key)
+            assert node.owners == ["team:marketing_science"], key
+            assert tag in node.tags, key
+        kinds = {k for k in graph.get(dg.AssetKey(["ici", model, "shares"])).tags if k.startswith("dagster/kind/")}
+        assert kinds == {"dagster/kind/python", "dagster/kind/duckdb"}
+    assert "ici/partitioned" in graph.get(dg.AssetKey(["ici", "marketing_nodes", "shares_by_month"])).tags
+
+
+def test_dbt_table_models_carry_their_row_count_and_views_none(demo_run, materialisations):
+    """Each dbt table the run built has ``dagster/row_count`` equal to the table's rows in the warehouse after the
+    run; views have none (counting a view runs its query)."""
+    import duckdb
+
+    with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
+        kinds = dict(
+            con.execute(
+                "select table_name, table_type from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        )
+        counts = {t: con.execute(f'select count(*) from main."{t}"').fetchone()[0] for t, k in kinds.items()}
+    tables = {t for t, k in kinds.items() if k == "BASE TABLE"}
+    views = {t for t, k in kinds.items() if k == "VIEW"}
+    assert {"marketing_nodes", "media_nodes"} <= tables and views, kinds
+    for model in tables:
+        assert materialisations[model]["dagster/row_count"].value == counts[model], model
+    assert counts["marketing_nodes"] == 20 * 730  # the demo: 20 regions x 730 days
+    for model in views & set(materialisations):
+        assert "dagster/row_count" not in materialisations[model], model

@@ -1,0 +1,67 @@
+"""The decisions meta block and the generated sentence of the change attribution."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from ici_assets.publish.decision_charts import change_sentence
+from ici_assets.spec.decisions import DecisionsMeta
+
+
+def test_decisions_meta_defaults_and_levels() -> None:
+    meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend", "social_spend"]})
+    assert meta.change_attribution is None and meta.budget is not None and meta.budget.total == "current"
+    values = np.arange(1.0, 102.0)  # 1..101: 5th percentile 6, 95th 96
+    assert meta.levels_for("tv_spend", values) == pytest.approx(np.linspace(6.0, 96.0, 9))
+    per_node = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "levels": {"tv_spend": [30, 10, 20]}})
+    assert per_node.levels_for("tv_spend", values) == [10, 20, 30]
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        ({"spend_nodes": ["tv"], "level": 5}, "level\n  Extra inputs are not permitted"),
+        ({"spend_nodes": []}, "spend_nodes\n  List should have at least 1 item"),
+        ({"spend_nodes": ["tv", "tv"]}, "repeat a node"),
+        ({"spend_nodes": ["tv"], "levels": 1}, "too few for a curve"),
+        ({"spend_nodes": ["tv"], "levels": {"radio": [1, 2]}}, "levels given for \\['radio'\\]"),
+        ({"spend_nodes": ["tv"], "budget": {"bounds": {"radio": [0, 1]}}}, "budget bounds given for \\['radio'\\]"),
+        ({"spend_nodes": ["tv"], "budget": {"totl": 5}}, "totl\n  Extra inputs are not permitted"),
+        ({"spend_nodes": ["tv"], "change_attribution": {"start": "2024-02"}}, "YYYY-MM-01"),
+    ],
+)
+def test_decisions_meta_rejects_bad_blocks(meta: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        DecisionsMeta.model_validate(meta)
+
+
+def test_decisions_meta_checks_the_model() -> None:
+    meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend", "store_visits"]})
+    with pytest.raises(ValueError, match="spend node 'store_visits' is not a node of the graph"):
+        meta.check_model(["tv_spend", "revenue"], {"tv_spend"}, "date")
+    meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"]})
+    with pytest.raises(ValueError, match="'tv_spend' is not an ancestor of the target"):
+        meta.check_model(["tv_spend", "revenue"], set(), "date")
+    meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "change_attribution": {"start": "2024-02-01"}})
+    with pytest.raises(ValueError, match="needs meta.ici.time_column"):
+        meta.check_model(["tv_spend", "revenue"], {"tv_spend"}, None)
+
+
+def test_change_sentence_in_points_of_the_baseline() -> None:
+    table = pd.DataFrame(
+        {
+            "node": ["demand", "social_clicks", "tv_spend", "revenue"],
+            "part": ["distribution", "mechanism", "distribution", "mechanism"],
+            "contribution": [-32.0, -10.0, 0.5, 0.5],
+            "old_mean": 1000.0,
+            "observed_change": -41.0,
+        }
+    )
+    sentence = change_sentence(table, target="revenue", period="2025-03", baseline="2025-02", top=2)
+    assert sentence == (
+        "Revenue fell 4.1 % in 2025-03 against 2025-02: demand -3.2 points, the social_clicks mechanism -1.0 point, "
+        "the other 2 nodes +0.1 together."
+    )
