@@ -69,7 +69,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         check_specs=check_specs(key, SCM_CHECKS),
         group_name=ICI_GROUP,
         code_version=scm_code_version(spec),
-        kinds={"python", "dowhy"},
+        kinds={"python", "scikitlearn"},  # fitted by the engine (numpy, scikit-learn), not by DoWhy
         description=(
             f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
             f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"

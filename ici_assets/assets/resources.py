@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
-from ici_assets.compute import DaskPool, InlinePool, LocalProcessPool, Pool
+from ici_assets.compute import POOL_KINDS, Pool, PoolSettings
+from ici_assets.compute.pools import POOL_ENV
 from ici_assets.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
 from ici_assets.warehouse.dbt_target import DbtTarget, duckdb_file, load_target, warehouse_for
 
-#: Environment variables giving the compute pool's defaults (run config overrides them).
-POOL_ENV, DASK_SCHEDULER_ENV, MAX_WORKERS_ENV = "ICI_COMPUTE_POOL", "ICI_DASK_SCHEDULER", "ICI_MAX_WORKERS"
-POOL_KINDS = ("local", "dask", "inline")
 #: Seconds a process waits for another's lock on the DuckDB file (one setting; see the component's YAML).
 DEFAULT_LOCK_WAIT_SECONDS = 120.0
 
@@ -97,29 +94,34 @@ class WarehouseResource(dg.ConfigurableResource):
         return "duckdb" if self.path else self.warehouse_type
 
 
+_POOL = PoolSettings.model_fields
+
+
 class ComputePoolResource(dg.ConfigurableResource):
     """Where the fits of a partitioned asset's run go: ``local`` worker processes (default), a ``dask``
     cluster (``scheduler_address``), or ``inline`` in the run's process. Only compute moves; the run's
-    own process reads the warehouse and publishes."""
+    own process reads the warehouse and publishes. The settings and their defaults are
+    :class:`~ici_assets.compute.PoolSettings`' (checked there when the pool is made)."""
 
-    kind: str = "local"
-    max_workers: int = 0  # local: 0 = one per core
-    start_method: str = "forkserver"  # local: forkserver or spawn
-    scheduler_address: str = ""  # dask: tcp://host:8786
+    kind: str = _POOL["kind"].default
+    max_workers: int = _POOL["max_workers"].default
+    start_method: str = _POOL["start_method"].default
+    scheduler_address: str = _POOL["scheduler_address"].default
+
+    @classmethod
+    def of(cls, settings: PoolSettings) -> ComputePoolResource:
+        return cls(**settings.model_dump())
 
     @classmethod
     def from_env(cls) -> ComputePoolResource:
         """Defaults from ``$ICI_COMPUTE_POOL``, ``$ICI_DASK_SCHEDULER`` and ``$ICI_MAX_WORKERS``."""
-        address = os.environ.get(DASK_SCHEDULER_ENV, "")
-        kind = os.environ.get(POOL_ENV) or ("dask" if address else "local")
-        return cls(kind=kind, scheduler_address=address, max_workers=int(os.environ.get(MAX_WORKERS_ENV) or 0))
+        return cls.of(PoolSettings.from_env())
+
+    def settings(self) -> PoolSettings:
+        raw = {**self.model_dump(), "kind": self.kind.strip().lower()}
+        if raw["kind"] not in POOL_KINDS:
+            raise ValueError(f"compute_pool kind {self.kind!r} is not one of {POOL_KINDS} (${POOL_ENV}).")
+        return PoolSettings.model_validate(raw)
 
     def get(self) -> Pool:
-        kind = self.kind.strip().lower()
-        if kind == "local":
-            return LocalProcessPool(self.max_workers or None, self.start_method)
-        if kind == "dask":
-            return DaskPool(self.scheduler_address)
-        if kind == "inline":
-            return InlinePool()
-        raise ValueError(f"compute_pool kind {self.kind!r} is not one of {POOL_KINDS} (${POOL_ENV}).")
+        return self.settings().pool()

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
@@ -29,25 +29,17 @@ from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjec
 
 from ici_assets.assets.factory import IciModel, ici_definitions, ici_models
 from ici_assets.assets.resources import DEFAULT_LOCK_WAIT_SECONDS, ComputePoolResource, WarehouseResource
+from ici_assets.component.attributes import ComputePool, IciDefaults, model_attribute, validate_attribute
 from ici_assets.component.dbt_cli import ensure_dbt_on_path
 from ici_assets.component.dbt_tests import describe_dbt_test
 from ici_assets.component.manifest import ensure_manifest
 from ici_assets.component.row_counts import with_row_counts
-from ici_assets.spec.meta import IciSettings, parse_meta
-from ici_assets.spec.model import IciMetaError
+from ici_assets.compute import PoolSettings
+from ici_assets.spec.meta import IciSettings
 from ici_assets.warehouse.dbt_target import resolve_profiles_dir
 
 MODEL_TYPES = ("model", "seed", "snapshot")
 PROJECT_KEY = "dagster_dbt/project"  # dagster_dbt.asset_utils.DAGSTER_DBT_PROJECT_METADATA_KEY (not exported)
-
-
-class ComputePoolArgs(dg.Model):
-    """Where the fits of a partitioned asset's run go (see README, Scale out)."""
-
-    kind: Literal["local", "dask", "inline"] = "local"
-    max_workers: int = 0  # local: 0 = one per core
-    start_method: Literal["forkserver", "spawn"] = "forkserver"
-    scheduler_address: str = ""  # dask: tcp://host:8786
 
 
 @contextmanager
@@ -71,16 +63,20 @@ class IciDbtProjectComponent(DbtProjectComponent):
     ``ici`` meta (graph in the model's YAML), with their resources and per-model jobs."""
 
     ici_defaults: Annotated[
-        dict[str, Any] | None,
-        dg.Resolver.default(
+        IciDefaults,
+        model_attribute(
+            IciSettings,
+            "ici_defaults",
             description="Settings every model's `ici` meta gets unless it sets them itself "
             "(time_grain, mechanisms, n_bootstrap, seed, checks).",
             examples=[{"time_grain": "week", "n_bootstrap": 200, "checks": {"min_r2": 0.2}}],
         ),
     ] = None
     compute_pool: Annotated[
-        ComputePoolArgs | None,
-        dg.Resolver.default(
+        ComputePool,
+        model_attribute(
+            PoolSettings,
+            "compute_pool",
             description="Where partitioned assets fit their partitions (default: $ICI_COMPUTE_POOL, "
             "$ICI_DASK_SCHEDULER, $ICI_MAX_WORKERS, else local processes, one per core).",
             examples=[{"kind": "dask", "scheduler_address": "tcp://scheduler:8786"}],
@@ -118,10 +114,10 @@ class IciDbtProjectComponent(DbtProjectComponent):
 
     def __post_init__(self) -> None:
         ensure_dbt_on_path()
-        if self.ici_defaults is not None:
-            _, problem = parse_meta(IciSettings, self.ici_defaults, where="ici_defaults")
-            if problem:
-                raise IciMetaError(f"IciDbtProjectComponent: {problem}. Fix `ici_defaults` in its defs.yaml.")
+        if self.ici_defaults is not None:  # built in Python, perhaps with a plain mapping
+            self.ici_defaults = validate_attribute(IciSettings, self.ici_defaults, "ici_defaults")
+        if self.compute_pool is not None:
+            self.compute_pool = validate_attribute(PoolSettings, self.compute_pool, "compute_pool")
         manager = self.project
         if isinstance(manager, DbtProjectArgsManager) and not manager.args.profiles_dir:
             # dbt's own order (DBT_PROFILES_DIR, the project folder, the current folder, ~/.dbt), not only
@@ -159,12 +155,12 @@ class IciDbtProjectComponent(DbtProjectComponent):
 
         nodes = manifest["nodes"]
         dbt_keys = {key_for(uid) for uid, p in nodes.items() if p.get("resource_type") in MODEL_TYPES}
-        pool = ComputePoolResource(**self.compute_pool.model_dump()) if self.compute_pool else None
+        defaults = self.ici_defaults.model_dump(exclude_unset=True) if self.ici_defaults else None
         ici = ici_definitions(
-            [owned(m) for m in ici_models(manifest, key_for, self.ici_defaults)],
+            [owned(m) for m in ici_models(manifest, key_for, defaults)],
             dbt_keys,
             warehouse=warehouse.model_copy(update={"wait_seconds": self.warehouse_lock_wait_seconds}),
-            compute_pool=pool or ComputePoolResource.from_env(),
+            compute_pool=ComputePoolResource.of(self.compute_pool or PoolSettings.from_env()),
         )
         return dg.Definitions.merge(dbt_defs, ici)
 
@@ -209,8 +205,9 @@ class IciDbtProjectComponent(DbtProjectComponent):
             )
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-        """dbt's events, once the command has ended, each table's with its row count (:mod:`.dbt_row_counts`);
-        the events of the models built before a failure are released (counted) before the failure is raised."""
+        """dbt's events, once the command has ended, each table's with its row count
+        (:mod:`ici_assets.component.row_counts`); the events of the models built before a failure are
+        released (counted) before the failure is raised."""
         held: list = []
         failure: Exception | None = None
         with scoped_env(self.dbt_env):

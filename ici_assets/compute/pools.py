@@ -13,12 +13,18 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
 
 #: Modules every local worker imports once at start (the engine and its numeric stack).
 PRELOAD = ["ici_assets.compute.worker"]
 
 Outcome = tuple[int, Any | BaseException]
+PoolKind = Literal["local", "dask", "inline"]
+POOL_KINDS: tuple[str, ...] = get_args(PoolKind)
+#: Environment variables giving the compute pool's defaults (the component's ``compute_pool`` overrides them).
+POOL_ENV, DASK_SCHEDULER_ENV, MAX_WORKERS_ENV = "ICI_COMPUTE_POOL", "ICI_DASK_SCHEDULER", "ICI_MAX_WORKERS"
 
 
 class Pool(Protocol):
@@ -125,3 +131,39 @@ class DaskPool:
                     yield futures[future], (error if error is not None else future.result())
             finally:
                 client.cancel(list(futures))
+
+
+class PoolSettings(BaseModel):
+    """Where the fits of a partitioned asset's run go, declared once: the component's ``compute_pool`` attribute,
+    the ``compute_pool`` resource's config and ``$ICI_COMPUTE_POOL`` all become this."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: PoolKind = Field(
+        default="local",
+        description="local: worker processes on this machine; dask: a Dask cluster; inline: the run's own process.",
+    )
+    max_workers: int = Field(default=0, ge=0, description="local: worker processes (0: one per core).")
+    start_method: Literal["forkserver", "spawn"] = Field(
+        default="forkserver", description="local: how worker processes start."
+    )
+    scheduler_address: str = Field(default="", description="dask: the scheduler, as tcp://host:8786.")
+
+    @classmethod
+    def from_env(cls) -> PoolSettings:
+        """Defaults from ``$ICI_COMPUTE_POOL``, ``$ICI_DASK_SCHEDULER`` and ``$ICI_MAX_WORKERS``."""
+        address = os.environ.get(DASK_SCHEDULER_ENV, "")
+        kind = (os.environ.get(POOL_ENV) or ("dask" if address else "local")).strip().lower()
+        if kind not in POOL_KINDS:
+            raise ValueError(f"${POOL_ENV}={kind!r} is not one of {POOL_KINDS}.")
+        return cls.model_validate(
+            {"kind": kind, "scheduler_address": address, "max_workers": int(os.environ.get(MAX_WORKERS_ENV) or 0)}
+        )
+
+    def pool(self) -> Pool:
+        """The pool these settings name."""
+        if self.kind == "local":
+            return LocalProcessPool(self.max_workers or None, self.start_method)
+        if self.kind == "dask":
+            return DaskPool(self.scheduler_address)
+        return InlinePool()

@@ -30,7 +30,8 @@ def frame_hash(frame: pd.DataFrame, length: int = 16) -> str:
 
 
 def scm_code_version(spec: IciSpec) -> str:
-    """Hash of what changes the fitted model: graph, target, mechanisms, seed, engine version."""
+    """Hash of what changes the fitted model: graph, target, mechanisms, seed, engine version, and the time
+    column and grain (the mechanism choice folds the rows by runs of periods)."""
     from ici_assets.engine import ENGINE_VERSION  # the engine's numeric stack loads only when needed
 
     return stable_hash(
@@ -40,23 +41,17 @@ def scm_code_version(spec: IciSpec) -> str:
             "target": spec.target,
             "mechanisms": spec.mechanisms,
             "seed": spec.seed,
+            "time_column": spec.time_column,
+            "time_grain": spec.time_grain,
             "engine": ENGINE_VERSION,
         }
     )
 
 
 def shares_code_version(spec: IciSpec, extra: Any = None) -> str:
-    """Hash of what changes the shares: the SCM's code version, bootstrap settings (the time column and grain
-    set the resampled periods), window or segment."""
-    return stable_hash(
-        {
-            "scm": scm_code_version(spec),
-            "n_bootstrap": spec.n_bootstrap,
-            "time_column": spec.time_column,
-            "time_grain": spec.time_grain,
-            "extra": extra,
-        }
-    )
+    """Hash of what changes the shares: the SCM's code version (which holds the time column and grain that
+    also set the resampled periods), bootstrap settings, window or segment."""
+    return stable_hash({"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap, "extra": extra})
 
 
 @dataclass(frozen=True)

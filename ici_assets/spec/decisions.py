@@ -15,28 +15,45 @@ Levels, totals and bounds are per row of the node table (per unit-period), in th
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+#: Response levels per spend node when none are given: evenly spaced from its 5th to its 95th percentile.
+DEFAULT_LEVELS = 9
 
 
-class BudgetMeta(BaseModel):
+class _Strict(BaseModel):
+    """As strict as the ``ici`` meta (:mod:`ici_assets.spec.meta`): no unknown key, no silent type coercion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _pair(value: object) -> object:
+    """YAML has no tuples: a two-element list of bounds becomes a pair."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+Bounds = Annotated[tuple[float | None, float | None], BeforeValidator(_pair)]
+
+
+class BudgetMeta(_Strict):
     """The budget split: `total` per row ('current': today's total, a reallocation) and per-node bounds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    total: float | Literal["current"] = Field(
+        default="current", description="Total spend per row to split; 'current': today's total (a reallocation)."
+    )
+    bounds: dict[str, Bounds] = Field(
+        default_factory=dict, description="Per spend node, [low, high] per row (null: no bound on that side)."
+    )
 
-    total: float | Literal["current"] = "current"
-    bounds: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
 
-
-class ChangeAttributionMeta(BaseModel):
+class ChangeAttributionMeta(_Strict):
     """Monthly partitions of the change attribution: first month (its baseline is the month before) and end."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start: str
-    end: str | None = None  # exclusive, YYYY-MM-01; None: up to the current month
+    start: str = Field(description="First month (YYYY-MM-01); its baseline is the month before.")
+    end: str | None = Field(default=None, description="End month (exclusive), YYYY-MM-01; none: the current month.")
 
     @model_validator(mode="after")
     def _months(self) -> ChangeAttributionMeta:
@@ -46,16 +63,21 @@ class ChangeAttributionMeta(BaseModel):
         return self
 
 
-class DecisionsMeta(BaseModel):
+class DecisionsMeta(_Strict):
     """Which decision assets a model gets and how they are computed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    spend_nodes: list[str] = Field(min_length=1)
-    levels: int | list[float] | dict[str, list[float]] = 9
-    change_attribution: ChangeAttributionMeta | None = None
-    budget: BudgetMeta | None = Field(default_factory=BudgetMeta)
-    n_bootstrap: int | None = Field(default=None, ge=0)
+    spend_nodes: list[str] = Field(min_length=1, description="Nodes a budget can move (ancestors of the target).")
+    levels: int | list[float] | dict[str, list[float]] = Field(
+        default=DEFAULT_LEVELS,
+        description="Response levels: a count per node (5th to 95th percentile), one list for all, or per node.",
+    )
+    change_attribution: ChangeAttributionMeta | None = Field(
+        default=None, description="Monthly partitions explaining each month against the one before."
+    )
+    budget: BudgetMeta | None = Field(
+        default_factory=BudgetMeta, description="The budget split; null turns the budget asset off."
+    )
+    n_bootstrap: int | None = Field(default=None, ge=0, description="Resamples; default: the model's n_bootstrap.")
 
     @model_validator(mode="after")
     def _consistent(self) -> DecisionsMeta:
@@ -89,7 +111,7 @@ class DecisionsMeta(BaseModel):
         if isinstance(self.levels, dict):
             if node in self.levels:
                 return sorted(self.levels[node])
-            count = 9
+            count = DEFAULT_LEVELS
         elif isinstance(self.levels, list):
             return sorted(self.levels)
         else:

@@ -41,18 +41,24 @@ class _Strict(BaseModel):
 class ChecksMeta(_Strict):
     """Thresholds of the blocking asset checks that guard every ICI materialisation."""
 
-    min_r2: float = Field(default=0.1, ge=0)  # each non-root mechanism explains at least this share of its variance
-    markov_alpha: float = Field(default=0.01, gt=0, le=1)  # family-wise level of the local Markov tests
-    markov_min_abs_corr: float = Field(default=0.02, ge=0)  # ignore rejections weaker than this partial correlation
-    min_rows: int = Field(default=100, ge=0)
+    min_r2: float = Field(
+        default=0.1, ge=0, description="Each non-root mechanism explains at least this share of its node's variance."
+    )
+    markov_alpha: float = Field(
+        default=0.01, gt=0, le=1, description="Family-wise level of the local Markov tests of the graph (Bonferroni)."
+    )
+    markov_min_abs_corr: float = Field(
+        default=0.02, ge=0, description="Rejections weaker than this partial correlation are ignored."
+    )
+    min_rows: int = Field(default=100, ge=0, description="The fewest rows a fit may use.")
 
 
 class MonthlyMeta(_Strict):
     """One partition per month from ``start`` (YYYY-MM-01) to ``end`` (exclusive), each on the trailing window."""
 
-    start: str
-    end: str | None = None
-    window_months: int = Field(default=6, ge=1)
+    start: str = Field(description="First month, as YYYY-MM-01.")
+    end: str | None = Field(default=None, description="End month (exclusive), YYYY-MM-01; none: the current month.")
+    window_months: int = Field(default=6, ge=1, description="Each month is fitted on this many trailing months.")
 
     @field_validator("start", "end")
     @classmethod
@@ -65,46 +71,53 @@ class MonthlyMeta(_Strict):
 class PartitionsMeta(_Strict):
     """Partitioned ICI assets: per month (trailing window) and/or per value of a segment column."""
 
-    monthly: MonthlyMeta | None = None
-    segment: str | None = None
+    monthly: MonthlyMeta | None = Field(default=None, description="One partition per month, on a trailing window.")
+    segment: str | None = Field(default=None, description="A column: one dynamic partition per value (a region).")
 
 
 class LastClickMeta(_Strict):
     """Where finance's last-click revenue lives and which node each clicked channel credits."""
 
-    model: str
-    channel_column: str = "channel"
-    value_column: str = "revenue"
-    channels: dict[str, str]
-    time_column: str | None = None
+    model: str = Field(description="The dbt model holding last-click revenue per channel.")
+    channel_column: str = Field(default="channel", description="Its column naming the clicked channel.")
+    value_column: str = Field(default="revenue", description="Its column of credited revenue.")
+    channels: dict[str, str] = Field(description="Channel value -> the node it credits.")
+    time_column: str | None = Field(default=None, description="Its date column (default: the model's time_column).")
 
 
 class IciSettings(_Strict):
     """The settings a model may leave to the defaults of the component (``ici_defaults`` in defs.yaml)."""
 
-    time_grain: Grain = "day"
-    mechanisms: Mechanisms = "auto"
-    n_bootstrap: int = Field(default=200, ge=0)
-    seed: int = Field(default=0, ge=0)
-    checks: ChecksMeta = Field(default_factory=ChecksMeta)
+    time_grain: Grain = Field(default="day", description="The period one row of a unit stands for.")
+    mechanisms: Mechanisms = Field(
+        default="auto",
+        description="How non-root nodes are modelled: linear, nonlinear, or auto (chosen per node by held-out error).",
+    )
+    n_bootstrap: int = Field(default=200, ge=0, description="Bootstrap resamples behind each 95 % interval.")
+    seed: int = Field(default=0, ge=0, description="Seed of every random draw: same data and code, same numbers.")
+    checks: ChecksMeta = Field(default_factory=ChecksMeta, description="Thresholds of the blocking checks.")
 
 
 class ModelMeta(IciSettings):
     """A model's ``config.meta.ici``: the target, the grain columns and the options of its ICI assets."""
 
-    target: str
-    unit: NameList = Field(default_factory=list)
-    time_column: str | None = None
-    partitions: PartitionsMeta = Field(default_factory=PartitionsMeta)
-    last_click: LastClickMeta | None = None
-    decisions: DecisionsMeta | None = None  # its own module: ici_assets/decisions_meta.py
+    target: str = Field(description="The node column whose variance is split (revenue).")
+    unit: NameList = Field(
+        default_factory=list, description="Columns identifying a unit (region); one row per unit and period."
+    )
+    time_column: str | None = Field(default=None, description="The date column of each row's period.")
+    partitions: PartitionsMeta = Field(default_factory=PartitionsMeta, description="Partitioned ICI assets.")
+    last_click: LastClickMeta | None = Field(default=None, description="Finance's last-click model, for comparison.")
+    decisions: DecisionsMeta | None = Field(  # its own module: ici_assets/spec/decisions.py
+        default=None, description="Opt-in decision assets: spend response, change attribution, budget."
+    )
 
 
 class ColumnMeta(_Strict):
     """A node column's ``meta.ici``: its direct causes (``[]`` for a root) and its unit (EUR, sessions) for charts."""
 
-    parents: NameList
-    unit: str | None = None
+    parents: NameList = Field(description="The column's direct causes among the node columns; [] for a root.")
+    unit: str | None = Field(default=None, description="Its unit (EUR, sessions), for charts and summaries.")
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -10,8 +10,6 @@ import networkx as nx
 from ici_assets.spec.decisions import DecisionsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
-DEFAULT_N_BOOTSTRAP = 200
-
 
 class IciMetaError(ValueError):
     """The ``ici`` meta of a dbt model is malformed; the message names model and key."""
@@ -19,26 +17,62 @@ class IciMetaError(ValueError):
 
 @dataclass(frozen=True)
 class IciSpec:
-    """Everything needed to build the ICI assets of one dbt model."""
+    """Everything needed to build the ICI assets of one dbt model: its name, its graph (from the column meta)
+    and its parsed ``ici`` meta. The settings are the meta's own fields (one declaration, one default each:
+    :class:`~ici_assets.spec.meta.ModelMeta`), read through the properties below."""
 
     model: str
     unique_id: str
-    relation_name: str
-    target: str
     parents: Mapping[str, tuple[str, ...]]
+    meta: ModelMeta
     units: Mapping[str, str] = field(default_factory=dict)  # node -> its unit (EUR, sessions), from column meta
-    unit: tuple[str, ...] = ()  # the grain: one row per combination of these columns
-    time_column: str | None = None
-    time_grain: str = "day"  # day | week | month: the period of one row of a unit
-    mechanisms: str = "auto"
-    n_bootstrap: int = DEFAULT_N_BOOTSTRAP
-    seed: int = 0
-    last_click: LastClickMeta | None = None
-    partitions: PartitionsMeta = field(default_factory=PartitionsMeta)
-    checks: ChecksMeta = field(default_factory=ChecksMeta)
-    decisions: DecisionsMeta | None = None  # spend response, change attribution, budget (opt-in)
-    description: str = ""
-    meta: ModelMeta | None = None  # the whole parsed meta, for blocks that have no field here
+
+    @property
+    def target(self) -> str:
+        return self.meta.target
+
+    @property
+    def unit(self) -> tuple[str, ...]:
+        """The grain: one row per combination of these columns (and the time column)."""
+        return tuple(self.meta.unit)
+
+    @property
+    def time_column(self) -> str | None:
+        return self.meta.time_column
+
+    @property
+    def time_grain(self) -> str:
+        """day | week | month: the period one row of a unit stands for."""
+        return self.meta.time_grain
+
+    @property
+    def mechanisms(self) -> str:
+        return self.meta.mechanisms
+
+    @property
+    def n_bootstrap(self) -> int:
+        return self.meta.n_bootstrap
+
+    @property
+    def seed(self) -> int:
+        return self.meta.seed
+
+    @property
+    def last_click(self) -> LastClickMeta | None:
+        return self.meta.last_click
+
+    @property
+    def partitions(self) -> PartitionsMeta:
+        return self.meta.partitions
+
+    @property
+    def checks(self) -> ChecksMeta:
+        return self.meta.checks
+
+    @property
+    def decisions(self) -> DecisionsMeta | None:
+        """Spend response, change attribution and budget (opt-in)."""
+        return self.meta.decisions
 
     @property
     def nodes(self) -> list[str]:

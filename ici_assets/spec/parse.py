@@ -16,10 +16,10 @@ import networkx as nx
 
 from ici_assets.engine.validation import validate_target
 from ici_assets.spec.meta import ColumnMeta, ModelMeta, parse_meta
-from ici_assets.spec.model import DEFAULT_N_BOOTSTRAP, IciMetaError, IciSpec
+from ici_assets.spec.model import IciMetaError, IciSpec
 from ici_assets.warehouse.requests import check_identifier
 
-__all__ = ["DEFAULT_N_BOOTSTRAP", "IciMetaError", "IciSpec", "parse_model_spec", "specs_from_manifest"]
+__all__ = ["IciMetaError", "IciSpec", "parse_model_spec", "specs_from_manifest"]
 
 
 def _meta(props: Mapping[str, Any]) -> Any:
@@ -126,25 +126,14 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         except ValueError as exc:
             raise fail(f"meta.ici.decisions: {exc}") from None
 
+    if lc is not meta.last_click:
+        meta = meta.model_copy(update={"last_click": lc})
     return IciSpec(
         model=check_identifier(model, "dbt model name"),
         unique_id=props["unique_id"],
-        relation_name=props.get("relation_name") or model,
-        target=meta.target,
         parents=parents,
-        units=units,
-        unit=tuple(meta.unit),
-        time_column=meta.time_column,
-        time_grain=meta.time_grain,
-        mechanisms=meta.mechanisms,
-        n_bootstrap=meta.n_bootstrap,
-        seed=meta.seed,
-        last_click=lc,
-        partitions=meta.partitions,
-        checks=meta.checks,
-        decisions=meta.decisions,
-        description=props.get("description") or "",
         meta=meta,
+        units=units,
     )
 
 

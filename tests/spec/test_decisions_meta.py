@@ -65,3 +65,18 @@ def test_change_sentence_in_points_of_the_baseline() -> None:
         "Revenue fell 4.1 % in 2025-03 against 2025-02: demand -3.2 points, the social_clicks mechanism -1.0 point, "
         "the other 2 nodes +0.1 together."
     )
+
+
+def test_decisions_block_is_as_strict_as_the_ici_meta():
+    """No silent coercion (a quoted number is refused, as in the `ici` meta); YAML lists of bounds are pairs."""
+    from pydantic import ValidationError
+
+    from ici_assets.spec.decisions import DEFAULT_LEVELS, DecisionsMeta
+
+    with pytest.raises(ValidationError, match="levels"):
+        DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "levels": "9"})
+    with pytest.raises(ValidationError, match="n_bootstrap"):
+        DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "n_bootstrap": "50"})
+    meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "budget": {"bounds": {"tv_spend": [20, None]}}})
+    assert meta.budget is not None and meta.budget.bounds == {"tv_spend": (20.0, None)}
+    assert meta.levels == DEFAULT_LEVELS == 9

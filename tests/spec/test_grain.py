@@ -8,23 +8,20 @@ import pytest
 
 from ici_assets.assets.partitions import MonthlyWindows
 from ici_assets.checks.ici import coverage_check
-from ici_assets.spec.meta import ChecksMeta, MonthlyMeta, PartitionsMeta
+from ici_assets.spec.meta import ChecksMeta, ModelMeta, MonthlyMeta, PartitionsMeta
 from ici_assets.spec.model import IciSpec
 
 
 def spec(grain: str, unit: tuple[str, ...] = ("week",), monthly: MonthlyMeta | None = None) -> IciSpec:
-    return IciSpec(
-        model="m",
-        unique_id="model.p.m",
-        relation_name="m",
+    meta = ModelMeta(
         target="y",
-        parents={"x": (), "y": ("x",)},
-        unit=unit,
+        unit=list(unit),
         time_column="week",
-        time_grain=grain,
+        time_grain=grain,  # type: ignore[arg-type]
         checks=ChecksMeta(min_rows=10),
         partitions=PartitionsMeta(monthly=monthly),
     )
+    return IciSpec(model="m", unique_id="model.p.m", parents={"x": (), "y": ("x",)}, meta=meta)
 
 
 def national(n: int = 200, start: str = "2021-01-03", freq: str = "W-SUN") -> pd.DataFrame:
@@ -100,11 +97,12 @@ def test_contributions_chart_sums_per_week_or_month(grain, per, n_points):
     assert len(values) == n_points and sum(v["contribution"] for v in values) == n
 
 
-def test_changing_the_grain_changes_the_shares_code_version_not_the_scms():
-    """The grain sets the periods the bootstrap resamples: the shares go stale, the fitted model does not."""
+def test_changing_the_grain_changes_the_scm_and_shares_code_versions():
+    """The grain sets the periods the bootstrap resamples and the folds of the mechanism choice (runs of
+    periods): the fitted model and the shares both go stale (issue 20, bug 2)."""
     from ici_assets.publish.versions import scm_code_version, shares_code_version
 
     week, month = spec("week"), spec("month")
     assert shares_code_version(week) != shares_code_version(month)
-    assert scm_code_version(week) == scm_code_version(month)
+    assert scm_code_version(week) != scm_code_version(month)
     assert shares_code_version(week) == shares_code_version(spec("week"))
