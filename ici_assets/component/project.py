@@ -14,6 +14,19 @@ ICI assets, the ``warehouse`` and ``compute_pool`` resources and jobs named afte
 The warehouse is the dbt profile target's (rendered by dbt), so both sides use one file. The
 manifest is prepared in development (``dg`` commands, ``dagster dev``) as dagster-dbt does, and
 again whenever it is missing or older than the project's files, in any process.
+
+dagster-dbt's public surface is used wherever it has one (``project``, ``dbt_project``, ``get_asset_spec``,
+``get_asset_check_spec``, ``execute``, ``build_defs_from_state``). This module is the one place that reaches
+past it, written against dagster-dbt 0.29.27 and held by ``tests/component/test_dagster_dbt_contract.py``,
+which fails loudly when any of these changes upstream:
+
+- ``DbtProjectComponent._get_op_spec(project)``: the dbt step's pool (no public hook: ``op`` takes an
+  ``OpSpec``, which neither package exports);
+- ``dagster_dbt.dbt_project_manager.DbtProjectArgsManager``: the type ``project:`` resolves to (its
+  ``profiles_dir`` is completed in dbt's own order);
+- ``AssetCheckSpec._replace``: a dbt test's check with a description (namedtuple-style copy);
+- the metadata key ``dagster_dbt/project`` (``dagster_dbt.asset_utils.DAGSTER_DBT_PROJECT_METADATA_KEY``,
+  not exported).
 """
 
 import os
@@ -25,7 +38,7 @@ from typing import Annotated, Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
-from dagster_dbt.dbt_project_manager import DbtProjectArgsManager, NoopDbtProjectManager
+from dagster_dbt.dbt_project_manager import DbtProjectArgsManager
 
 from ici_assets.assets.factory import IciModel, ici_definitions, ici_models
 from ici_assets.assets.resources import DEFAULT_LOCK_WAIT_SECONDS, ComputePoolResource, WarehouseResource
@@ -128,16 +141,17 @@ class IciDbtProjectComponent(DbtProjectComponent):
     @property
     def source_project(self) -> DbtProject:
         """The dbt project in its own folder, where dbt runs (relative paths of profiles.yml resolve there)."""
-        return self._project_manager.get_project(None)
+        return self.dbt_project
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        if isinstance(self._project_manager, NoopDbtProjectManager):  # built in Python: no defs state
+        if isinstance(self.project, DbtProject):  # built in Python: no defs state
             return self.build_defs_from_state(context, None)
         return super().build_defs(context)
 
     def build_defs_from_state(self, context: dg.ComponentLoadContext, state_path: Path | None) -> dg.Definitions:
-        local = isinstance(self._project_manager, (DbtProjectArgsManager, NoopDbtProjectManager))
-        project = self.source_project if local else self._project_manager.get_project(state_path)
+        manager = self.project
+        local = isinstance(manager, (DbtProject, DbtProjectArgsManager))  # a folder on this machine
+        project = self.source_project if local or isinstance(manager, DbtProject) else manager.get_project(state_path)
         self._built_project = project
         with scoped_env(self.dbt_env):
             manifest = ensure_manifest(project, prepare=self.prepare_if_stale)
