@@ -141,6 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from ici_assets.demo.location import defs as demo_defs
+    from ici_assets.demo.raw_assets import ICI_DEMO_JOB
     from ici_assets.dev.launch import CodeLocationServer, launch_all
 
     defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
@@ -151,7 +152,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         dg.DagsterInstance.get() as instance,
         CodeLocationServer("-w", str(demo_root() / "workspace.yaml"), cwd=demo_root()) as server,
     ):
-        results = launch_all(server, defs, instance, run_config=quiet, partitions=not args.no_partitions)
+        results = launch_all(
+            server, defs, instance, first_job=ICI_DEMO_JOB.name, run_config=quiet, partitions=not args.no_partitions
+        )
     result = results[0]
     if not results[-1].success:
         print(f"Run {results[-1].run_id} failed; see the log above.", file=sys.stderr)

@@ -173,16 +173,17 @@ def launch_all(
     defs: Any,
     instance: Any,
     *,
+    first_job: str,
     run_config: Mapping[str, Any] | None = None,
     partitions: bool = True,
     log: Any = print,
 ) -> list[LaunchedRun]:
-    """What :func:`ici_assets.dev.runner.run_all` does, through the code location: ``ici_demo``, then every
+    """Through the code location, as the UI launches them: ``first_job`` (the demo's ``ici_demo``), then every
     partition of each partitioned job in one run per job. Stops at the first failed run."""
     from ici_assets.dev.runner import partition_jobs, range_tags
 
     run_config = dict(run_config or {})
-    results = [server.run("ici_demo", run_config)]
+    results = [server.run(first_job, run_config)]
     if not results[-1].success or not partitions:
         return results
     part_config = {k: v for k, v in run_config.items() if k == "loggers"}

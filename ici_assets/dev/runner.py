@@ -1,11 +1,11 @@
-"""Run the definitions in-process: the unpartitioned job, then each partitioned job as one run over all its partitions.
+"""Runs over partitions: the partitioned ICI jobs of a code location, and the tags of one run over a range.
 
-Used by ``make demo`` and the tests; in production the same runs come from the Dagster UI (a
-backfill of a partitioned asset is one run: ``BackfillPolicy.single_run()``), schedules or
-``dagster asset materialize --partition-range``.
+Used by ``make demo`` (:func:`ici_assets.dev.launch.launch_all`) and the tests; in production the same runs
+come from the Dagster UI (a backfill of a partitioned asset is one run: ``BackfillPolicy.single_run()``),
+schedules or ``dagster asset materialize --partition-range``.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -23,38 +23,3 @@ def partition_jobs(defs: dg.Definitions) -> list[dg.JobDefinition]:
 def range_tags(keys: Sequence[str]) -> dict[str, str]:
     """Tags of one run over the partitions ``keys[0]`` ... ``keys[-1]`` (in the definition's order)."""
     return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-
-
-def run_all(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    *,
-    run_config: dict | None = None,
-    partitions: bool = True,
-    log: Callable[[str], None] = print,
-) -> list[dg.ExecuteInProcessResult]:
-    """Materialise ``ici_demo``, then every partition of each partitioned job in one run per job.
-
-    Stops at the first failed run and returns the results so far (the last one failed).
-    """
-    run_config = run_config or {}
-    part_config = {k: v for k, v in run_config.items() if k == "loggers"}
-    results = [
-        defs.resolve_job_def("ici_demo").execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
-    ]
-    if not results[-1].success or not partitions:
-        return results
-    for job in partition_jobs(defs):
-        assert job.partitions_def is not None
-        keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-        log(f"{job.name}: {len(keys)} partitions in one run")
-        results.append(
-            job.execute_in_process(
-                instance=instance, tags=range_tags(keys), run_config=part_config, raise_on_error=False
-            )
-        )
-        if not results[-1].success:
-            return results
-    return results
