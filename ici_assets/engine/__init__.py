@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .attribution import change_attribution
     from .budget import optimise_budget
-    from .contributions import contributions
     from .effects import linear_ici, total_effects
     from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
     from .interventions import Interventional
@@ -27,17 +26,20 @@ if TYPE_CHECKING:
     from .resampling import optimal_block_length
     from .response import spend_response
     from .result import IciResult
+    from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
     from .validation import validate_inputs
 
 #: Where each public name lives: the package imports a module (and its numeric stack: scipy, scikit-learn)
-#: only when one of its names is first used, so code that only declares assets loads fast.
+#: only when one of its names is first used, so code that only declares assets loads fast. No public name may
+#: be a submodule's name: importing that submodule would set it as the package's attribute, hiding the function
+#: (tests/test_lazy_imports.py checks every name after importing every submodule).
 _LAZY = {
     "change_attribution": "attribution",
     "optimise_budget": "budget",
-    "contributions": "contributions",
+    "contributions": "rowwise",
     "linear_ici": "effects",
     "total_effects": "effects",
     "compute_ici": "ici",

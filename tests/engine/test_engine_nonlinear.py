@@ -71,7 +71,7 @@ def test_nonlinear_contributions_sum_to_target(sat: pd.DataFrame) -> None:
 def test_contributions_rowwise_equals_linear_formula() -> None:
     """The nonlinear (row-wise Shapley) path reduces to a_j (N_j - mean) for linear mechanisms."""
     from ici_assets.engine.cases import article_case
-    from ici_assets.engine.contributions import _rowwise_shapley
+    from ici_assets.engine.rowwise import _rowwise_shapley
 
     df = article_case(2_000, 0)
     scm = fit_scm(df, EDGES, mechanisms="linear")
