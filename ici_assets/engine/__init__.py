@@ -1,6 +1,9 @@
 """Pure-Python causal engine: additive noise SCMs, intrinsic causal influence (ICI), and the decisions a fitted
 SCM answers (spend response curves, attribution of a change between two samples, budget split).
 
+Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution) returns an
+:class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
+takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
 """
 
@@ -11,7 +14,7 @@ if TYPE_CHECKING:
     from .attribution import change_attribution
     from .budget import optimise_budget
     from .effects import linear_ici, total_effects
-    from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
+    from .ici import compute_ici, estimate_ici, ici_from_scm
     from .interventions import Interventional
     from .markov import local_markov_test
     from .mechanisms import (
@@ -23,9 +26,9 @@ if TYPE_CHECKING:
         SplineMechanism,
         make_mechanism,
     )
-    from .resampling import optimal_block_length
+    from .resampling import Bootstrap, optimal_block_length, resampling_plan
     from .response import spend_response
-    from .result import IciResult
+    from .result import BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
     from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
@@ -45,7 +48,6 @@ _LAZY = {
     "compute_ici": "ici",
     "estimate_ici": "ici",
     "ici_from_scm": "ici",
-    "resampling_plan": "ici",
     "Interventional": "interventions",
     "local_markov_test": "markov",
     "BoostingMechanism": "mechanisms",
@@ -55,9 +57,17 @@ _LAZY = {
     "Poly2Mechanism": "mechanisms",
     "SplineMechanism": "mechanisms",
     "make_mechanism": "mechanisms",
+    "Bootstrap": "resampling",
     "optimal_block_length": "resampling",
+    "resampling_plan": "resampling",
     "spend_response": "response",
+    "BudgetFacts": "result",
+    "ChangeFacts": "result",
+    "EngineResult": "result",
+    "Facts": "result",
+    "IciFacts": "result",
     "IciResult": "result",
+    "ResponseFacts": "result",
     "FittedSCM": "scm",
     "fit_scm": "scm",
     "Selection": "selection",
@@ -72,13 +82,20 @@ ENGINE_VERSION = "0.2.0"
 __all__ = [
     "ENGINE_VERSION",
     "BoostingMechanism",
+    "Bootstrap",
+    "BudgetFacts",
+    "ChangeFacts",
     "EmpiricalRoot",
+    "EngineResult",
+    "Facts",
     "FittedSCM",
+    "IciFacts",
     "IciResult",
     "Interventional",
     "LinearMechanism",
     "Mechanism",
     "Poly2Mechanism",
+    "ResponseFacts",
     "Selection",
     "SparseNode",
     "SplineMechanism",

@@ -150,7 +150,8 @@ def test_total_effects_floats_and_arrays_agree() -> None:
 
 def test_result_facts_are_json_ready() -> None:
     res = estimate_ici(fit_scm(article_case(3_000, 1), EDGES, mechanisms="linear"), "Revenue", n_bootstrap=20)
-    facts = res.facts()
+    facts = res.facts.as_dict()
     json.dumps(facts)
     assert facts["method"] == "closed_form_linear" and facts["resampling"] == "row" and facts["n_bootstrap"] == 20
+    assert facts["n_degenerate_resamples"] == 0 and facts["sparse_nodes"] == [] and "share_mc_se" not in facts
     assert list(res.table.columns) == ["node", "ici", "share", "share_low", "share_high", "mechanism", "r2"]
