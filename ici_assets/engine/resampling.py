@@ -1,4 +1,5 @@
-"""Resampling plans for the bootstrap: rows (independent) or circular blocks of consecutive periods.
+"""The bootstrap's settings (:class:`Bootstrap`: the interval keywords of every entry point, declared once) and its
+resampling plans: rows (independent) or circular blocks of consecutive periods.
 
 A block plan resamples whole periods (every unit of a period together, so correlation across regions
 within a day is kept) in blocks of `block_length` consecutive periods, wrapping around the end
