@@ -57,8 +57,8 @@ def main() -> None:
                     res = estimate_ici(
                         scm, "revenue", n_bootstrap=args.bootstrap, seed=ds, resampling=resampling, interval=interval
                     )
-                    if res.block_length:
-                        lengths.append(res.block_length)
+                    if res.facts.block_length:
+                        lengths.append(res.facts.block_length)
                     for row in res.table.itertuples():
                         if truth[row.node] > 1.0:
                             hits[name].append(bool(row.share_low <= truth[row.node] <= row.share_high))

@@ -60,7 +60,9 @@ def response_case(name: str, df: pd.DataFrame, edges, mechanisms, truth) -> list
     print(f"\n== Spend response, {name}: {len(df):,} rows, mechanisms {scm.kinds}")
     for node in ("tv_spend", "social_spend"):
         levels = np.quantile(df[node], [0.05, 0.25, 0.5, 0.75, 0.95])
-        ours, t_ours = timed(lambda node=node, levels=levels: spend_response(scm, "revenue", node, levels), repeat=3)
+        ours, t_ours = timed(
+            lambda node=node, levels=levels: spend_response(scm, "revenue", node, levels).table, repeat=3
+        )
         gcm.util.general.set_random_seed(0)
         (dw, dw_se), t_dw = timed(lambda node=node, levels=levels: dowhy_response(model, node, levels))
         true = truth(node, levels)
@@ -142,7 +144,7 @@ def dowhy_graphs(old: pd.DataFrame, new: pd.DataFrame, edges, mechanisms) -> dic
 
 def change_case(name: str, old: pd.DataFrame, new: pd.DataFrame, edges, mechanisms, truth: dict) -> float:
     ours, t_ours = timed(
-        lambda: change_attribution(old, new, edges, "revenue", mechanisms=mechanisms, n_bootstrap=0), repeat=3
+        lambda: change_attribution(old, new, edges, "revenue", mechanisms=mechanisms, n_bootstrap=0).table, repeat=3
     )
     kinds = dict(zip(ours.node, ours.mechanism))
     runs, times = [], []

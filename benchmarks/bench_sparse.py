@@ -43,14 +43,16 @@ def main() -> None:
                 e: f"{t.loc[e, 'share']:.2f} [{t.loc[e, 'share_low']:.2f}, {t.loc[e, 'share_high']:.2f}]"
                 for e in t.index
             }
-            flags = ", ".join(str(s.node) for s in res.sparse_nodes)
+            facts = res.facts
+            flags = ", ".join(str(s.node) for s in facts.sparse_nodes)
             print(
-                f"{seed:>4} {resampling:>10} {res.block_length or '-':>3} {res.n_degenerate:>6}/200  {flags:<20}"
+                f"{seed:>4} {resampling:>10} {facts.block_length or '-':>3} {facts.n_degenerate_resamples:>6}/200  "
+                f"{flags:<20}"
                 f"{ev['event_1']:>22}{ev['event_2']:>22}  {'ok' if good else 'BAD'} ({dt:.2f} s)"
             )
     print("\nall intervals finite and containing their estimate:", ok)
     print("mechanisms chosen (last seed):", {n: k for n, k in scm.kinds.items() if k != "root"})
-    print("flag reasons:", *[s.reason for s in res.sparse_nodes], sep="\n  ")
+    print("flag reasons:", *[s.reason for s in res.facts.sparse_nodes], sep="\n  ")
 
 
 if __name__ == "__main__":

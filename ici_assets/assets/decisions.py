@@ -95,15 +95,15 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
 
     def compute(fit: ModelFit) -> pd.DataFrame:
         data = fit.scm.data
+        bootstrap = engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed)
         tables = [
             engine.spend_response(
                 fit.scm,
                 spec.target,
                 node,
                 decisions.levels_for(node, data[node].to_numpy(dtype=float)),
-                n_bootstrap=n_boot,
-                seed=spec.seed,
-            )
+                bootstrap=bootstrap,
+            ).table
             for node in decisions.spend_nodes
         ]
         return pd.concat(tables, ignore_index=True)
@@ -164,9 +164,8 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             decisions.spend_nodes,
             total,
             bounds=budget.bounds,
-            n_bootstrap=n_boot,
-            seed=spec.seed,
-        )
+            bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
+        ).table
 
     def present(context: dg.AssetExecutionContext, table: pd.DataFrame, fit: ModelFit) -> dict[str, Any]:
         first = table.iloc[0]

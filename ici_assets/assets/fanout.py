@@ -37,7 +37,7 @@ PUBLISH_BATCH = 50
 ALL_CHECKS = SCM_CHECKS + SHARES_CHECKS
 
 
-def fit_settings(spec: IciSpec, *, markov_alpha: float, with_contributions: bool = False) -> FitSettings:
+def fit_settings(spec: IciSpec, *, markov_alpha: float) -> FitSettings:
     """What the worker needs from the model's meta (no Dagster types, picklable)."""
     return FitSettings(
         nodes=tuple(spec.nodes),
@@ -47,7 +47,6 @@ def fit_settings(spec: IciSpec, *, markov_alpha: float, with_contributions: bool
         n_bootstrap=spec.n_bootstrap,
         seed=spec.seed,
         markov_alpha=markov_alpha,
-        with_contributions=with_contributions,
         time_column=spec.time_column,
     )
 

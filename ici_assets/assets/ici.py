@@ -124,7 +124,8 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
     @dg.asset(**published_asset_args(spec, "shares", SHARES, SHARES_CHECKS, code, description, pool=pool, kind=kind))
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
-        table = engine.ici_from_scm(fit.scm, spec.target, n_bootstrap=spec.n_bootstrap, seed=spec.seed)
+        bootstrap = engine.Bootstrap(n_bootstrap=spec.n_bootstrap, seed=spec.seed)
+        table = engine.estimate_ici(fit.scm, spec.target, bootstrap=bootstrap).table
         result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
         rows = shares_rows(spec, table, fit.facts, result_key)
         results = check_results({None: shares_checks(rows["share"])}, SHARES_CHECKS)

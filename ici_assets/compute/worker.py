@@ -1,4 +1,5 @@
-"""The work one partition needs, as a plain function: a frame slice and settings in, a table and facts out.
+"""The work one partition needs, as a plain function: a frame slice and settings in, the tables the checks and
+rows need out.
 
 It calls only the engine (no Dagster, no warehouse), so it runs the same in this process, in a
 local worker process or on a Dask worker; every process that imports this module has the engine
@@ -9,7 +10,6 @@ thread count everywhere gives the same floating-point results in any process.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -30,8 +30,11 @@ class FitSettings:
     n_bootstrap: int = 200
     seed: int = 0
     markov_alpha: float = 0.01
-    with_contributions: bool = False
     time_column: str | None = None  # each row's period: the bootstrap then resamples blocks of periods
+
+    def bootstrap(self) -> engine.Bootstrap:
+        """The engine's interval settings: n_bootstrap resamples, seeded (the default resampling and interval)."""
+        return engine.Bootstrap(n_bootstrap=self.n_bootstrap, seed=self.seed)
 
     def graph(self) -> nx.DiGraph:
         g = nx.DiGraph()
@@ -42,20 +45,18 @@ class FitSettings:
 
 @dataclass
 class FitOutcome:
-    """The engine's ICI table and the facts the checks and metadata need."""
+    """The engine's ICI table and what the checks need: the mechanism kinds, their R2, the graph's tests; and the
+    worker's process id (the run reports which processes computed)."""
 
     table: pd.DataFrame  # node, ici, share, share_low, share_high, mechanism, r2
     kinds: dict[str, str]
     r2: dict[str, float]
     markov: pd.DataFrame  # local Markov statements and their tests
-    contributions: pd.DataFrame | None = None  # per row of the slice, one column per node
-    seconds: float = 0.0
     pid: int = field(default_factory=os.getpid)
 
 
 def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
     """Fit the SCM on ``frame`` (node columns), its ICI with bootstrap intervals, and the graph's tests."""
-    start = time.perf_counter()
     nodes = frame[list(settings.nodes)]
     data = frame[[*settings.nodes, settings.time_column]] if settings.time_column else nodes
     graph = settings.graph()
@@ -63,44 +64,35 @@ def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
         scm = engine.fit_scm(
             data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column
         )
-        table = engine.ici_from_scm(scm, settings.target, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
+        result = engine.estimate_ici(scm, settings.target, bootstrap=settings.bootstrap())
         markov = engine.local_markov_test(nodes, graph, alpha=settings.markov_alpha)
-        contrib = engine.contributions(scm, settings.target) if settings.with_contributions else None
-    table.attrs.clear()  # engine bookkeeping; the facts travel as fields
     return FitOutcome(
-        table=table,
+        table=result.table,
         kinds={str(k): str(v) for k, v in scm.kinds.items()},
         r2={str(k): float(v) for k, v in scm.r2.items()},
         markov=markov,
-        contributions=contrib,
-        seconds=time.perf_counter() - start,
     )
 
 
 @dataclass
 class ChangeOutcome:
-    """One month's change attribution table and how it was obtained."""
+    """One month's change attribution table and the worker's process id."""
 
     table: pd.DataFrame  # node, part, contribution, low, high, ..., observed_change, old_mean, new_mean
-    facts: dict
-    seconds: float = 0.0
     pid: int = field(default_factory=os.getpid)
 
 
 def change_slice(old: pd.DataFrame, new: pd.DataFrame, settings: FitSettings) -> ChangeOutcome:
     """Attribute the change in the target's mean from ``old`` rows (the month before) to ``new`` rows."""
-    start = time.perf_counter()
     columns = [*settings.nodes, *([settings.time_column] if settings.time_column else [])]
     with threadpool_limits(limits=1):
-        table = engine.change_attribution(
+        result = engine.change_attribution(
             old[columns],
             new[columns],
             settings.graph(),
             settings.target,
             mechanisms=settings.mechanisms,
-            seed=settings.seed,
-            n_bootstrap=settings.n_bootstrap,
             time_column=settings.time_column,
+            bootstrap=settings.bootstrap(),
         )
-    facts = dict(table.attrs.pop("facts", {}))
-    return ChangeOutcome(table=table, facts=facts, seconds=time.perf_counter() - start)
+    return ChangeOutcome(table=result.table)

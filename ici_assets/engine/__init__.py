@@ -1,6 +1,9 @@
 """Pure-Python causal engine: additive noise SCMs, intrinsic causal influence (ICI), and the decisions a fitted
 SCM answers (spend response curves, attribution of a change between two samples, budget split).
 
+Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution) returns an
+:class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
+takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
 """
 
@@ -10,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .attribution import change_attribution
     from .budget import optimise_budget
-    from .contributions import contributions
     from .effects import linear_ici, total_effects
-    from .ici import compute_ici, estimate_ici, ici_from_scm, resampling_plan
+    from .ici import compute_ici, estimate_ici, ici_from_scm
     from .interventions import Interventional
     from .markov import local_markov_test
     from .mechanisms import (
@@ -24,26 +26,28 @@ if TYPE_CHECKING:
         SplineMechanism,
         make_mechanism,
     )
-    from .resampling import optimal_block_length
+    from .resampling import Bootstrap, optimal_block_length, resampling_plan
     from .response import spend_response
-    from .result import IciResult
+    from .result import BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
+    from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
     from .validation import validate_inputs
 
 #: Where each public name lives: the package imports a module (and its numeric stack: scipy, scikit-learn)
-#: only when one of its names is first used, so code that only declares assets loads fast.
+#: only when one of its names is first used, so code that only declares assets loads fast. No public name may
+#: be a submodule's name: importing that submodule would set it as the package's attribute, hiding the function
+#: (tests/test_lazy_imports.py checks every name after importing every submodule).
 _LAZY = {
     "change_attribution": "attribution",
     "optimise_budget": "budget",
-    "contributions": "contributions",
+    "contributions": "rowwise",
     "linear_ici": "effects",
     "total_effects": "effects",
     "compute_ici": "ici",
     "estimate_ici": "ici",
     "ici_from_scm": "ici",
-    "resampling_plan": "ici",
     "Interventional": "interventions",
     "local_markov_test": "markov",
     "BoostingMechanism": "mechanisms",
@@ -53,9 +57,17 @@ _LAZY = {
     "Poly2Mechanism": "mechanisms",
     "SplineMechanism": "mechanisms",
     "make_mechanism": "mechanisms",
+    "Bootstrap": "resampling",
     "optimal_block_length": "resampling",
+    "resampling_plan": "resampling",
     "spend_response": "response",
+    "BudgetFacts": "result",
+    "ChangeFacts": "result",
+    "EngineResult": "result",
+    "Facts": "result",
+    "IciFacts": "result",
     "IciResult": "result",
+    "ResponseFacts": "result",
     "FittedSCM": "scm",
     "fit_scm": "scm",
     "Selection": "selection",
@@ -70,13 +82,20 @@ ENGINE_VERSION = "0.2.0"
 __all__ = [
     "ENGINE_VERSION",
     "BoostingMechanism",
+    "Bootstrap",
+    "BudgetFacts",
+    "ChangeFacts",
     "EmpiricalRoot",
+    "EngineResult",
+    "Facts",
     "FittedSCM",
+    "IciFacts",
     "IciResult",
     "Interventional",
     "LinearMechanism",
     "Mechanism",
     "Poly2Mechanism",
+    "ResponseFacts",
     "Selection",
     "SparseNode",
     "SplineMechanism",

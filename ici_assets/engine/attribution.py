@@ -12,7 +12,8 @@ empirical noise distributions), else a balanced random set of pairs with a Monte
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +22,9 @@ from . import intervals
 from ._threads import serial
 from .bootstrap import refits
 from .forward import Forward, antithetic_permutations, shapley_values
-from .ici import resampling_plan
-from .resampling import Resampling
+from .resampling import Bootstrap, resampling_plan
+from .result import ChangeFacts, EngineResult
 from .scm import FittedSCM, MechanismSpec, fit_scm
-from .uncertainty import ResamplingSettings, plan_facts
 from .validation import GraphLike, relevant_nodes, validate_data, validate_inputs
 
 ATTRIBUTION_COLUMNS = [
@@ -194,27 +194,30 @@ def change_attribution(
     max_pairs: int = 40_000,
     bootstrap_max_pairs: int = 2_000,
     max_exact: int = 12,
-    **options: Unpack[Resampling],
-) -> pd.DataFrame:
+    bootstrap: Bootstrap | None = None,
+    **options: Any,
+) -> EngineResult[ChangeFacts]:
     """One row per node (target and its ancestors): its contribution to new mean - old mean of the target, as a
     Shapley value over replacing old mechanisms (roots: distributions) by new ones; the contributions sum to
     `observed_change`. Intervals resample both samples (blocks of periods with `time_column`) and refit.
     `part` says what changed: a root's distribution or a node's mechanism (with its noise). Nonlinear models
     simulate over at most `max_pairs` (old row, new row) pairs, each resample over `bootstrap_max_pairs`.
-    Intervals and the seed: the :class:`Resampling` keywords."""
-    settings = ResamplingSettings.of("change_attribution", options)
+    Intervals and the seed: the :class:`Bootstrap` keywords, or ``bootstrap=Bootstrap(...)``. Returns the table
+    and its :class:`ChangeFacts`."""
+    start = time.perf_counter()
+    settings = Bootstrap.of("change_attribution", bootstrap, options)
     seed, n_bootstrap = settings.seed, settings.n_bootstrap
     old, new = fit_pair(old_data, new_data, graph, target, mechanisms=mechanisms, seed=seed, time_column=time_column)
     order = relevant_nodes(old.graph, target)
     est, mc, method = attribute(old, new, target, seed=seed, max_pairs=max_pairs, max_exact=max_exact)
     old_mean, new_mean = float(old.data[target].mean()), float(new.data[target].mean())
     change = new_mean - old_mean
-    facts: dict[str, Any] = {"method": method, "target": str(target), "n_old": len(old.data), "n_new": len(new.data)}
+    boot_facts: dict[str, Any] = {}
     low, high = np.full(len(order), np.nan), np.full(len(order), np.nan)
-    if n_bootstrap and n_bootstrap > 0:
+    if settings.active:
         plans = [resampling_plan(scm, order, settings.resampling, settings.block_length) for scm in (old, new)]
         draws = [
-            refits(scm, order, p, n_bootstrap, np.random.default_rng([seed, 0xA7, j]))
+            refits(scm, order, p, n_bootstrap, settings.rng(0xA7, j))
             for j, (scm, p) in enumerate(zip((old, new), plans))
         ]
         boot, degenerate = [], 0
@@ -225,11 +228,12 @@ def change_attribution(
             )
         dfs = [p.df for p in plans if p.df is not None]
         low, high = intervals.interval(
-            np.array(boot), est, settings.interval, df=min(dfs) if dfs else None, bounds=None
+            np.array(boot), est, settings.interval, level=settings.level, df=min(dfs) if dfs else None, bounds=None
         )
-        facts.update(plan_facts(plans[0], n_bootstrap, settings.interval, degenerate))
+        boot_facts = settings.facts(plans[0], degenerate)
         if plans[0].kind == "block":
-            facts["block_length"] = [p.block_length for p in plans]
+            lengths = (plans[0].block_length, plans[1].block_length)
+            boot_facts.update(block_length=max(lengths), block_lengths=lengths)
     table = pd.DataFrame(
         {
             "node": order,
@@ -247,6 +251,19 @@ def change_attribution(
         },
         columns=ATTRIBUTION_COLUMNS,
     )
-    facts.update(observed_change=change, max_mc_se=float(np.max(mc)))
-    table.attrs["facts"] = facts
-    return table
+    periods = (old.n_periods, new.n_periods)
+    facts = ChangeFacts(
+        method=method,
+        target=str(target),
+        n_rows=len(old.data) + len(new.data),
+        seed=seed,
+        n_periods=None if None in periods else sum(p for p in periods if p is not None),
+        n_samples=0 if method == "closed_form_linear" else min(len(old.data) * len(new.data), max_pairs),
+        max_mc_se=float(np.max(mc)),
+        n_old=len(old.data),
+        n_new=len(new.data),
+        observed_change=float(change),
+        seconds=time.perf_counter() - start,
+        **boot_facts,
+    )
+    return EngineResult(table, facts)

@@ -12,18 +12,20 @@ refits the model on resamples (the shares' plan) with the recommended allocation
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
 from .interventions import DEFAULT_SAMPLES, Interventional
-from .resampling import Resampling
+from .resampling import Bootstrap
+from .result import BudgetFacts, EngineResult
 from .scm import FittedSCM
-from .uncertainty import ResamplingSettings, bootstrap_interval
+from .uncertainty import bootstrap_interval
 
 BUDGET_COLUMNS = [
     "node",
@@ -152,13 +154,16 @@ def optimise_budget(
     *,
     bounds: Mapping[Any, tuple[float | None, float | None]] | None = None,
     n_samples: int = DEFAULT_SAMPLES,
-    **options: Unpack[Resampling],
-) -> pd.DataFrame:
+    bootstrap: Bootstrap | None = None,
+    **options: Any,
+) -> EngineResult[BudgetFacts]:
     """One row per spend node: current and recommended allocation of `total` (default: the current total),
     bounds, marginal returns, the expected target at both, the uplift with its interval, and whether the model
     has no diminishing returns (linear mechanisms: the optimum then sits at a bound, said in `note`).
-    The uplift's interval: the :class:`Resampling` keywords. Facts are in `table.attrs["facts"]`."""
-    settings = ResamplingSettings.of("optimise_budget", options)
+    The uplift's interval and the seed: the :class:`Bootstrap` keywords, or ``bootstrap=Bootstrap(...)``.
+    Returns the table and its :class:`BudgetFacts`."""
+    start = time.perf_counter()
+    settings = Bootstrap.of("optimise_budget", bootstrap, options)
     seed = settings.seed
     nodes = list(spend_nodes)
     if not nodes:
@@ -181,7 +186,7 @@ def optimise_budget(
         sim = Interventional(refit, target, nodes, n_samples=n_samples, seed=seed)
         return np.array([sim.expected(rec)[0] - sim.expected(current)[0]])
 
-    (low,), (high,), facts = bootstrap_interval(
+    (low,), (high,), boot_facts = bootstrap_interval(
         scm,
         ev.order,
         np.array([uplift]),
@@ -189,11 +194,9 @@ def optimise_budget(
         settings,
         stream=0xB6,
     )
-    facts.update(method=ev.method, target=str(target), total=total, n_rows=len(scm.data), seed=seed)
     tol = 1e-6 * max(float(np.max(hi - lo)), 1e-12)
     at_bound = (rec <= lo + tol) | (rec >= hi - tol)
     note = _note(ev, target, nodes, grad_rec, ~at_bound)
-    facts.update(expected_uplift=uplift, no_diminishing_returns=ev.linear, note=note)
     table = pd.DataFrame(
         {
             "node": nodes,
@@ -217,5 +220,18 @@ def optimise_budget(
         },
         columns=BUDGET_COLUMNS,
     )
-    table.attrs["facts"] = facts
-    return table
+    facts = BudgetFacts(
+        method=ev.method,
+        target=str(target),
+        n_rows=len(scm.data),
+        seed=seed,
+        n_periods=scm.n_periods,
+        n_samples=0 if ev.linear else ev.n_rows,
+        total=total,
+        expected_uplift=float(uplift),
+        no_diminishing_returns=bool(ev.linear),
+        note=note,
+        seconds=time.perf_counter() - start,
+        **boot_facts,
+    )
+    return EngineResult(table, facts)

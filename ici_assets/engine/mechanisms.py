@@ -4,13 +4,18 @@ Kinds, simplest first: root (empirical distribution: the node is its own noise),
 poly2 (degree-2 polynomial + light ridge), spline (additive cubic splines + light ridge) and hgb
 (histogram gradient boosting). Linear, poly2 and spline share one shape: standardize the parents,
 expand them into a basis, solve a (ridge) least-squares problem from moments.
+
+Hyperparameters follow scikit-learn's convention: ``__init__`` only stores its arguments under their own
+names, fitted state ends in ``_``, so ``get_params`` / ``set_params`` and ``sklearn.base.clone`` work.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import inspect
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import clone as sklearn_clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import SplineTransformer
 
@@ -43,9 +48,35 @@ def normalize_kind(kind: str) -> str:
 
 
 class Mechanism:
-    """A node's causal mechanism f_j in X_j = f_j(parents) + N_j."""
+    """A node's causal mechanism f_j in X_j = f_j(parents) + N_j.
+
+    Its hyperparameters are the arguments of ``__init__``, stored under their own names: ``get_params`` and
+    ``set_params`` as in scikit-learn's estimators (what ``sklearn.base.clone`` needs)."""
 
     kind: ClassVar[str] = ""
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters by name (``deep`` is accepted for scikit-learn; mechanisms nest no estimators)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Mechanism:
+        """Set hyperparameters by name (an unknown name raises ValueError naming the valid ones)."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for {type(self).__name__}: valid parameters are {valid or 'none'}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Mechanism:
         raise NotImplementedError
@@ -58,14 +89,18 @@ class Mechanism:
         return np.asarray(y, dtype=float) - self.predict(X)
 
     def clone(self) -> Mechanism:
-        """An unfitted copy with the same settings."""
-        return type(self)()
+        """An unfitted copy with the same hyperparameters (``sklearn.base.clone``)."""
+        out: Mechanism = sklearn_clone(self)
+        return out
 
 
 class EmpiricalRoot(Mechanism):
     """A root node: its empirical distribution; predict is 0 and the noise is the column itself."""
 
     kind = "root"
+
+    def __init__(self) -> None:
+        pass
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> EmpiricalRoot:
         return self
@@ -75,9 +110,14 @@ class EmpiricalRoot(Mechanism):
 
 
 class BasisRidge(Mechanism):
-    """Standardize the parents, expand them into a basis, and fit (ridge) least squares on it."""
+    """Standardize the parents, expand them into a basis, and fit (ridge) least squares on it.
 
-    alpha: ClassVar[float] = 1e-3  # sklearn Ridge's penalty on the basis (sum-of-squares loss)
+    alpha: sklearn Ridge's penalty on the basis (sum-of-squares loss)."""
+
+    alpha: float
+
+    def __init__(self, alpha: float = 1e-3) -> None:
+        self.alpha = alpha
 
     def standardize(self, X: np.ndarray) -> np.ndarray:
         """Fit column means and scales on X (constant columns keep scale 1) and apply them."""
@@ -115,7 +155,10 @@ class LinearMechanism(BasisRidge):
     """Ordinary least squares: coef_ and intercept_ in the data's units, rank_ of the design."""
 
     kind = "linear"
-    alpha = 0.0
+    alpha = 0.0  # not a hyperparameter: OLS
+
+    def __init__(self) -> None:
+        pass
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> LinearMechanism:
         mx, my, cxx, cxy = centered_moments(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
@@ -158,13 +201,16 @@ class Poly2Mechanism(BasisRidge):
 
 
 class SplineMechanism(BasisRidge):
-    """Additive cubic splines (8 quantile knots, linear extrapolation) + light ridge.
+    """Additive cubic splines (`n_knots` quantile knots, linear extrapolation) + light ridge (`alpha`).
 
     A parent whose quantile knots are not distinct (an event dummy, a flag, a mostly-zero spend) enters
     linearly instead of through a spline."""
 
     kind = "spline"
-    n_knots: ClassVar[int] = 8
+
+    def __init__(self, alpha: float = 1e-3, n_knots: int = 8) -> None:
+        self.alpha = alpha
+        self.n_knots = n_knots
 
     def fit_basis(self, X: np.ndarray) -> np.ndarray:
         Z = self.standardize(X)
@@ -190,25 +236,28 @@ class SplineMechanism(BasisRidge):
 
 
 class BoostingMechanism(Mechanism):
-    """Histogram gradient boosting (200 iterations, early stopping), seeded."""
+    """Histogram gradient boosting (`max_iter` iterations, early stopping), seeded by `seed`."""
 
     kind = "hgb"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, max_iter: int = 200, learning_rate: float = 0.1, early_stopping: bool = True):
         self.seed = seed
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.early_stopping = early_stopping
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> BoostingMechanism:
         with serial():  # OpenMP threads only contend on small shared machines
             self.model_ = HistGradientBoostingRegressor(
-                max_iter=200, learning_rate=0.1, early_stopping=True, random_state=self.seed
+                max_iter=self.max_iter,
+                learning_rate=self.learning_rate,
+                early_stopping=self.early_stopping,
+                random_state=self.seed,
             ).fit(X, y)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.model_.predict(X), dtype=float)
-
-    def clone(self) -> BoostingMechanism:
-        return BoostingMechanism(self.seed)
 
 
 _CLASSES: dict[str, type[Mechanism]] = {
@@ -216,11 +265,12 @@ _CLASSES: dict[str, type[Mechanism]] = {
 }
 
 
-def make_mechanism(kind: str, seed: int = 0) -> Mechanism:
-    """An unfitted mechanism of the given kind."""
-    if kind == "hgb":
-        return BoostingMechanism(seed)
+def make_mechanism(kind: str, seed: int = 0, **params: Any) -> Mechanism:
+    """An unfitted mechanism of the given kind; `seed` for the seeded kinds (hgb), `params` its other
+    hyperparameters (e.g. ``n_knots`` for spline)."""
     try:
-        return _CLASSES[kind]()
+        cls = _CLASSES[kind]
     except KeyError:
         raise ValueError(f"unknown mechanism kind {kind!r}") from None
+    mech = BoostingMechanism(seed=seed) if kind == "hgb" else cls()
+    return mech.set_params(**params) if params else mech

@@ -1,4 +1,5 @@
-"""Resampling plans for the bootstrap: rows (independent) or circular blocks of consecutive periods.
+"""The bootstrap's settings (:class:`Bootstrap`: the interval keywords of every entry point, declared once) and its
+resampling plans: rows (independent) or circular blocks of consecutive periods.
 
 A block plan resamples whole periods (every unit of a period together, so correlation across regions
 within a day is kept) in blocks of `block_length` consecutive periods, wrapping around the end
@@ -9,12 +10,20 @@ Politis & White (2009), applied to each node's fitted noise summed per period, l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields, replace
 from math import ceil, sqrt
-from typing import TypedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from . import intervals
+
+if TYPE_CHECKING:
+    from .scm import FittedSCM
+
+#: How resamples are drawn: 'auto' (blocks of periods when the SCM knows its time column, else rows), or forced.
+RESAMPLING = ("auto", "block", "row")
 
 
 def _flat_top(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -89,17 +98,105 @@ def block_length_from_noise(noise: np.ndarray, periods: np.ndarray, n_periods: i
     return int(ceil(max(lengths)))
 
 
-class Resampling(TypedDict, total=False):
-    """The interval keywords of spend_response, optimise_budget and change_attribution (estimate_ici takes them
-    too): ``n_bootstrap`` resamples (0, the default: no interval), ``seed`` (0), ``resampling`` ('auto', the
-    default: blocks of consecutive periods when the SCM knows its time column, else rows; 'block'; 'row'),
-    ``block_length`` in periods (default: chosen from the data) and ``interval`` (see ``intervals.METHODS``)."""
+@dataclass(frozen=True, kw_only=True)
+class Bootstrap:
+    """The interval keywords of every engine entry point (estimate_ici, ici_from_scm, compute_ici, spend_response,
+    optimise_budget, change_attribution), declared once with their defaults; checked before any work.
 
-    n_bootstrap: int
-    seed: int
-    resampling: str
-    block_length: int | None
-    interval: str
+    Pass them as keywords (``n_bootstrap=200, seed=1``) or as one object (``bootstrap=Bootstrap(n_bootstrap=200)``;
+    keywords given as well override its fields).
+
+    n_bootstrap: resamples (0: no interval). seed: of the resamples and of any Monte Carlo simulation.
+    resampling: 'auto' (blocks of consecutive periods when the SCM knows its time column, else rows), 'block' or
+    'row'. block_length: periods per block (None: chosen from the data). interval: see ``intervals.METHODS``.
+    level: coverage of the interval (0.95: 95 %).
+    """
+
+    n_bootstrap: int = 0
+    seed: int = 0
+    resampling: str = "auto"
+    block_length: int | None = None
+    interval: str = intervals.DEFAULT
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, int | np.integer):
+            raise TypeError(f"n_bootstrap must be a whole number of resamples, got {self.n_bootstrap!r}")
+        if self.n_bootstrap < 0:
+            raise ValueError(f"n_bootstrap={self.n_bootstrap} must be 0 (no interval) or more")
+        if self.resampling not in RESAMPLING:
+            raise ValueError(f"unknown resampling {self.resampling!r}: use one of {', '.join(map(repr, RESAMPLING))}")
+        if self.block_length is not None and not int(self.block_length) >= 1:
+            raise ValueError(f"block_length={self.block_length} must be at least 1 period (or None: from the data)")
+        if self.interval not in intervals.METHODS:
+            raise ValueError(
+                f"unknown interval {self.interval!r}: use one of {', '.join(map(repr, intervals.METHODS))}"
+            )
+        if not 0.0 < float(self.level) < 1.0:
+            raise ValueError(f"level={self.level} must be between 0 and 1 (0.95: a 95 % interval)")
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def of(cls, function: str, bootstrap: Bootstrap | None, options: Mapping[str, Any]) -> Bootstrap:
+        """The settings of one call of ``function`` (named in the message for an unknown keyword): ``bootstrap``
+        (default: every field's default) with the keywords in ``options`` replacing its fields."""
+        unknown = sorted(set(options) - cls.names())
+        if unknown:
+            raise TypeError(f"{function}() got unexpected keyword argument(s): {', '.join(unknown)}")
+        base = cls() if bootstrap is None else bootstrap
+        return replace(base, **options) if options else base
+
+    @classmethod
+    def split(
+        cls, function: str, bootstrap: Bootstrap | None, options: Mapping[str, Any]
+    ) -> tuple[Bootstrap, dict[str, Any]]:
+        """(settings from the interval keywords among ``options``, the other keywords)."""
+        names = cls.names()
+        ours = {k: v for k, v in options.items() if k in names}
+        return cls.of(function, bootstrap, ours), {k: v for k, v in options.items() if k not in names}
+
+    @property
+    def active(self) -> bool:
+        """Whether intervals are asked for."""
+        return self.n_bootstrap > 0
+
+    def rng(self, *stream: int) -> np.random.Generator:
+        """The resampling generator of one function (``stream`` keeps functions' draws apart)."""
+        return np.random.default_rng([self.seed, *stream])
+
+    def facts(self, plan: Plan, n_degenerate: int) -> dict[str, Any]:
+        """How the intervals were obtained (fields of :class:`result.Facts`)."""
+        return {
+            "n_bootstrap": int(self.n_bootstrap),
+            "resampling": plan.kind,
+            "block_length": plan.block_length if plan.kind == "block" else None,
+            "interval": self.interval,
+            "level": float(self.level),
+            "n_degenerate_resamples": int(n_degenerate),
+        }
+
+
+def resampling_plan(
+    scm: FittedSCM, order: list[Any], resampling: str = "auto", block_length: int | None = None
+) -> Plan:
+    """Rows, or circular blocks of periods ('auto': blocks when the SCM knows each row's period)."""
+    if resampling not in RESAMPLING:
+        raise ValueError(f"unknown resampling {resampling!r}: use one of {', '.join(map(repr, RESAMPLING))}")
+    n = len(scm.data)
+    if resampling == "row" or (resampling == "auto" and scm.periods is None):
+        return Plan(n)
+    if scm.periods is None or scm.n_periods is None:
+        raise ValueError("resampling='block' needs each row's period: fit the SCM with time_column=<column>")
+    T = scm.n_periods
+    if block_length is None:
+        noise = np.column_stack([scm.noise[nd] for nd in order])
+        block_length = block_length_from_noise(noise, scm.periods, T)
+    elif not 1 <= int(block_length) <= T:
+        raise ValueError(f"block_length={block_length} must be between 1 and the number of periods ({T})")
+    return Plan(n, scm.periods, T, int(block_length))
 
 
 @dataclass(frozen=True)

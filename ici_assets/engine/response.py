@@ -9,16 +9,18 @@ consecutive periods when the SCM knows its time column).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .interventions import DEFAULT_SAMPLES, Interventional
-from .resampling import Resampling
+from .resampling import Bootstrap
+from .result import EngineResult, ResponseFacts
 from .scm import FittedSCM
-from .uncertainty import ResamplingSettings, bootstrap_interval
+from .uncertainty import bootstrap_interval
 
 RESPONSE_COLUMNS = [
     "node",
@@ -73,17 +75,19 @@ def spend_response(
     levels: Sequence[float],
     *,
     n_samples: int = DEFAULT_SAMPLES,
-    **options: Unpack[Resampling],
-) -> pd.DataFrame:
+    bootstrap: Bootstrap | None = None,
+    **options: Any,
+) -> EngineResult[ResponseFacts]:
     """One row per level (sorted): expected target under do(node = level) with its interval, marginal and
     incremental returns, and the marginal return at the current level (the node's mean) with its interval.
     Closed form where the mechanisms on the paths from node to target are linear (the marginal return is then
     the fitted total effect at every level); otherwise forward simulation over at most `n_samples` noise rows
     (`mc_se`: Monte Carlo error).
-    Intervals: the :class:`Resampling` keywords (n_bootstrap, seed, resampling, block_length, interval).
-    Facts (method, rows, resampling, ...) are in `table.attrs["facts"]`.
+    Intervals and the seed: the :class:`Bootstrap` keywords (n_bootstrap, seed, resampling, block_length,
+    interval, level), or ``bootstrap=Bootstrap(...)``. Returns the table and its :class:`ResponseFacts`.
     """
-    settings = ResamplingSettings.of("spend_response", options)
+    start = time.perf_counter()
+    settings = Bootstrap.of("spend_response", bootstrap, options)
     seed = settings.seed
     x = check_levels(node, levels)
     ev = Interventional(scm, target, [node], n_samples=n_samples, seed=seed)
@@ -93,7 +97,7 @@ def spend_response(
     def statistic(refit: FittedSCM, _: int) -> np.ndarray:
         return _curve(Interventional(refit, target, [node], n_samples=n_samples, seed=seed), x, False)[0]
 
-    low, high, facts = bootstrap_interval(  # the levels' expected target and the current marginal return
+    low, high, boot_facts = bootstrap_interval(  # the levels' expected target and the current marginal return
         scm,
         ev.order,
         np.append(est[:L], est[-1]),
@@ -101,8 +105,6 @@ def spend_response(
         settings,
         stream=0x5E5,
     )
-    facts.update(method=ev.method, target=str(target), n_rows=len(scm.data), seed=seed)
-    facts["n_samples"] = 0 if ev.linear else ev.n_rows
     expected, marginal = est[:L], est[L : 2 * L]
     incremental = np.concatenate([[np.nan], np.diff(expected) / np.diff(x)])
     lo_obs, hi_obs = ev.observed[0]
@@ -125,11 +127,19 @@ def spend_response(
         },
         columns=RESPONSE_COLUMNS,
     )
-    facts.update(
-        current_level=float(ev.current[0]),
-        observed_range=[float(lo_obs), float(hi_obs)],
+    facts = ResponseFacts(
+        method=ev.method,
+        target=str(target),
+        n_rows=len(scm.data),
+        seed=seed,
+        n_periods=scm.n_periods,
+        n_samples=0 if ev.linear else ev.n_rows,
         max_mc_se=float(mc[:L].max()),
-        target_mean=ev.mean_target,
+        node=str(node),
+        current_level=float(ev.current[0]),
+        observed_range=(float(lo_obs), float(hi_obs)),
+        target_mean=float(ev.mean_target),
+        seconds=time.perf_counter() - start,
+        **boot_facts,
     )
-    table.attrs["facts"] = facts
-    return table
+    return EngineResult(table, facts)

@@ -1,9 +1,15 @@
-"""The result of an ICI estimate: the table plus the facts a caller reports (method, resampling, ...)."""
+"""What every engine entry point returns: its table and the facts of how it was obtained, in one vocabulary.
+
+``EngineResult(table, facts)``: ``facts`` is a :class:`Facts` (the names every entry point shares: method,
+target, n_rows, seed, seconds, the bootstrap's, Monte Carlo sizes) or a subclass adding the entry point's own
+(:class:`IciFacts`, :class:`ResponseFacts`, :class:`BudgetFacts`, :class:`ChangeFacts`); ``facts.as_dict()``
+gives them JSON-ready for metadata.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -13,54 +19,111 @@ from .sparse import SparseNode
 COLUMNS = ["node", "ici", "share", "share_low", "share_high", "mechanism", "r2"]
 
 
-@dataclass(frozen=True)
-class IciResult:
-    """ICI table (one row per node: COLUMNS) and how it was obtained.
+@dataclass(frozen=True, kw_only=True)
+class Facts:
+    """How a result was obtained, the same names in every entry point.
 
-    method: closed_form_linear, shapley_exact or shapley_permutation. resampling: none, row or block;
-    block_length in periods (block only). n_degenerate: resamples in which some regression was
-    rank-deficient or some node constant (solved by pseudo-inverse, kept). share_mc_se: Monte Carlo
-    standard error of each share in points (Shapley methods; None for the exact closed form).
+    method: closed_form_linear (every mechanism involved is linear: exact), shapley_exact, shapley_permutation
+    (ICI) or simulation (decisions). n_rows: rows the model was fitted on (change attribution: both samples).
+    n_periods: distinct periods of those rows (None without a time column). seconds: wall time of the call.
+    The bootstrap (n_bootstrap 0: no interval, and resampling 'none'): resampling 'row' or 'block', block_length
+    in periods (block only), interval method and level, n_degenerate_resamples (resamples in which some
+    regression was rank-deficient or some node constant: solved by pseudo-inverse and kept).
+    n_samples: simulated noise rows (0: closed form, nothing simulated). max_mc_se: the largest Monte Carlo
+    standard error of the table's values (ICI: of a share, in points; None without Monte Carlo).
     """
 
-    table: pd.DataFrame
-    target: Any
     method: str
+    target: str
     n_rows: int
     seed: int
-    var_target_data: float
-    ici_total: float
+    seconds: float = 0.0
+    n_periods: int | None = None
     n_bootstrap: int = 0
     resampling: str = "none"
     block_length: int | None = None
-    n_periods: int | None = None
     interval: str | None = None
-    n_degenerate: int = 0
-    sparse_nodes: tuple[SparseNode, ...] = ()
-    var_y_model: float | None = None
-    n_samples: int | None = None
-    n_permutations: int | None = None
-    share_mc_se: np.ndarray | None = field(default=None, repr=False)
+    level: float | None = None
+    n_degenerate_resamples: int = 0
+    n_samples: int = 0
+    max_mc_se: float | None = None
 
-    def facts(self) -> dict[str, Any]:
-        """JSON-friendly facts for metadata (numbers, strings, lists; no None values)."""
-        out: dict[str, Any] = {
-            "method": self.method,
-            "n_rows": self.n_rows,
-            "seed": self.seed,
-            "n_bootstrap": self.n_bootstrap,
-            "resampling": self.resampling,
-            "n_degenerate_resamples": self.n_degenerate,
-            "sparse_nodes": [str(s.node) for s in self.sparse_nodes],
-        }
-        optional = {
-            "block_length": self.block_length,
-            "n_periods": self.n_periods,
-            "interval": self.interval,
-            "n_samples": self.n_samples,
-            "n_permutations": self.n_permutations,
-        }
-        out.update({k: v for k, v in optional.items() if v is not None})
-        if self.share_mc_se is not None:
-            out["max_share_mc_se"] = float(np.max(self.share_mc_se))
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly facts for metadata (numbers, strings, booleans and lists; None values left out)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = _plain(getattr(self, f.name))
+            if value is not None and f.metadata.get("json", True):
+                out[f.name] = value
         return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SparseNode):
+        return str(value.node)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class IciFacts(Facts):
+    """ICI's own facts: Var(target) in the data and the sum of the ICI (the closed form's model variance),
+    Var(Y) of the simulated model (Shapley), permutations sampled, sparse nodes (see ``flag_sparse_nodes``) and
+    each share's Monte Carlo standard error in points (array, not in ``as_dict``; its max is ``max_mc_se``)."""
+
+    var_target_data: float
+    ici_total: float
+    var_y_model: float | None = None
+    n_permutations: int | None = None
+    sparse_nodes: tuple[SparseNode, ...] = ()
+    share_mc_se: np.ndarray | None = field(default=None, repr=False, compare=False, metadata={"json": False})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponseFacts(Facts):
+    """spend_response's own facts: the node, its current level (mean) and observed range, the target's mean."""
+
+    node: str
+    current_level: float
+    observed_range: tuple[float, float]
+    target_mean: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetFacts(Facts):
+    """optimise_budget's own facts: the total split, the expected uplift, whether the model has no diminishing
+    returns (linear), and the plain sentence saying what that means for the split."""
+
+    total: float
+    expected_uplift: float
+    no_diminishing_returns: bool
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeFacts(Facts):
+    """change_attribution's own facts: rows of each sample (n_rows is their sum), the observed change of the
+    target's mean, and each sample's block length (``block_length`` is the longer of the two)."""
+
+    n_old: int
+    n_new: int
+    observed_change: float
+    block_lengths: tuple[int, int] | None = None
+
+
+F = TypeVar("F", bound=Facts)
+
+
+@dataclass(frozen=True)
+class EngineResult(Generic[F]):
+    """An engine entry point's table and the facts of how it was obtained."""
+
+    table: pd.DataFrame
+    facts: F
+
+
+#: estimate_ici's result: the ICI table (one row per node: COLUMNS) and its :class:`IciFacts`.
+IciResult = EngineResult[IciFacts]

@@ -43,7 +43,7 @@ def test_linear_response_is_the_fitted_total_effect(linear_scm, node: str) -> No
         + c["social_clicks"][node] * c["revenue"]["social_clicks"]
     )
     levels = [60_000.0, 100_000.0, 140_000.0, 180_000.0]
-    table = spend_response(linear_scm, "revenue", node, levels)
+    table = spend_response(linear_scm, "revenue", node, levels).table
     assert list(table.method.unique()) == ["closed_form_linear"]
     np.testing.assert_allclose(table.marginal_return, path_sum, rtol=1e-9)
     np.testing.assert_allclose(table.incremental_return[1:], path_sum, rtol=1e-9)
@@ -51,7 +51,7 @@ def test_linear_response_is_the_fitted_total_effect(linear_scm, node: str) -> No
     assert (table.mc_se == 0).all()
     assert abs(path_sum / TRUE_EFFECT[node] - 1) < 0.03
     # at the current level (the node's mean) the expected revenue is the observed mean
-    at_mean = spend_response(linear_scm, "revenue", node, [linear_scm.data[node].mean()])
+    at_mean = spend_response(linear_scm, "revenue", node, [linear_scm.data[node].mean()]).table
     assert at_mean.expected_target[0] == pytest.approx(linear_scm.data["revenue"].mean(), rel=1e-12)
 
 
@@ -69,7 +69,7 @@ def test_saturating_response_curve_within_3_percent_of_truth(saturating) -> None
     case, df, scm = saturating
     for node in ("tv_spend", "social_spend"):
         levels = np.quantile(df[node], [0.05, 0.25, 0.5, 0.75, 0.95])
-        table = spend_response(scm, "revenue", node, levels)
+        table = spend_response(scm, "revenue", node, levels).table
         truth = case.response(node, levels)
         assert list(table.method.unique()) == ["simulation"]
         assert np.abs(table.expected_target / truth - 1).max() < 0.03  # measured: 0.16 % at most
@@ -87,13 +87,15 @@ def test_saturating_response_curve_within_3_percent_of_truth(saturating) -> None
 def test_response_intervals_use_the_shares_block_plan() -> None:
     df = regional_case(0.5, n_units=5, n_periods=200, seed=3)
     scm = fit_scm(df, ARTICLE.edges, mechanisms="linear", time_column="period")
-    table = spend_response(scm, "revenue", "tv_spend", [80_000.0, 120_000.0], n_bootstrap=40, seed=1)
-    facts = table.attrs["facts"]
-    assert facts["resampling"] == "block" and facts["block_length"] >= 2 and facts["n_bootstrap"] == 40
+    result = spend_response(scm, "revenue", "tv_spend", [80_000.0, 120_000.0], n_bootstrap=40, seed=1)
+    table, facts = result.table, result.facts
+    assert facts.resampling == "block" and facts.block_length is not None and facts.block_length >= 2
+    assert facts.n_bootstrap == 40 and facts.level == 0.95 and facts.n_degenerate_resamples == 0
+    assert facts.method == "closed_form_linear" and facts.n_samples == 0 and facts.n_rows == len(df)
     assert (table.low < table.expected_target).all() and (table.expected_target < table.high).all()
     assert table.current_marginal_low[0] < table.marginal_return[0] < table.current_marginal_high[0]
     assert table.current_marginal_low[0] < TRUE_EFFECT["tv_spend"] < table.current_marginal_high[0]
-    again = spend_response(scm, "revenue", "tv_spend", [80_000.0, 120_000.0], n_bootstrap=40, seed=1)
+    again = spend_response(scm, "revenue", "tv_spend", [80_000.0, 120_000.0], n_bootstrap=40, seed=1).table
     pd.testing.assert_frame_equal(table, again)  # same seed, same numbers
 
 
@@ -106,7 +108,7 @@ def test_linear_truth_of_the_ctr_drop_by_hand() -> None:
 
 def test_linear_attribution_recovers_the_mechanism_change() -> None:
     old, new = ARTICLE.simulate(20_000, 1), ctr_drop().simulate(20_000, 2)
-    table = change_attribution(old, new, ARTICLE.edges, "revenue", n_bootstrap=50).set_index("node")
+    table = change_attribution(old, new, ARTICLE.edges, "revenue", n_bootstrap=50).table.set_index("node")
     truth = linear_change_truth(ARTICLE, ctr_drop())
     observed = new["revenue"].mean() - old["revenue"].mean()
     assert table.observed_change.iloc[0] == pytest.approx(observed, rel=1e-12)
@@ -122,7 +124,7 @@ def test_linear_attribution_recovers_the_mechanism_change() -> None:
 def test_saturating_attribution_sums_exactly_and_finds_the_click_through_drop() -> None:
     old_case, new_case = SpendCase(), SpendCase(social_cap=240.0, tv_mean=150.0)
     old, new = old_case.simulate(5_000, 1), new_case.simulate(5_000, 2)
-    table = change_attribution(old, new, SPEND_EDGES, "revenue", mechanisms=SPLINES).set_index("node")
+    table = change_attribution(old, new, SPEND_EDGES, "revenue", mechanisms=SPLINES).table.set_index("node")
     truth = old_case.change_truth(new_case)
     observed = new["revenue"].mean() - old["revenue"].mean()
     assert abs(table.contribution.sum() - observed) <= 1e-9 * abs(observed)
@@ -141,7 +143,7 @@ def test_month_sized_samples_recover_the_click_through_drop() -> None:
     truth = old_case.change_truth(new_case)["social_clicks"]
     for s in range(5):
         old, new = old_case.simulate(600, 5 + 2 * s), new_case.simulate(620, 6 + 2 * s)
-        table = change_attribution(old, new, SPEND_EDGES, "revenue", mechanisms=SPLINES).set_index("node")
+        table = change_attribution(old, new, SPEND_EDGES, "revenue", mechanisms=SPLINES).table.set_index("node")
         assert table.loc["social_clicks", "contribution"] == pytest.approx(truth, rel=0.10)
         assert abs(table.contribution.sum() / table.observed_change.iloc[0] - 1) <= 1e-9
 
@@ -149,7 +151,7 @@ def test_month_sized_samples_recover_the_click_through_drop() -> None:
 def test_budget_recovers_the_true_best_split(saturating) -> None:
     case, _, scm = saturating
     bounds = {"tv_spend": (20.0, 300.0), "social_spend": (10.0, 200.0)}
-    table = optimise_budget(scm, "revenue", ["tv_spend", "social_spend"], bounds=bounds, n_bootstrap=20)
+    table = optimise_budget(scm, "revenue", ["tv_spend", "social_spend"], bounds=bounds, n_bootstrap=20).table
     table = table.set_index("node")
     total = table.current.sum()
     assert table.recommended.sum() == pytest.approx(total, rel=1e-9)
@@ -170,7 +172,7 @@ def test_budget_recovers_the_true_best_split(saturating) -> None:
 
 
 def test_linear_budget_says_it_has_no_diminishing_returns(linear_scm) -> None:
-    table = optimise_budget(linear_scm, "revenue", ["tv_spend", "social_spend"]).set_index("node")
+    table = optimise_budget(linear_scm, "revenue", ["tv_spend", "social_spend"]).table.set_index("node")
     assert table.no_diminishing_returns.all()
     assert "no diminishing returns" in table.note.iloc[0] and "at a bound" in table.note.iloc[0]
     # TV has the larger fitted total effect: it is filled to its upper bound first, social gets the rest

@@ -7,12 +7,14 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
 
 from ici_assets.engine import (
     BoostingMechanism,
+    EmpiricalRoot,
     LinearMechanism,
     Poly2Mechanism,
     SplineMechanism,
@@ -79,6 +81,44 @@ def test_boosting_clone_is_unfitted_and_reproducible(xy) -> None:
         make_mechanism("magic")
 
 
+@pytest.mark.parametrize(
+    "mech, params",
+    [
+        (EmpiricalRoot(), {}),
+        (LinearMechanism(), {}),
+        (Poly2Mechanism(alpha=0.5), {"alpha": 0.5}),
+        (SplineMechanism(alpha=0.01, n_knots=5), {"alpha": 0.01, "n_knots": 5}),
+        (
+            BoostingMechanism(seed=7, max_iter=50, learning_rate=0.2, early_stopping=False),
+            {"seed": 7, "max_iter": 50, "learning_rate": 0.2, "early_stopping": False},
+        ),
+        (make_mechanism("spline", n_knots=6), {"alpha": 1e-3, "n_knots": 6}),
+        (make_mechanism("hgb", 4), {"seed": 4, "max_iter": 200, "learning_rate": 0.1, "early_stopping": True}),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, dict) else "",
+)
+def test_sklearn_clone_keeps_hyperparameters_and_predictions(xy, mech, params) -> None:
+    X, y = xy
+    assert mech.get_params() == params
+    fitted = mech.fit(X, y)
+    copy = clone(fitted)
+    assert type(copy) is type(mech) and copy.get_params() == params and copy is not fitted
+    assert not any(k.endswith("_") for k in vars(copy)), "a clone is unfitted"
+    assert mech.clone().get_params() == params
+    np.testing.assert_array_equal(copy.fit(X, y).predict(X[:200]), fitted.predict(X[:200]))
+    if params:  # set_params changes what a fit does
+        key = next(iter(params))
+        assert clone(mech).set_params(**{key: params[key]}).get_params() == params
+
+
+def test_hyperparameters_change_the_fit(xy) -> None:
+    X, y = xy
+    coarse, fine = SplineMechanism(n_knots=4).fit(X, y), SplineMechanism().fit(X, y)
+    assert not np.allclose(coarse.predict(X[:50]), fine.predict(X[:50]))
+    with pytest.raises(ValueError, match="Invalid parameter 'knots'"):
+        make_mechanism("spline", knots=3)
+
+
 def test_fitted_scm_holds_one_mechanism_per_node() -> None:
     df = article_case(5_000, 0)
     scm = fit_scm(df, EDGES, mechanisms={"Revenue": "poly2"})
@@ -110,7 +150,8 @@ def test_total_effects_floats_and_arrays_agree() -> None:
 
 def test_result_facts_are_json_ready() -> None:
     res = estimate_ici(fit_scm(article_case(3_000, 1), EDGES, mechanisms="linear"), "Revenue", n_bootstrap=20)
-    facts = res.facts()
+    facts = res.facts.as_dict()
     json.dumps(facts)
     assert facts["method"] == "closed_form_linear" and facts["resampling"] == "row" and facts["n_bootstrap"] == 20
+    assert facts["n_degenerate_resamples"] == 0 and facts["sparse_nodes"] == [] and "share_mc_se" not in facts
     assert list(res.table.columns) == ["node", "ici", "share", "share_low", "share_high", "mechanism", "r2"]

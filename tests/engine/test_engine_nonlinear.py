@@ -32,14 +32,15 @@ def test_nonlinear_shares_close_to_truth(sat: pd.DataFrame, truth: dict[str, flo
     result = estimate_ici(fit_scm(sat, EDGES, mechanisms="auto", seed=0), "Revenue", seed=0)
     table = result.table.set_index("node")
     assert (table.mechanism.drop(["Demand", "TV spend", "Social spend"]) != "linear").all()
-    assert result.method == "shapley_exact"
+    assert result.facts.method == "shapley_exact"
     for k, v in truth.items():
         assert abs(table.loc[k, "share"] - v) < 1.0, (k, table.loc[k, "share"], v)
     # Shapley values add up to Var(Y) of the simulated model
-    assert table["ici"].sum() == pytest.approx(result.var_y_model, rel=1e-9)
-    assert result.var_y_model == pytest.approx(sat["Revenue"].var(), rel=0.03)
+    assert table["ici"].sum() == pytest.approx(result.facts.var_y_model, rel=1e-9)
+    assert result.facts.var_y_model == pytest.approx(sat["Revenue"].var(), rel=0.03)
     # Monte Carlo error of the shares is reported and small at 100,000 draws
-    assert result.share_mc_se is not None and 0 < result.share_mc_se.max() < 0.3
+    assert result.facts.share_mc_se is not None and 0 < result.facts.share_mc_se.max() < 0.3
+    assert result.facts.max_mc_se == result.facts.share_mc_se.max() and result.facts.n_samples == 100_000
 
 
 def test_monte_carlo_spread_over_seeds(sat: pd.DataFrame) -> None:
@@ -71,7 +72,7 @@ def test_nonlinear_contributions_sum_to_target(sat: pd.DataFrame) -> None:
 def test_contributions_rowwise_equals_linear_formula() -> None:
     """The nonlinear (row-wise Shapley) path reduces to a_j (N_j - mean) for linear mechanisms."""
     from ici_assets.engine.cases import article_case
-    from ici_assets.engine.contributions import _rowwise_shapley
+    from ici_assets.engine.rowwise import _rowwise_shapley
 
     df = article_case(2_000, 0)
     scm = fit_scm(df, EDGES, mechanisms="linear")

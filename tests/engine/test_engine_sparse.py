@@ -24,9 +24,10 @@ def test_weekly_event_dummies_200_resamples(seed: int, resampling: str) -> None:
     assert ((t.share_low <= t.share) & (t.share <= t.share_high)).all()
     assert t.share.sum() == pytest.approx(100.0)
     # a resample without an event week has a singular design: solved, kept and counted
-    assert 40 <= res.n_degenerate <= 160, res.n_degenerate
-    assert res.facts()["n_degenerate_resamples"] == res.n_degenerate
-    assert {s.node for s in res.sparse_nodes} == {"event_1", "event_2"}
+    assert 40 <= res.facts.n_degenerate_resamples <= 160, res.facts.n_degenerate_resamples
+    assert res.facts.as_dict()["n_degenerate_resamples"] == res.facts.n_degenerate_resamples
+    assert {s.node for s in res.facts.sparse_nodes} == {"event_1", "event_2"}
+    assert set(res.facts.as_dict()["sparse_nodes"]) == {"event_1", "event_2"}
     # the dummies' intervals reach zero (no event in the resample) and are not a degenerate [0, 0]
     for event in ("event_1", "event_2"):
         assert t.loc[event, "share_low"] == 0.0 and t.loc[event, "share_high"] > t.loc[event, "share"] > 0.0

@@ -56,13 +56,14 @@ def test_time_column_api_and_facts() -> None:
     assert scm.n_periods == 400 and scm.periods is not None and scm.periods.max() == 399
     assert list(scm.data.columns) == scm.order
     res = estimate_ici(scm, "revenue", n_bootstrap=50, seed=1)
-    assert res.resampling == "block" and res.block_length is not None and 10 <= res.block_length <= 60
-    assert res.facts()["block_length"] == res.block_length and res.facts()["n_periods"] == 400
-    assert res.facts()["interval"] == "calibrated" and res.n_degenerate == 0
+    facts = res.facts
+    assert facts.resampling == "block" and facts.block_length is not None and 10 <= facts.block_length <= 60
+    assert facts.as_dict()["block_length"] == facts.block_length and facts.as_dict()["n_periods"] == 400
+    assert facts.interval == "calibrated" and facts.n_degenerate_resamples == 0
     fixed = estimate_ici(scm, "revenue", n_bootstrap=50, seed=1, block_length=5)
-    assert fixed.block_length == 5
+    assert fixed.facts.block_length == 5
     rows = estimate_ici(scm, "revenue", n_bootstrap=50, seed=1, resampling="row")
-    assert rows.resampling == "row" and rows.block_length is None
+    assert rows.facts.resampling == "row" and rows.facts.block_length is None
     # the row bootstrap treats 2,000 autocorrelated rows as independent: narrower intervals
     width = (res.table.share_high - res.table.share_low).sum()
     assert width > 1.5 * (rows.table.share_high - rows.table.share_low).sum()
