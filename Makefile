@@ -6,9 +6,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: install parse demo dev test test-fast browser postgres-server bench clean lint
+.PHONY: install parse demo dev test test-fast browser postgres-server bench clean lint docs
 
-# DBT_TARGET=postgres runs everything on PostgreSQL (README "Run on PostgreSQL"); with no PGHOST set,
+# DBT_TARGET=postgres runs everything on PostgreSQL (docs/postgres.md); with no PGHOST set,
 # on a local server under .postgres/ that the CLI starts from Debian's packages.
 PG_SERVER := $(if $(filter postgres,$(DBT_TARGET)),$(if $(PGHOST),,postgres-server))
 
@@ -40,8 +40,8 @@ postgres-server:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-# The whole suite, after the linters (README "Tests").
-test: lint browser postgres-server
+# The whole suite, after the linters and the docs (docs/tests.md).
+test: lint docs browser postgres-server
 	ICI_REQUIRE_POSTGRES=1 $(RUN) pytest
 
 # The inner loop: everything but the tests marked slow, browser, cluster or postgres (under 2 minutes).
@@ -55,9 +55,14 @@ lint: install
 	$(RUN) mypy
 	ICI_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
 
+# The docs site (MkDocs, Material theme) into site/; strict: a broken link or anchor fails it. The reference
+# pages are rendered from the typed models by docs/gen_reference.py (imports the component: most of the time).
+docs: install
+	NO_MKDOCS_2_WARNING=1 PYTHONWARNINGS=ignore::DeprecationWarning $(RUN) mkdocs build --strict
+
 bench: install
 	$(RUN) python benchmarks/bench_article.py
 
 clean:
 	[ ! -d .postgres/data ] || $(RUN) python -m ici_assets.cli postgres stop
-	rm -rf data .dagster_home .postgres dbt_project/target dbt_project/logs
+	rm -rf data .dagster_home .postgres dbt_project/target dbt_project/logs site

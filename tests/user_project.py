@@ -1,6 +1,6 @@
-"""The files of README's "Use it on your own dbt project", written by the user-project test.
+"""The files of the docs' "Use it on your own dbt project" (docs/own-project.md), written by the user-project test.
 
-README shows these texts verbatim (tests/e2e/test_user_project.py checks it): a dg project (pyproject.toml
+That page shows these texts verbatim (tests/e2e/test_user_project.py checks it): a dg project (pyproject.toml
 and a definitions module), a dbt project with its profile in ~/.dbt, a model with an ``ici`` meta per
 table, and the Dagster instance's one-writer pool.
 """

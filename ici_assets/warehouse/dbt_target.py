@@ -157,5 +157,5 @@ def warehouse_for(target: DbtTarget, *, wait_seconds: float = 120.0) -> Warehous
         return PostgresWarehouse.from_target(target, wait_seconds=wait_seconds)
     raise DbtTargetError(
         f"{target.describe()} is of type '{target.type}': the ICI assets have warehouses for "
-        f"{', '.join(SUPPORTED_TYPES)} (README: 'Other warehouses' says what another adapter needs)."
+        f"{', '.join(SUPPORTED_TYPES)} (docs/postgres.md, 'Other warehouses', says what another adapter needs)."
     )

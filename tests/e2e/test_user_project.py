@@ -1,4 +1,5 @@
-"""README's "Use it on your own dbt project", done in an empty temporary folder outside the repository.
+"""The docs' "Use it on your own dbt project" (docs/own-project.md), done in an empty temporary folder outside
+the repository.
 
 The user's own raw tables (tests/user_data.py: daily regional, weekly national with one-week events,
 weekly regional) land in their DuckDB file; their dbt project has its profile in ~/.dbt (HOME is the
@@ -193,10 +194,10 @@ def test_query_command_prints_every_models_shares(user_project):
 
 
 def test_readme_shows_these_files_and_commands():
+    """The own-project guide (README's section before the docs moved to docs/) shows verbatim what this test runs."""
     from tests.user_project import DBT_PROJECT, DEFINITIONS, PYPROJECT, model_yaml
 
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Use it on your own dbt project") :]
+    section = (REPO / "docs" / "own-project.md").read_text()
     for text in (PYPROJECT, DEFINITIONS, DBT_PROJECT, INSTANCE, BUILD_DEFINITIONS):
         assert text in section
     assert model_yaml("media_weekly", "week", "week", (), MEDIA) in section
