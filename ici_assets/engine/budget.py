@@ -221,12 +221,7 @@ def optimise_budget(
         columns=BUDGET_COLUMNS,
     )
     facts = BudgetFacts(
-        method=ev.method,
-        target=str(target),
-        n_rows=len(scm.data),
-        seed=seed,
-        n_periods=scm.n_periods,
-        n_samples=0 if ev.linear else ev.n_rows,
+        **ev.facts_fields(),
         total=total,
         expected_uplift=float(uplift),
         no_diminishing_returns=bool(ev.linear),

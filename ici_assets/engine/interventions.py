@@ -56,6 +56,7 @@ class Interventional:
         if len(set(map(str, self.nodes))) != len(self.nodes):
             raise ValueError(f"nodes {self.nodes!r} repeat a node: give each once")
         data = scm.data
+        self.target, self.seed, self.n_data, self.n_periods = target, seed, len(data), scm.n_periods
         self.current = np.array([float(data[n].mean()) for n in self.nodes])
         self.sd = np.array([float(data[n].std(ddof=0)) for n in self.nodes])
         self.observed = np.array([[float(data[n].min()), float(data[n].max())] for n in self.nodes])
@@ -82,6 +83,17 @@ class Interventional:
     @property
     def method(self) -> str:
         return "closed_form_linear" if self.linear else "simulation"
+
+    def facts_fields(self) -> dict[str, Any]:
+        """The facts every decision computed by this evaluator shares (the vocabulary of :mod:`.result`)."""
+        return {
+            "method": self.method,
+            "target": str(self.target),
+            "n_rows": self.n_data,
+            "seed": self.seed,
+            "n_periods": self.n_periods,
+            "n_samples": 0 if self.linear else self.n_rows,
+        }
 
     def per_row(self, levels: Levels) -> np.ndarray:
         """Target of every simulated row under do(nodes = levels) (simulation only)."""

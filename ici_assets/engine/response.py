@@ -128,12 +128,7 @@ def spend_response(
         columns=RESPONSE_COLUMNS,
     )
     facts = ResponseFacts(
-        method=ev.method,
-        target=str(target),
-        n_rows=len(scm.data),
-        seed=seed,
-        n_periods=scm.n_periods,
-        n_samples=0 if ev.linear else ev.n_rows,
+        **ev.facts_fields(),
         max_mc_se=float(mc[:L].max()),
         node=str(node),
         current_level=float(ev.current[0]),
