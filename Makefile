@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 export UV_PYTHON_DOWNLOADS := never
+# Let Python cache the bytecode it compiles (.venv, __pycache__/: gitignored): with PYTHONDONTWRITEBYTECODE set, as on
+# the machines here, every process compiles dagster, dbt and pandas again (import dagster, dagster_dbt: 8.0 s vs 2.5 s).
+unexport PYTHONDONTWRITEBYTECODE
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
