@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from ici_assets.assets.fanout import PartitionWork, fan_out, fit_settings
 from ici_assets.assets.nodes import fit_model, read_node_table
@@ -27,6 +27,9 @@ from ici_assets.publish.summaries import grain_label, tidy
 from ici_assets.publish.versions import frame_hash
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import CHANGE_ATTRIBUTION, Read, Relation, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHOWN = ["node", "part", "contribution", "low", "high", "share_of_change"]
 
@@ -50,10 +53,14 @@ class MonthlyChanges:
     @staticmethod
     def bounds(key: str) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
         """(start of the month before, start of the month, start of the month after)."""
+        import pandas as pd
+
         start = pd.Timestamp(key)
         return start - pd.DateOffset(months=1), start, start + pd.DateOffset(months=1)
 
     def slices(self, frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+        import pandas as pd
+
         times = pd.to_datetime(frame[self.time_column])
         out = {}
         for key in keys:
@@ -109,6 +116,8 @@ def run_change_partitions(
     )
 
     def rows(part: str, outcome: ChangeOutcome) -> pd.DataFrame:
+        import pandas as pd
+
         before, start, _ = scheme.bounds(part)
         table = outcome.table.assign(period=start.date(), baseline_period=before.date())
         sentence = change_sentence(table, target=spec.target, period=_month(start), baseline=_month(before))

@@ -11,10 +11,9 @@ versions are the content hash of the rows used.
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets.args import fanned_out_asset, ici_key, published_asset_args
@@ -46,6 +45,9 @@ from ici_assets.warehouse import (
     TableLayout,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 RESPONSE_SHOWN = ["node", "level", "expected_target", "low", "high", "marginal_return", "incremental_return"]
 BUDGET_SHOWN = ["node", "current", "recommended", "lower_bound", "upper_bound", "marginal_return_recommended"]
 
@@ -63,10 +65,10 @@ def fit_table_asset(
     checks: Sequence[str],
     description: str,
     *,
-    compute: Callable[[ModelFit], pd.DataFrame],
-    evaluate: Callable[[pd.DataFrame], list[CheckOutcome]],
-    items: Callable[[pd.DataFrame], list[Publish]],
-    present: Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit], dict[str, Any]],
+    compute: "Callable[[ModelFit], pd.DataFrame]",
+    evaluate: "Callable[[pd.DataFrame], list[CheckOutcome]]",
+    items: "Callable[[pd.DataFrame], list[Publish]]",
+    present: "Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit], dict[str, Any]]",
     pool: str | None,
     kind: str,
 ) -> dg.AssetsDefinition:
@@ -93,7 +95,9 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
     assert decisions is not None
     n_boot = decision_bootstrap(spec)
 
-    def compute(fit: ModelFit) -> pd.DataFrame:
+    def compute(fit: ModelFit) -> "pd.DataFrame":
+        import pandas as pd
+
         data = fit.scm.data
         bootstrap = engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed)
         tables = [
@@ -108,7 +112,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         ]
         return pd.concat(tables, ignore_index=True)
 
-    def present(context: dg.AssetExecutionContext, table: pd.DataFrame, fit: ModelFit) -> dict[str, Any]:
+    def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
         period = fit.facts.period
         title = f"Expected {spec.target} under do(spend = level) ({fit.facts.label})"
         chart = response_chart(
@@ -156,7 +160,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
     assert decisions is not None and decisions.budget is not None
     budget, n_boot = decisions.budget, decision_bootstrap(spec)
 
-    def compute(fit: ModelFit) -> pd.DataFrame:
+    def compute(fit: ModelFit) -> "pd.DataFrame":
         total = None if budget.total == "current" else float(budget.total)
         return engine.optimise_budget(
             fit.scm,
@@ -167,7 +171,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
         ).table
 
-    def present(context: dg.AssetExecutionContext, table: pd.DataFrame, fit: ModelFit) -> dict[str, Any]:
+    def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
         first = table.iloc[0]
         per = grain_label(spec.unit, spec.time_column, fit.facts.period)
         unit = spec.units.get(spec.target, "")

@@ -13,10 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 
 from ici_assets.assets.nodes import read_node_table
 from ici_assets.assets.partitions import MonthlyWindows, Scheme
@@ -31,6 +30,9 @@ from ici_assets.publish.summaries import tidy
 from ici_assets.publish.versions import slice_facts
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import SHARES, Publish, Read, Relation, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Partitions published per transaction: progress survives a crash, and few commits stay cheap.
 PUBLISH_BATCH = 50
@@ -153,6 +155,8 @@ def _publish(
     final: bool,
 ) -> Iterator[dg.AssetMaterialization]:
     """Publish a batch in one transaction, then report each partition in it as materialised."""
+    import pandas as pd
+
     if not batch:
         return
     t0 = time.perf_counter()

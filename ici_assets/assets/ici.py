@@ -15,7 +15,6 @@ partitions out to the compute pool (:mod:`ici_assets.assets.fanout`).
 from dataclasses import dataclass
 
 import dagster as dg
-import pandas as pd
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets import last_click
@@ -76,6 +75,8 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        import pandas as pd  # here, not at the top: loading the definitions does not import pandas
+
         wh = warehouse.get()
         frame = read_node_table(wh, spec, relation)
         require_rows(spec, frame, str(relation))
@@ -178,6 +179,8 @@ def vs_last_click_asset(
         ),
     )
     def _vs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        import pandas as pd
+
         wh = warehouse.get()
         columns = ("node", "share", "share_low", "share_high", "period_start", "period_end")
         where = (Equals("asset_key", shares_key.to_user_string()), Equals("partition_key", None))

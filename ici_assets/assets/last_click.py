@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Relation, SumBy, TimeRange, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def last_click_shares(

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Filter, OneOf, TimeRange
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class MonthlyWindows:
     def window(self, key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         """[start, end) of the trailing window of the month starting on ``key`` (YYYY-MM-01): the rows
         dated in it, whatever the model's grain (days, weeks or months)."""
+        import pandas as pd
+
         end = pd.Timestamp(key) + pd.DateOffset(months=1)
         return end - pd.DateOffset(months=self.window_months), end
 
@@ -56,6 +61,8 @@ class MonthlyWindows:
         return TimeRange(self.time_column, min(s for s, _ in windows).date(), max(e for _, e in windows).date())
 
     def slices(self, frame: pd.DataFrame, keys: Sequence[str]) -> Iterator[tuple[str, pd.DataFrame]]:
+        import pandas as pd
+
         times = pd.to_datetime(frame[self.time_column])
         for key in keys:
             start, end = self.window(key)

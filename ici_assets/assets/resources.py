@@ -8,7 +8,7 @@ import dagster as dg
 
 from ici_assets.compute import POOL_KINDS, Pool, PoolSettings
 from ici_assets.compute.pools import POOL_ENV
-from ici_assets.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
+from ici_assets.warehouse import WAREHOUSE_POOL, Warehouse
 from ici_assets.warehouse.dbt_target import DbtTarget, duckdb_file, load_target, warehouse_for
 
 #: Seconds a process waits for another's lock on the DuckDB file (one setting; see the component's YAML).
@@ -75,6 +75,8 @@ class WarehouseResource(dg.ConfigurableResource):
             raise ValueError(
                 "WarehouseResource needs a DuckDB `path` or a dbt target (WarehouseResource.for_dbt_target)."
             )
+        from ici_assets.warehouse import DuckDBWarehouse  # duckdb loads when a step first uses the warehouse
+
         return DuckDBWarehouse(self.path, wait_seconds=self.wait_seconds)
 
     def dbt_cli_settings(self) -> dict[str, str]:

@@ -7,10 +7,12 @@ must respect its total and bounds and not promise less than the current split.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ici_assets.checks.ici import CheckOutcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESPONSE_CHECKS = ("response_is_finite", "monte_carlo_error_small")
 CHANGE_CHECKS = ("contributions_sum_to_change", "contributions_are_finite")
@@ -31,6 +33,8 @@ DECISION_DESCRIPTIONS = {
 
 def _finite(frame: pd.DataFrame, columns: list[str], with_intervals: bool) -> tuple[bool, list[str]]:
     """Whether the columns (interval columns only if there were resamples) are all finite, and which are not."""
+    import numpy as np
+
     bad = [c for c in columns if with_intervals or not c.endswith(("low", "high"))]
     bad = [c for c in bad if not np.isfinite(frame[c].to_numpy(dtype=float)).all()]
     return not bad, bad

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ici_assets.spec.grain import expected_periods, off_grain
 from ici_assets.spec.grain import periods as grain_periods
 from ici_assets.spec.meta import ChecksMeta
 from ici_assets.spec.model import IciSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCM_CHECKS = ("mechanisms_explain_variance", "graph_not_contradicted", "node_table_coverage")
 SHARES_CHECKS = ("shares_sum_to_100", "no_share_below_minus_one")
@@ -51,6 +51,8 @@ class CheckOutcome:
 
 def mechanisms_check(limits: ChecksMeta, kinds: Mapping[str, str], r2: Mapping[str, float]) -> CheckOutcome:
     """Every non-root mechanism explains at least ``min_r2`` of its node's variance."""
+    import pandas as pd
+
     fitted = {n: float(v) for n, v in r2.items() if kinds.get(n) != "root" and pd.notna(v)}
     weak = sorted(n for n, v in fitted.items() if v < limits.min_r2)
     return CheckOutcome(
@@ -93,6 +95,8 @@ def graph_check(limits: ChecksMeta, markov: pd.DataFrame) -> CheckOutcome:
 def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
     """Enough rows, and (with a time column) one row per unit for every period (day, week or month:
     ``time_grain``) between the first and the last."""
+    import pandas as pd
+
     problems = []
     if len(frame) < spec.checks.min_rows:
         problems.append(f"{len(frame)} rows < minimum {spec.checks.min_rows}")
@@ -142,6 +146,8 @@ def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
 
 def shares_checks(shares: pd.Series) -> list[CheckOutcome]:
     """The shares add up to 100 and none is clearly negative."""
+    import numpy as np
+
     total = float(shares.sum())
     low = float(shares.min()) if len(shares) else 0.0
     return [

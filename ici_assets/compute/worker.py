@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class FitSettings:
         return engine.Bootstrap(n_bootstrap=self.n_bootstrap, seed=self.seed)
 
     def graph(self) -> nx.DiGraph:
+        import networkx as nx
+
         g = nx.DiGraph()
         g.add_nodes_from(self.nodes)
         g.add_edges_from(self.edges)

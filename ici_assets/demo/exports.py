@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ici_assets.demo.simulate import DemoShape, draw_nodes
+from ici_assets.demo.simulation import DemoShape, draw_nodes
 from ici_assets.demo.truth import ground_truth_ici
 
 AVERAGE_ORDER_VALUE = 110.0  # EUR
@@ -78,7 +78,7 @@ def generate_raw_tables(seed: int = 0, **shape: Any) -> dict[str, pd.DataFrame]:
     uniform error of variance 1/12 session^2 to the click noises (organic: 1,600 session^2),
     which moves shares by about 1e-5 points.
 
-    ``shape``: fields of :class:`~ici_assets.demo.simulate.DemoShape` (``n_regions``, ``start_date``,
+    ``shape``: fields of :class:`~ici_assets.demo.simulation.DemoShape` (``n_regions``, ``start_date``,
     ``n_days``, ``tv_adstock_decay``, ``tv_adstock_max_lag``).
 
     ``tv_adstock_decay``/``tv_adstock_max_lag`` (default 0.6 and 7, the dbt vars): when both

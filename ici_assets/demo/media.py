@@ -29,10 +29,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ici_assets.demo.tables import N_REGIONS
 from ici_assets.engine.spendcases import SPEND_NODES, SpendCase
 
 START, END = "2024-01-01", "2025-12-31"
-N_REGIONS = 20
 CTR_DROP_MONTH = "2025-03"
 TV_FLIGHT_MONTH = "2025-06"
 TV_FLIGHT_FACTOR = 1.6

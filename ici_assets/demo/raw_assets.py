@@ -12,8 +12,7 @@ import dagster as dg
 
 from ici_assets.assets.factory import UNPARTITIONED
 from ici_assets.assets.resources import WarehouseResource
-from ici_assets.demo.media import N_REGIONS
-from ici_assets.demo.tables import RAW_LAYOUTS
+from ici_assets.demo.tables import N_REGIONS, RAW_LAYOUTS
 from ici_assets.publish.metadata import column_schema, count
 from ici_assets.publish.versions import frame_hash
 from ici_assets.warehouse import WAREHOUSE_POOL

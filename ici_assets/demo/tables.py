@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ici_assets.warehouse import Recreate, TableLayout, Warehouse, table
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 RAW_SCHEMA = "raw"
+N_REGIONS = 20  # regions of raw.media_daily (the media-mix case of demo/media.py)
 RAW_LAYOUTS: dict[str, TableLayout] = {
     name: table(RAW_SCHEMA, name, columns)
     for name, columns in {

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, TypeAlias
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import networkx as nx
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import networkx as nx
+    import numpy as np
+    import pandas as pd
 
-GraphLike: TypeAlias = nx.DiGraph | Iterable[tuple[Any, Any]]
+GraphLike: TypeAlias = "nx.DiGraph | Iterable[tuple[Any, Any]]"
 
 
 def as_digraph(graph: GraphLike) -> nx.DiGraph:
     """Return a networkx DiGraph from a DiGraph or an iterable of (parent, child) edges."""
+    import networkx as nx
+
     if isinstance(graph, nx.DiGraph):
         return nx.DiGraph(graph)
     if isinstance(graph, nx.Graph):
@@ -39,30 +42,92 @@ def min_rows(graph: nx.DiGraph, nodes: Iterable[Any] | None = None) -> int:
 
 def relevant_nodes(graph: nx.DiGraph, target: Any) -> list[Any]:
     """Target and its ancestors in a deterministic topological order (ties broken by name)."""
+    import networkx as nx
+
     keep = nx.ancestors(graph, target) | {target}
     sub = graph.subgraph(keep)
     return list(nx.lexicographical_topological_sort(sub, key=str))
 
 
+def check_dag(parents: Mapping[Any, Iterable[Any]]) -> None:
+    """Check the graph given as ``{node: its parents}`` is a non-empty DAG; raise ValueError naming a self-loop or
+    a cycle's nodes otherwise. Plain Python: the meta parser runs it when the definitions load, without networkx."""
+    graph = {node: tuple(ps) for node, ps in parents.items()}
+    for ps in list(graph.values()):
+        for p in ps:
+            graph.setdefault(p, ())
+    if not graph:
+        raise ValueError("graph has no nodes: give at least one (parent, child) edge")
+    for node, ps in graph.items():
+        if node in ps:
+            raise ValueError(f"graph has a self-loop on node {node!r}: remove the edge {node!r} -> {node!r}")
+    state: dict[Any, int] = {}  # 1: on the current path, 2: done
+    for start in graph:
+        if start in state:
+            continue
+        path: list[Any] = [start]
+        todo: list[Iterable[Any]] = [iter(graph[start])]
+        state[start] = 1
+        while todo:
+            parent = next(iter(todo[-1]), _DONE)  # walk towards the roots: a cycle is one either way
+            if parent is _DONE:
+                state[path.pop()] = 2
+                todo.pop()
+            elif state.get(parent) == 1:
+                names = path[path.index(parent) :][::-1]  # parent -> ... -> child order
+                route = " -> ".join(map(repr, names + [names[0]]))
+                raise ValueError(
+                    f"graph has a cycle through nodes {', '.join(map(repr, names))} ({route}): "
+                    "the causal graph must be acyclic; remove or reverse one of these edges"
+                )
+            elif parent not in state:
+                state[parent] = 1
+                path.append(parent)
+                todo.append(iter(graph[parent]))
+
+
+_DONE = object()
+
+
+def ancestors_of(parents: Mapping[Any, Iterable[Any]], node: Any) -> set[Any]:
+    """Every node with a directed path into ``node`` (``parents``: ``{node: its parents}``)."""
+    seen: set[Any] = set()
+    todo = list(parents.get(node, ()))
+    while todo:
+        p = todo.pop()
+        if p not in seen:
+            seen.add(p)
+            todo.extend(parents.get(p, ()))
+    return seen
+
+
+def check_target(parents: Mapping[Any, Iterable[Any]], target: Any) -> None:
+    """Check the graph (``{node: its parents}``) is a DAG holding ``target`` with at least one ancestor.
+
+    The one graph check shared by the engine (:func:`validate_target`) and the plugin's meta parser."""
+    check_dag(parents)
+    nodes = set(parents) | {p for ps in parents.values() for p in ps}
+    if target not in nodes:
+        raise ValueError(
+            f"target {target!r} is not a node of the graph (nodes: {sorted(map(str, nodes))}): "
+            "add edges into the target or fix its name"
+        )
+    if not ancestors_of(parents, target):
+        raise ValueError(
+            f"target {target!r} has no ancestors in the graph: add edges from its causes "
+            "into it (ICI attributes the target's variance to upstream nodes)"
+        )
+
+
+def _parents(g: nx.DiGraph) -> dict[Any, tuple[Any, ...]]:
+    return {node: tuple(g.predecessors(node)) for node in g.nodes}
+
+
 def validate_graph(graph: GraphLike) -> nx.DiGraph:
     """Check the graph is a DAG; raise ValueError naming a cycle's nodes otherwise."""
     g = as_digraph(graph)
-    if g.number_of_nodes() == 0:
-        raise ValueError("graph has no nodes: give at least one (parent, child) edge")
-    selfloops = list(nx.selfloop_edges(g))
-    if selfloops:
-        node = selfloops[0][0]
-        raise ValueError(f"graph has a self-loop on node {node!r}: remove the edge {node!r} -> {node!r}")
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        return g
-    names = [u for u, _ in cycle]
-    path = " -> ".join(map(repr, names + [names[0]]))
-    raise ValueError(
-        f"graph has a cycle through nodes {', '.join(map(repr, names))} ({path}): "
-        "the causal graph must be acyclic; remove or reverse one of these edges"
-    )
+    check_dag(_parents(g))
+    return g
 
 
 def validate_inputs(data: pd.DataFrame, graph: GraphLike, target: Any) -> nx.DiGraph:
@@ -71,6 +136,8 @@ def validate_inputs(data: pd.DataFrame, graph: GraphLike, target: Any) -> nx.DiG
     Checks: DAG, target in graph with ancestors, every graph node a numeric, finite, non-constant
     column, and enough rows. Returns the graph as a DiGraph.
     """
+    import pandas as pd
+
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     g = validate_target(graph, target)
@@ -79,26 +146,17 @@ def validate_inputs(data: pd.DataFrame, graph: GraphLike, target: Any) -> nx.DiG
 
 
 def validate_target(graph: GraphLike, target: Any) -> nx.DiGraph:
-    """Check the graph is a DAG holding ``target`` with at least one ancestor; return it as a DiGraph.
-
-    The one graph check shared by the engine and the plugin's meta parser (no data needed).
-    """
-    g = validate_graph(graph)
-    if target not in g:
-        raise ValueError(
-            f"target {target!r} is not a node of the graph (nodes: {sorted(map(str, g.nodes))}): "
-            "add edges into the target or fix its name"
-        )
-    if not nx.ancestors(g, target):
-        raise ValueError(
-            f"target {target!r} has no ancestors in the graph: add edges from its causes "
-            "into it (ICI attributes the target's variance to upstream nodes)"
-        )
+    """Check the graph is a DAG holding ``target`` with at least one ancestor; return it as a DiGraph."""
+    g = as_digraph(graph)
+    check_target(_parents(g), target)
     return g
 
 
 def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
     """Check every graph node is a numeric, finite, non-constant column and there are enough rows."""
+    import numpy as np
+    import pandas as pd
+
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     g = validate_graph(graph)
@@ -164,5 +222,8 @@ def validate_time_column(data: pd.DataFrame, time_column: Any, graph: nx.DiGraph
 
 def period_codes(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code per row: index of its period among the sorted distinct periods, the sorted distinct periods)."""
+    import numpy as np
+    import pandas as pd
+
     codes, uniques = pd.factorize(times, sort=True)
     return codes.astype(np.int64), np.asarray(uniques)

@@ -12,13 +12,12 @@ import io
 import textwrap
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
 from ici_assets.publish.summaries import tidy_value, with_interval
 from ici_assets.spec.grain import CHART_PERIOD, chart_periods
 
 if TYPE_CHECKING:
     import altair as alt  # imported by each function: loading the definitions does not need it
+    import pandas as pd
 
 #: Rendered at twice the layout size for high-DPI screens.
 SCALE = 2.0
@@ -168,6 +167,7 @@ def shares_over_time_chart(history: pd.DataFrame, *, title: str, target: str | N
     """Each node's share per monthly partition with its 95 % interval as a band; colour and dash tell nodes apart.
     The target's own noise is left out (stated in the subtitle with its range)."""
     import altair as alt
+    import pandas as pd
 
     data = history.copy()
     data["month"] = pd.to_datetime(data["partition_key"])

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 from ici_assets.publish.charts import DIALOG_WIDTH, wrap
 
 if TYPE_CHECKING:
     import altair as alt  # imported by each function: loading the definitions does not need it
+    import pandas as pd
 
 
 def node_label(node: str, part: str) -> str:
@@ -25,6 +23,8 @@ def node_label(node: str, part: str) -> str:
 def change_sentence(table: pd.DataFrame, *, target: str, period: str, baseline: str, top: int = 3) -> str:
     """'Revenue fell 16.2 % in 2025-03 against 2025-02: the social_clicks mechanism -16.5 points, demand +0.4
     point, ...': contributions in points of the baseline mean, largest first (at most `top`, the rest summed)."""
+    import numpy as np
+
     old, change = float(table["old_mean"].iloc[0]), float(table["observed_change"].iloc[0])
     pct = 100.0 * change / old if old else float("nan")
     verb = "rose" if change > 0 else "fell" if change < 0 else "did not move"
@@ -74,6 +74,7 @@ def response_chart(
 def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, y_title: str | None = None) -> alt.TopLevelMixin:
     """From the baseline mean through each node's contribution (largest first) to the new mean."""
     import altair as alt
+    import pandas as pd
 
     old, new = float(table["old_mean"].iloc[0]), float(table["new_mean"].iloc[0])
     steps = table.reindex(table["contribution"].abs().sort_values(ascending=False).index)
@@ -142,6 +143,7 @@ def monthly_change_chart(
 ) -> alt.TopLevelMixin:
     """Each month's contributions stacked (above and below zero) with the observed change as a black tick."""
     import altair as alt
+    import pandas as pd
 
     data = current.copy()
     data["month"] = pd.to_datetime(data["period"]).dt.strftime("%Y-%m")

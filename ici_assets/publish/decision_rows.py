@@ -8,9 +8,7 @@ in one transaction.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ici_assets.publish.rows import ResultKey
 from ici_assets.publish.versions import scm_code_version, stable_hash
@@ -27,6 +25,9 @@ from ici_assets.warehouse import (
     Replace,
     TableLayout,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def decision_bootstrap(spec: IciSpec) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 
 from ici_assets.publish import charts
 from ici_assets.publish.summaries import fit_summary, round_to_interval, shares_summary, tidy
@@ -20,6 +19,7 @@ from ici_assets.warehouse import TableLayout
 
 if TYPE_CHECKING:
     import altair as alt
+    import pandas as pd
 
 SHOWN_COLUMNS = ["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]
 SUMMARY = "summary"
@@ -51,6 +51,8 @@ def column_schema(layout: TableLayout) -> dict[str, Any]:
 
 def table_metadata(frame: pd.DataFrame) -> dg.MetadataValue:
     """A Dagster table preview of a small frame (floats to 4 significant digits, or to their interval's precision)."""
+    import pandas as pd
+
     schema = dg.TableSchema(
         columns=[
             dg.TableColumn(str(c), "float" if pd.api.types.is_float_dtype(t) else "string")
@@ -111,6 +113,8 @@ def shares_chart_metadata(rows: pd.DataFrame, title: str, target: str) -> dict[s
 
 def fit_metadata(facts: SliceFacts, kinds: dict[str, str], r2: dict[str, float]) -> dict[str, Any]:
     """The SCM asset's metadata: summary, rows, versions, the mechanism chosen per node and its R^2."""
+    import pandas as pd
+
     metadata: dict[str, Any] = {
         **summary(fit_summary(kinds, r2, facts.n_rows)),
         "n_rows": count(facts.n_rows),

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ici_assets.publish.versions import SliceFacts
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import CONTRIBUTIONS, SHARES, SHARES_HISTORY, VS_LAST_CLICK, Append, Publish, Replace
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,15 @@ class ResultKey:
 
 
 def _date(value: str | None):
+    import pandas as pd
+
     return pd.Timestamp(value).date() if value else None
 
 
 def shares_rows(spec: IciSpec, table: pd.DataFrame, facts: SliceFacts, key: ResultKey) -> pd.DataFrame:
     """The engine's ICI table as rows of ``ici.ici_shares`` (and its history)."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "asset_key": key.asset_key,
@@ -64,6 +70,8 @@ def contributions_rows(
     spec: IciSpec, per_row: pd.DataFrame, times: np.ndarray, facts: SliceFacts, key: ResultKey
 ) -> pd.DataFrame:
     """Each node's intrinsic contribution per period (summed over units), long format."""
+    import pandas as pd
+
     frame = per_row.copy()
     frame["period"] = pd.to_datetime(times).normalize()
     long = (

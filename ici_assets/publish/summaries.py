@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 #: No float in the UI carries more significant digits than this.
 MAX_DIGITS = 4
@@ -34,6 +36,8 @@ def interval_decimals(low: Any, high: Any, sig: int = 2) -> int:
 def round_to_interval(x: Any, low: Any, high: Any) -> float:
     """``x`` rounded to what its 95 % interval justifies (two significant digits of the half-width), and never to
     more than :data:`MAX_DIGITS` significant digits; without an interval, to :data:`MAX_DIGITS` digits."""
+    import pandas as pd
+
     if low is None or high is None or pd.isna(low) or pd.isna(high):
         return tidy(x)
     return tidy(round(float(x), interval_decimals(low, high)))
@@ -55,6 +59,8 @@ def tidy_value(value: Any) -> Any:
 def fmt(x: Any, low: Any = None, high: Any = None, sig: int = 1) -> str:
     """``x`` as text with the decimals its interval justifies (``sig`` digits of the half-width; thousands
     separated); without an interval, 3 significant digits."""
+    import pandas as pd
+
     if low is None or high is None or pd.isna(low) or pd.isna(high):
         return f"{tidy(x, 3):,g}"
     return f"{float(x):,.{min(interval_decimals(low, high, sig), 3)}f}"
@@ -62,6 +68,8 @@ def fmt(x: Any, low: Any = None, high: Any = None, sig: int = 1) -> str:
 
 def with_interval(x: Any, low: Any, high: Any, unit: str = "", sig: int = 1) -> str:
     """'29.5 % (28.5–30.6)': a value with its 95 % interval, both at the interval's precision."""
+    import pandas as pd
+
     sep = "" if not unit or unit.startswith(" ") else " "
     if low is None or high is None or pd.isna(low) or pd.isna(high):
         return f"{fmt(x)}{sep}{unit}"

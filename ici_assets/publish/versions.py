@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ici_assets.spec.model import IciSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def stable_hash(payload: Any, length: int = 16) -> str:
@@ -23,6 +24,8 @@ def frame_hash(frame: pd.DataFrame, length: int = 16) -> str:
 
     pandas' ``hash_pandas_object`` uses a fixed key, so the hash is identical across processes.
     """
+    import pandas as pd
+
     h = hashlib.sha256()
     h.update(json.dumps([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode("utf-8"))
     h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

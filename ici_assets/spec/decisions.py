@@ -15,10 +15,12 @@ Levels, totals and bounds are per row of the node table (per unit-period), in th
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Response levels per spend node when none are given: evenly spaced from its 5th to its 95th percentile.
 DEFAULT_LEVELS = 9
@@ -108,6 +110,8 @@ class DecisionsMeta(_Strict):
 
     def levels_for(self, node: str, values: np.ndarray) -> list[float]:
         """The levels of `node`: explicit ones, or `levels` evenly spaced between its 5th and 95th percentiles."""
+        import numpy as np
+
         if isinstance(self.levels, dict):
             if node in self.levels:
                 return sorted(self.levels[node])

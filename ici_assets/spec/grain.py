@@ -8,7 +8,11 @@ through these functions, so they follow the grain.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 #: The period over which the contributions chart sums a model's rows, per grain.
 CHART_PERIOD = {"day": "week", "week": "week", "month": "month"}
@@ -18,6 +22,8 @@ _FREQ = {"day": "D", "week": "7D", "month": "MS"}
 def periods(times: pd.Series, grain: str) -> pd.Series:
     """Each row's period, as the timestamp of its start: the day; the 7-day week counted from the
     earliest row's date; the calendar month."""
+    import pandas as pd
+
     t = pd.to_datetime(times)
     if grain == "month":
         return t.dt.to_period("M").dt.start_time
@@ -30,11 +36,15 @@ def periods(times: pd.Series, grain: str) -> pd.Series:
 
 def expected_periods(first: pd.Timestamp, last: pd.Timestamp, grain: str) -> pd.DatetimeIndex:
     """Every period between two period starts (inclusive), at the grain."""
+    import pandas as pd
+
     return pd.date_range(first, last, freq=_FREQ[grain])
 
 
 def off_grain(times: pd.Series, grain: str) -> pd.Series:
     """Rows of a weekly table not dated on the weekday of its first row (their week is ambiguous)."""
+    import pandas as pd
+
     t = pd.to_datetime(times)
     if grain != "week":
         return t.iloc[:0]
@@ -43,5 +53,7 @@ def off_grain(times: pd.Series, grain: str) -> pd.Series:
 
 def chart_periods(times: pd.Series, grain: str) -> pd.Series:
     """Each row's bar or point on a chart over time: days are summed per calendar week."""
+    import pandas as pd
+
     t = pd.to_datetime(times)
     return t.dt.to_period("M" if CHART_PERIOD[grain] == "month" else "W").dt.start_time

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from ici_assets.spec.decisions import DecisionsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class IciMetaError(ValueError):
@@ -84,6 +86,8 @@ class IciSpec:
         return [(p, child) for child, ps in self.parents.items() for p in ps]
 
     def graph(self) -> nx.DiGraph:
+        import networkx as nx
+
         g = nx.DiGraph()
         g.add_nodes_from(self.nodes)
         g.add_edges_from(self.edges)

@@ -12,9 +12,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
-
-from ici_assets.engine.validation import validate_target
+from ici_assets.engine.validation import ancestors_of, check_target
 from ici_assets.spec.meta import ColumnMeta, ModelMeta, parse_meta
 from ici_assets.spec.model import IciMetaError, IciSpec
 from ici_assets.warehouse.requests import check_identifier
@@ -82,11 +80,8 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
                     f"model (nodes: {sorted(nodes)}). Declare '{p}' as a column with meta.ici, or remove it from "
                     "the parents"
                 )
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from((p, c) for c, ps in parents.items() for p in ps)
     try:
-        validate_target(graph, meta.target)
+        check_target(parents, meta.target)
     except ValueError as exc:
         raise fail(f"the graph declared by meta.ici (target and column parents) is not usable: {exc}") from None
 
@@ -122,7 +117,7 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
             lc = lc.model_copy(update={"time_column": meta.time_column})
     if meta.decisions is not None:
         try:
-            meta.decisions.check_model(sorted(nodes), nx.ancestors(graph, meta.target), meta.time_column)
+            meta.decisions.check_model(sorted(nodes), ancestors_of(parents, meta.target), meta.time_column)
         except ValueError as exc:
             raise fail(f"meta.ici.decisions: {exc}") from None
 

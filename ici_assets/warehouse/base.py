@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from ici_assets.warehouse import sql
 from ici_assets.warehouse.requests import Publish, Read, Relation, SumBy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def check_rows(items: Sequence[Publish]) -> None:

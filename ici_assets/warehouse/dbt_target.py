@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ici_assets.warehouse.base import Warehouse, WarehouseError
@@ -79,6 +80,18 @@ def _render_context() -> None:
     set_invocation_context(dict(os.environ))
 
 
+#: Rendered targets of this process, keyed by everything the rendering reads (arguments, environment, the
+#: two files' modification times): loading the definitions asks for the same target several times.
+_RENDERED: dict[tuple[Any, ...], DbtTarget] = {}
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
 def load_target(
     project_dir: str | Path,
     *,
@@ -87,15 +100,34 @@ def load_target(
     target: str | None = None,
 ) -> DbtTarget:
     """Render the profile target dbt would use for ``project_dir`` (``target`` None: ``$DBT_TARGET``, else the
-    profile's default; ``profile`` None: ``$DBT_PROFILE``, else the project's ``profile:``)."""
+    profile's default; ``profile`` None: ``$DBT_PROFILE``, else the project's ``profile:``).
+
+    A process renders each (arguments, environment, files) once: a changed env var or profiles.yml renders anew."""
+    project = Path(project_dir).expanduser().resolve()
+    folder = resolve_profiles_dir(project, profiles_dir)
+    key = (
+        project,
+        folder,
+        profile,
+        target,
+        tuple(sorted(os.environ.items())),
+        _mtime(folder / "profiles.yml"),
+        _mtime(project / "dbt_project.yml"),
+    )
+    if key not in _RENDERED:
+        if len(_RENDERED) >= 16:  # a process needs one or two; stale ones do not pile up
+            _RENDERED.clear()
+        _RENDERED[key] = _render_target(project, folder, profile, target)
+    return _RENDERED[key]
+
+
+def _render_target(project: Path, folder: Path, profile: str | None, target: str | None) -> DbtTarget:
     from dbt.adapters.factory import load_plugin
     from dbt.config.profile import Profile, read_profile
     from dbt.config.project import load_raw_project
     from dbt.config.renderer import ProfileRenderer
     from dbt.exceptions import DbtProfileError, DbtProjectError, DbtRuntimeError
 
-    project = Path(project_dir).expanduser().resolve()
-    folder = resolve_profiles_dir(project, profiles_dir)
     profiles_file = folder / "profiles.yml"
     _render_context()
     renderer = ProfileRenderer({})
@@ -130,7 +162,16 @@ def load_target(
     aliases = {"pass": "password", "dbname": "database", "username": "user"}
     env_vars.update({aliases[k]: v for k, v in list(env_vars.items()) if k in aliases})
     secrets = {k: str(credentials.pop(k)) for k in _SECRET_FIELDS if credentials.get(k) is not None}
-    return DbtTarget(project, profiles_file, name, target_name, kind, credentials, secrets, env_vars)
+    return DbtTarget(
+        project,
+        profiles_file,
+        name,
+        target_name,
+        kind,
+        MappingProxyType(credentials),  # shared by every caller of the cache: read-only
+        MappingProxyType(secrets),
+        MappingProxyType(env_vars),
+    )
 
 
 def duckdb_file(target: DbtTarget) -> str:
