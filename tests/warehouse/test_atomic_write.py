@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
@@ -97,27 +98,36 @@ def first(tmp_path_factory):
     return path, snapshot(path)
 
 
-def kill_writer_mid_publish(child_code: str, target: str, delay: float) -> None:
-    """Start a child that publishes BIG rows to `target`, SIGKILL it `delay` seconds after it is READY, and
-    assert it died by the signal before its publish returned."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", child_code, target, str(BIG)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "READY"
-        time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL, err
-    assert "DONE" not in out  # killed before the publish returned
+def kill_writer_mid_publish(child_code: str, fresh_target: Callable[[int], str], delay: float) -> str:
+    """Start a child that publishes BIG rows to a fresh target, SIGKILL it `delay` seconds after it is READY,
+    and return the target it died writing to.
+
+    The delay is aimed from a write timed in this process; on a busy machine the child can be quicker and
+    finish first. That attempt tests nothing (its write committed whole), so it is repeated on a fresh
+    target with half the delay, up to four times; a child that always finishes fails the test."""
+    for attempt in range(4):
+        target = fresh_target(attempt)
+        child = subprocess.Popen(
+            [sys.executable, "-c", child_code, target, str(BIG)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "READY"
+            time.sleep(delay / 2**attempt)
+            child.send_signal(signal.SIGKILL)
+            out, err = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        if "DONE" in out:  # the publish returned before the signal: aim earlier
+            continue
+        assert child.returncode == -signal.SIGKILL, err
+        return target
+    raise AssertionError(f"the writer finished its publish before SIGKILL in 4 attempts (first delay {delay:.2f} s)")
 
 
 def write_duration(tmp_path) -> float:
@@ -139,9 +149,13 @@ def test_sigkill_mid_write_keeps_previous_results(first, duration, tmp_path, fra
     import shutil
 
     base, before = first
-    path = tmp_path / "wh.duckdb"
-    shutil.copy(base, path)
-    kill_writer_mid_publish(CHILD, str(path), duration * fraction)
+
+    def fresh_copy(attempt: int) -> str:
+        path = tmp_path / f"wh{attempt}.duckdb"
+        shutil.copy(base, path)
+        return str(path)
+
+    path = kill_writer_mid_publish(CHILD, fresh_copy, duration * fraction)
     after = snapshot(path)  # the file opens (WAL replayed or discarded) and reads
     assert after == before
     assert len(after[2]) == 30 * len(NODES) and {r[12] for r in after[1]} == {"first"}

@@ -58,8 +58,14 @@ def test_sigkill_mid_write_keeps_previous_results(pg_server, base, fraction):
     from ici_assets.publish.rows import shares_items
 
     template, before, duration = base
-    db = pg_server.fresh_database(f"atomic_{int(fraction * 100)}", template=template)
-    kill_writer_mid_publish(CHILD, json.dumps(pg_server.conninfo(db)), duration * fraction)
+    databases: list[str] = []
+
+    def fresh_database(attempt: int) -> str:
+        databases.append(pg_server.fresh_database(f"atomic_{int(fraction * 100)}_{attempt}", template=template))
+        return json.dumps(pg_server.conninfo(databases[-1]))
+
+    kill_writer_mid_publish(CHILD, fresh_database, duration * fraction)
+    db = databases[-1]
     assert snapshot(pg_server, db) == before  # the server rolled the transaction back
     assert len(before[2]) == 30 * len(NODES) and {r[12] for r in before[1]} == {"first"}
     # the dead writer's locks went with its transaction: the next publish goes through
