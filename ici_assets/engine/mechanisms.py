@@ -15,6 +15,7 @@ import inspect
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.interpolate import BSpline, PPoly
 from sklearn.base import clone as sklearn_clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import SplineTransformer
@@ -233,6 +234,33 @@ class SplineMechanism(BasisRidge):
         if self.spline_ is not None:
             parts.append(self.spline_.transform(Z[:, self.smooth_]))
         return np.hstack(parts)
+
+    def set_solution(self, w: np.ndarray, rank: int, basis_mean: np.ndarray, y_mean: float) -> None:
+        """Also fold the coefficients into one fitted curve per smooth parent (see :meth:`predict`)."""
+        super().set_solution(w, rank, basis_mean, y_mean)
+        self.curves_ = []
+        if self.spline_ is None:
+            return
+        n_lin = len(self.linear_)
+        for f, spl in enumerate(self.spline_.bsplines_):
+            n = spl.c.shape[1]
+            curve = BSpline.construct_fast(spl.t, np.ascontiguousarray(w[n_lin + f * n : n_lin + (f + 1) * n]), spl.k)
+            lo, hi = float(spl.t[spl.k]), float(spl.t[-spl.k - 1])
+            slopes = (float(curve(lo, nu=1)), float(curve(hi, nu=1)))
+            self.curves_.append((PPoly.from_spline(curve), lo, hi, *slopes))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The fitted function itself: sum_j w_j B_j(z) is one spline per parent with the coefficients w_j, so
+        each parent costs one piecewise-cubic evaluation instead of one per basis function (the design matrix
+        is only built to fit). Outside the knots it continues linearly, as SplineTransformer's
+        extrapolation="linear" does: only the boundary basis functions are non-zero there, so the sum's
+        continuation is the curve's value plus its slope at the boundary."""
+        Z = super().basis(X)
+        y = Z[:, self.linear_] @ self.w_[: len(self.linear_)] + self.b_
+        for (curve, lo, hi, slope_lo, slope_hi), j in zip(self.curves_, self.smooth_):
+            z = Z[:, j]
+            y = y + curve(np.clip(z, lo, hi)) + np.minimum(z - lo, 0.0) * slope_lo + np.maximum(z - hi, 0.0) * slope_hi
+        return np.asarray(y, dtype=float)
 
 
 class BoostingMechanism(Mechanism):

@@ -155,3 +155,20 @@ def test_result_facts_are_json_ready() -> None:
     assert facts["method"] == "closed_form_linear" and facts["resampling"] == "row" and facts["n_bootstrap"] == 20
     assert facts["n_degenerate_resamples"] == 0 and facts["sparse_nodes"] == [] and "share_mc_se" not in facts
     assert list(res.table.columns) == ["node", "ici", "share", "share_low", "share_high", "mechanism", "r2"]
+
+
+@pytest.mark.parametrize("n_knots", [4, 8])
+def test_spline_predict_is_its_design_matrix_times_coefficients_inside_and_beyond_the_knots(n_knots: int) -> None:
+    """predict evaluates one fitted curve per parent (the speed path); it must equal the sklearn
+    SplineTransformer design matrix times the coefficients, linear continuation outside the knots included,
+    with a flag parent (not distinct knots) entering linearly."""
+    rng = np.random.default_rng(n_knots)
+    n = 600
+    X = np.c_[rng.gamma(2.0, size=n), rng.normal(size=n), (rng.random(n) < 0.1).astype(float)]
+    y = np.sin(X[:, 0]) + X[:, 1] ** 2 + X[:, 2] + 0.1 * rng.normal(size=n)
+    mech = SplineMechanism(n_knots=n_knots).fit(X, y)
+    assert mech.linear_ == [2] and mech.smooth_ == [0, 1]
+    new = np.c_[3.0 * rng.gamma(2.0, size=n) - 2.0, 3.0 * rng.normal(size=n), (rng.random(n) < 0.5).astype(float)]
+    outside = (new[:, 0] < X[:, 0].min()) | (new[:, 0] > X[:, 0].max())
+    assert outside.sum() > 50  # the linear continuation is exercised
+    np.testing.assert_allclose(mech.predict(new), mech.basis(new) @ mech.w_ + mech.b_, rtol=1e-12, atol=1e-9)
