@@ -116,7 +116,7 @@ def main() -> int:
         import dagster as dg
         import duckdb
 
-        from ici_assets.component.dbt_cli import prepare_manifest
+        from ici_assets.component.manifest import prepare_manifest
         from ici_assets.demo.location import build_demo_definitions
 
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -85,7 +85,7 @@ def copy_dbt_project(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def dbt_project_copy(tmp_path_factory) -> Path:
     """The demo dbt project, copied and parsed (``prepare_if_dev`` does nothing under pytest)."""
-    from ici_assets.component.dbt_cli import prepare_manifest
+    from ici_assets.component.manifest import prepare_manifest
 
     project = copy_dbt_project(tmp_path_factory.mktemp("dbt") / "dbt_project")
     prepare_manifest(project)
@@ -154,7 +154,7 @@ def parsed_variants(tmp_path_factory) -> dict[str, Path]:
     """A parsed copy of the dbt project per YAML variant of tests/variants.py (parses run side by side)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ici_assets.component.dbt_cli import prepare_manifest
+    from ici_assets.component.manifest import prepare_manifest
     from tests.variants import ALL_VARIANTS
 
     projects = {}

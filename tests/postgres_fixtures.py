@@ -120,7 +120,7 @@ def pg_demo(pg_server, tmp_path_factory):
     dbt build, SCM, shares, comparison, then every region partition and two months, one run each."""
     import dagster as dg
 
-    from ici_assets.component.dbt_cli import prepare_manifest
+    from ici_assets.component.manifest import prepare_manifest
     from ici_assets.demo.location import build_demo_definitions
     from tests.conftest import SMALL_RUN, copy_dbt_project
 

@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 from ici_assets.warehouse.dbt_target import resolve_profiles_dir
 
@@ -32,12 +32,3 @@ def dbt_project(
     """The DbtProject of a folder, with profiles.yml found in dbt's order (not only in the project folder)."""
     folder = Path(project_dir).resolve()
     return DbtProject(project_dir=folder, profiles_dir=resolve_profiles_dir(folder, profiles_dir), target=target)
-
-
-def prepare_manifest(project_dir: Path, target: str | None = None) -> Path:
-    """Run ``dbt parse`` so ``target/manifest.json`` exists (the definitions also do it when it is stale). The
-    manifest names each model's schema in ``target`` (default ``$DBT_TARGET`` or the profile's): parse for it."""
-    project = dbt_project(project_dir, target=target)
-    resource = DbtCliResource(project_dir=project, target=target, dbt_executable=dbt_executable())
-    resource.cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
-    return Path(project.manifest_path)

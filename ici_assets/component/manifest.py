@@ -4,20 +4,27 @@ A graph edited in YAML must not run on the manifest of the previous graph. Befor
 are built, the manifest's time is compared with every file dbt parses (models, macros, tests,
 seeds, snapshots, ``dbt_project.yml``, ``profiles.yml``...): when one is newer, or the manifest is
 missing, ``dbt parse`` runs again (or, with preparation turned off, loading fails saying so).
+
+:func:`prepare_manifest` (``make demo``, the test fixtures) parses only when the manifest is stale or was
+parsed for another target or environment: a stamp beside the manifest records the target and the
+variables the profile reads, and the manifest's own time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from dagster_dbt import DbtProject
 
-from ici_assets.component.dbt_cli import ensure_dbt_on_path
+from ici_assets.component.dbt_cli import dbt_executable, dbt_project
 
 log = logging.getLogger("ici_assets")
 
@@ -68,12 +75,53 @@ def ensure_manifest(project: DbtProject, *, prepare: bool = True) -> dict[str, A
                 "refresh-defs-state`, or `dbt parse` in the project), or set `prepare_if_stale: true`."
             )
         log.warning("Preparing the dbt manifest (dbt parse) of %s: %s", project.project_dir, reason)
-        ensure_dbt_on_path()
-        try:
-            project.preparer.prepare(project)
-        except Exception as exc:
-            raise RuntimeError(
-                f"`dbt parse` of {project.project_dir} failed ({reason}); run `dbt parse` in that folder to see "
-                f"dbt's message: {exc}"
-            ) from exc
+        dbt_parse(project, why=reason)
     return json.loads(Path(project.manifest_path).read_text())
+
+
+#: A stamp beside the manifest: what it was parsed for (see :func:`prepare_manifest`).
+STAMP_NAME = ".ici_parsed_for"
+_ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
+
+
+def dbt_parse(project: DbtProject, *, why: str = "") -> None:
+    """``dbt parse --quiet`` of the project, as the dbt step runs dbt (the project's ``--target`` only when it
+    names one, so dbt's partial parsing carries over to the step's ``dbt build``); RuntimeError with dbt's output
+    when it fails."""
+    args = [dbt_executable(), "parse", "--quiet", "--project-dir", str(project.project_dir)]
+    if project.profiles_dir:
+        args += ["--profiles-dir", str(project.profiles_dir)]
+    if project.target:
+        args += ["--target", project.target]
+    done = subprocess.run(args, cwd=project.project_dir, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()[-4000:]
+        raise RuntimeError(
+            f"`dbt parse` of {project.project_dir} failed{f' ({why})' if why else ''}; dbt said:\n{output}"
+        )
+
+
+def parsed_for(project: DbtProject) -> str:
+    """What a manifest depends on beyond the project's files: the folder, the target and every variable the
+    profiles read."""
+    profiles = Path(project.profiles_dir or project.project_dir) / "profiles.yml"
+    names = sorted(set(_ENV_VAR.findall(profiles.read_text()))) if profiles.is_file() else []
+    env = {name: os.environ.get(name) for name in ["DBT_TARGET", *names]}
+    key = [str(Path(project.project_dir).resolve()), project.target, env]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def prepare_manifest(project_dir: str | Path, target: str | None = None) -> Path:
+    """``target/manifest.json`` of the project, parsed now unless it is newer than every source and was parsed
+    for the same target and environment (the stamp). ``target``: the target to parse for (default dbt's:
+    ``$DBT_TARGET``, else the profile's); the manifest names each model's schema in it."""
+    project = dbt_project(project_dir, target=target)
+    manifest = Path(project.manifest_path)
+    stamp = manifest.parent / STAMP_NAME
+    key = parsed_for(project)
+    fresh = stale_reason(project) is None and stamp.is_file()
+    if fresh and stamp.read_text() == f"{key} {manifest.stat().st_mtime_ns}":
+        return manifest
+    dbt_parse(project)
+    stamp.write_text(f"{key} {manifest.stat().st_mtime_ns}")
+    return manifest

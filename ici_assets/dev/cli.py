@@ -29,17 +29,24 @@ DAGSTER_YAML = """\
 concurrency:
   pools:
     default_limit: 1
+# Runs start when they are launched (no queue, so no daemon is needed to start them); the pool
+# above still lets one writing step run at a time.
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: DefaultRunCoordinator
 telemetry:
   enabled: false
 """
+_OURS = DAGSTER_YAML.splitlines()[0]
 
 
 def ensure_dagster_home() -> Path:
-    """``$DAGSTER_HOME`` (default ``.dagster_home``) with a dagster.yaml limiting the writer pool."""
+    """``$DAGSTER_HOME`` (default ``.dagster_home``) with a dagster.yaml limiting the writer pool (rewritten when
+    an older version of ours is there; a file of the user's is left alone)."""
     home = Path(os.environ.get("DAGSTER_HOME") or demo_root() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
+    if not cfg.exists() or (cfg.read_text().startswith(_OURS) and cfg.read_text() != DAGSTER_YAML):
         cfg.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
@@ -125,7 +132,7 @@ def ensure_warehouse() -> WarehouseResource:
 
 
 def cmd_parse(_: argparse.Namespace) -> int:
-    from ici_assets.component.dbt_cli import prepare_manifest
+    from ici_assets.component.manifest import prepare_manifest
 
     print(f"dbt manifest: {prepare_manifest(demo_dbt_project())}")
     return 0
@@ -135,9 +142,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     home = ensure_dagster_home()
     resource = ensure_warehouse()
-    from ici_assets.component.dbt_cli import prepare_manifest
+    from ici_assets.component.manifest import prepare_manifest
 
-    prepare_manifest(demo_dbt_project(), resource.dbt_target)  # the manifest names the target's schemas
+    prepare_manifest(demo_dbt_project())  # for the target the dbt step builds in ($DBT_TARGET or the profile's)
     import dagster as dg
 
     from ici_assets.demo.location import defs as demo_defs
@@ -150,14 +157,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # pages and Re-execute see them (in-process runs have no code-location origin).
     with (
         dg.DagsterInstance.get() as instance,
-        CodeLocationServer("-w", str(demo_root() / "workspace.yaml"), cwd=demo_root()) as server,
+        CodeLocationServer("-w", str(demo_root() / "workspace.yaml"), cwd=demo_root(), daemon=False) as server,
     ):
         results = launch_all(
             server, defs, instance, first_job=ICI_DEMO_JOB.name, run_config=quiet, partitions=not args.no_partitions
         )
     result = results[0]
-    if not results[-1].success:
-        print(f"Run {results[-1].run_id} failed; see the log above.", file=sys.stderr)
+    failed = [r for r in results if not r.success]
+    if failed:
+        print(f"Run {failed[0].run_id} of {failed[0].job} failed; see the log above.", file=sys.stderr)
         return 1
     print()
     warehouse = resource.get()

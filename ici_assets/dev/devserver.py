@@ -6,7 +6,10 @@ servers running for over a minute here. This launcher starts ``dagster-webserver
 either process exiting) sends SIGTERM to the whole group, code servers included, and SIGKILL to whatever is
 left after :data:`GRACE_SECONDS`.
 
-    python -m ici_assets.dev.devserver [-w workspace.yaml | -f defs.py] [-h 127.0.0.1] [-p 3000]
+    python -m ici_assets.dev.devserver [-w workspace.yaml | -f defs.py] [-h 127.0.0.1] [-p 3000] [--no-daemon]
+
+``--no-daemon`` serves the webserver alone: runs launched through it start at once with the
+DefaultRunCoordinator (``make demo``), but schedules, sensors and queued runs need the daemon.
 """
 
 from __future__ import annotations
@@ -56,8 +59,9 @@ def stop_group(pgid: int, procs: list[subprocess.Popen], grace: float = GRACE_SE
             time.sleep(0.1)
 
 
-def serve(location: list[str], host: str, port: int) -> int:
-    """Run webserver and daemon until a signal arrives or one of them exits; return its exit status."""
+def serve(location: list[str], host: str, port: int, daemon: bool = True) -> int:
+    """Run webserver and daemon (``daemon``) until a signal arrives or one of them exits; return its exit
+    status."""
     from ici_assets.dev.cli import ensure_dagster_home
 
     home = ensure_dagster_home()
@@ -72,7 +76,8 @@ def serve(location: list[str], host: str, port: int) -> int:
     web = subprocess.Popen([_script("dagster-webserver"), *location, "-h", host, "-p", str(port)], process_group=0)
     procs = [web]
     try:
-        procs.append(subprocess.Popen([_script("dagster-daemon"), "run", *location], process_group=web.pid))
+        if daemon:
+            procs.append(subprocess.Popen([_script("dagster-daemon"), "run", *location], process_group=web.pid))
         while not stop and all(p.poll() is None for p in procs):
             time.sleep(0.2)
     finally:
@@ -90,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("-f", "--python-file", default=None, help="a definitions file")
     parser.add_argument("-h", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=3000)
+    parser.add_argument("--no-daemon", action="store_true", help="the webserver alone (no schedules or queue)")
     args = parser.parse_args(argv)
     location = ["-f", args.python_file] if args.python_file else ["-w", args.workspace or "workspace.yaml"]
-    return serve(location, args.host, args.port)
+    return serve(location, args.host, args.port, daemon=not args.no_daemon)
 
 
 if __name__ == "__main__":

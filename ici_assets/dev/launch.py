@@ -2,9 +2,10 @@
 
 Runs executed in process (``execute_in_process``) carry no code-location origin: the UI's Overview and
 job pages do not list them and Re-execute warns. :class:`CodeLocationServer` starts the dev server
-(:mod:`ici_assets.dev.devserver`: webserver and daemon) on a workspace, submits each run over the webserver's
-GraphQL API (the run goes to the instance's queue, the daemon starts it in a process of its own) and
-waits for it; leaving the ``with`` block stops every process the server started.
+(:mod:`ici_assets.dev.devserver`: webserver, and daemon unless ``daemon=False``) on a workspace, submits
+each run over the webserver's GraphQL API (the instance's run coordinator starts it in a process of its own:
+at once with the DefaultRunCoordinator, through the daemon's queue with the QueuedRunCoordinator) and waits
+for it; leaving the ``with`` block stops every process the server started.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def _free_port() -> int:
 class CodeLocationServer:
     """The dev server on one code location (``-w workspace.yaml`` or ``-f defs.py``), on a free loopback port,
     for the ``with`` block. ``env``: its environment (default: this process's); ``log``: a file for its output
-    (default: this process's stdout)."""
+    (default: this process's stdout); ``daemon=False``: the webserver alone (the instance must then start runs
+    when they are launched: DefaultRunCoordinator)."""
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class CodeLocationServer:
         env: Mapping[str, str] | None = None,
         start_timeout: float = 180.0,
         log: Any = None,
+        daemon: bool = True,
     ) -> None:
         self.location_args = list(location)
         self.cwd, self.env = cwd, dict(env) if env is not None else None
@@ -71,6 +74,7 @@ class CodeLocationServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.start_timeout = start_timeout
         self.log = log
+        self.daemon = daemon
         self.location = self.repository = ""
         self.proc: subprocess.Popen | None = None
 
@@ -88,6 +92,7 @@ class CodeLocationServer:
 
     def __enter__(self) -> CodeLocationServer:
         command = [sys.executable, "-m", "ici_assets.dev.devserver", *self.location_args, "-p", str(self.port)]
+        command += [] if self.daemon else ["--no-daemon"]
         self.proc = subprocess.Popen(
             command, cwd=self.cwd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -178,8 +183,12 @@ def launch_all(
     partitions: bool = True,
     log: Any = print,
 ) -> list[LaunchedRun]:
-    """Through the code location, as the UI launches them: ``first_job`` (the demo's ``ici_demo``), then every
-    partition of each partitioned job in one run per job. Stops at the first failed run."""
+    """Through the code location, as the UI launches them: ``first_job`` (the demo's ``ici_demo``), then, if it
+    succeeded, every partition of each partitioned job in one run per job, those runs launched together (their
+    processes start side by side; their steps take turns in the instance's pools).
+
+    Launching them while the first run still computes (once it has built what they read) was measured slower
+    here: every step then waits for the one-writer pool slot, and a waiting step polls for it."""
     from ici_assets.dev.runner import partition_jobs, range_tags
 
     run_config = dict(run_config or {})
@@ -187,11 +196,10 @@ def launch_all(
     if not results[-1].success or not partitions:
         return results
     part_config = {k: v for k, v in run_config.items() if k == "loggers"}
+    launched = []
     for job in partition_jobs(defs):
         assert job.partitions_def is not None
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
         log(f"{job.name}: {len(keys)} partitions in one run")
-        results.append(server.run(job.name, part_config, range_tags(keys)))
-        if not results[-1].success:
-            return results
-    return results
+        launched.append((job.name, server.launch(job.name, part_config, range_tags(keys))))
+    return results + [server.wait(run_id, job) for job, run_id in launched]
