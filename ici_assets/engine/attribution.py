@@ -122,9 +122,13 @@ def _simulated_attribution(
     fw = Forward(old, order, on_scm=new)
     d, t = len(order), len(order) - 1
     ends = np.array([float(old.data[order[-1]].mean()), float(new.data[order[-1]].mean())])
-    batches = np.array_split(np.arange(len(i)), BATCHES)
+    cuts = np.cumsum([0] + [len(b) for b in np.array_split(np.arange(len(i)), BATCHES)])
+    batches = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]  # contiguous: views, not copies
+    equal = len(i) % BATCHES == 0
 
-    def means(y: np.ndarray) -> np.ndarray:  # overall mean, then the batch means
+    def means(y: np.ndarray) -> np.ndarray:  # overall mean, then the batch means (equal batches: one reduction)
+        if equal:
+            return np.concatenate([[y.mean()], y.reshape(BATCHES, -1).mean(axis=1)])
         return np.array([y.mean(), *(y[b].mean() for b in batches)])
 
     with serial():

@@ -18,7 +18,6 @@ import numpy as np
 from scipy.interpolate import BSpline, PPoly
 from sklearn.base import clone as sklearn_clone
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.preprocessing import SplineTransformer
 
 from ._threads import serial
 from .leastsq import centered_moments, ridge_solve
@@ -201,6 +200,53 @@ class Poly2Mechanism(BasisRidge):
         return np.hstack([Z, Z[:, i] * Z[:, j]])
 
 
+class CubicBasis:
+    """The cubic B-spline basis of each column on its knots, continued linearly beyond the end knots: the design
+    matrix of ``SplineTransformer(degree=3, knots=knots, extrapolation="linear")`` (the same knots added beyond
+    the ends, at the spacing of the end knots), built directly, without the transformer's per-call validation.
+
+    knots: (n_knots, p), strictly increasing in each column."""
+
+    degree = 3
+
+    def __init__(self, knots: np.ndarray) -> None:
+        k = self.degree
+        knots = np.asarray(knots, dtype=float)
+        step_lo, step_hi = knots[1] - knots[0], knots[-1] - knots[-2]
+        self.knots = np.r_[
+            np.linspace(knots[0] - k * step_lo, knots[0] - step_lo, num=k),
+            knots,
+            np.linspace(knots[-1] + step_hi, knots[-1] + k * step_hi, num=k),
+        ]
+        self.n_splines = knots.shape[0] + k - 1
+        self.lo, self.hi = knots[0], knots[-1]
+        eye = np.eye(self.n_splines)
+        self.splines = [
+            BSpline.construct_fast(self.knots[:, j], eye, k, extrapolate=False) for j in range(knots.shape[1])
+        ]
+        # value and slope of every basis function at each end (only the k outermost are non-zero there)
+        self.ends = [(s(lo), s(lo, nu=1), s(hi), s(hi, nu=1)) for s, lo, hi in zip(self.splines, self.lo, self.hi)]
+
+    def transform(self, Z: np.ndarray) -> np.ndarray:
+        """(n, p * n_splines): each column's basis, side by side."""
+        k, m = self.degree, self.n_splines
+        out = np.zeros((len(Z), len(self.splines) * m))
+        for j, (spline, (f_lo, d_lo, f_hi, d_hi)) in enumerate(zip(self.splines, self.ends)):
+            z, block = Z[:, j], out[:, j * m : (j + 1) * m]
+            inside = (z >= self.lo[j]) & (z <= self.hi[j])
+            block[inside] = spline(z[inside])
+            below, above = z < self.lo[j], z > self.hi[j]
+            block[below, :k] = f_lo[:k] + (z[below] - self.lo[j])[:, None] * d_lo[:k]
+            block[above, -k:] = f_hi[-k:] + (z[above] - self.hi[j])[:, None] * d_hi[-k:]
+        return out
+
+    def curve(self, j: int, coef: np.ndarray) -> tuple[PPoly, float, float, float, float]:
+        """Column j's fitted function sum_i coef_i B_i as a piecewise cubic, with its ends and its slopes there."""
+        fitted = BSpline.construct_fast(self.knots[:, j], np.ascontiguousarray(coef, dtype=float), self.degree)
+        lo, hi = float(self.lo[j]), float(self.hi[j])
+        return PPoly.from_spline(fitted), lo, hi, float(fitted(lo, nu=1)), float(fitted(hi, nu=1))
+
+
 class SplineMechanism(BasisRidge):
     """Additive cubic splines (`n_knots` quantile knots, linear extrapolation) + light ridge (`alpha`).
 
@@ -219,11 +265,7 @@ class SplineMechanism(BasisRidge):
         smooth = [j for j in range(Z.shape[1]) if np.all(np.diff(knots[:, j]) > 0)]
         self.smooth_ = smooth
         self.linear_ = [j for j in range(Z.shape[1]) if j not in smooth]
-        self.spline_ = (
-            SplineTransformer(degree=3, knots=knots[:, smooth], extrapolation="linear").fit(Z[:, smooth])
-            if smooth
-            else None
-        )
+        self.spline_ = CubicBasis(knots[:, smooth]) if smooth else None
         return self._expand(Z)
 
     def basis(self, X: np.ndarray) -> np.ndarray:
@@ -238,23 +280,32 @@ class SplineMechanism(BasisRidge):
     def set_solution(self, w: np.ndarray, rank: int, basis_mean: np.ndarray, y_mean: float) -> None:
         """Also fold the coefficients into one fitted curve per smooth parent (see :meth:`predict`)."""
         super().set_solution(w, rank, basis_mean, y_mean)
+        self._fold()
+
+    def _fold(self) -> None:
         self.curves_ = []
-        if self.spline_ is None:
-            return
-        n_lin = len(self.linear_)
-        for f, spl in enumerate(self.spline_.bsplines_):
-            n = spl.c.shape[1]
-            curve = BSpline.construct_fast(spl.t, np.ascontiguousarray(w[n_lin + f * n : n_lin + (f + 1) * n]), spl.k)
-            lo, hi = float(spl.t[spl.k]), float(spl.t[-spl.k - 1])
-            slopes = (float(curve(lo, nu=1)), float(curve(hi, nu=1)))
-            self.curves_.append((PPoly.from_spline(curve), lo, hi, *slopes))
+        if self.spline_ is not None:
+            n_lin, m = len(self.linear_), self.spline_.n_splines
+            self.curves_ = [
+                self.spline_.curve(f, self.w_[n_lin + f * m : n_lin + (f + 1) * m]) for f in range(len(self.smooth_))
+            ]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle, also a mechanism pickled by an earlier version (its basis a fitted SplineTransformer, and no
+        folded curves)."""
+        self.__dict__.update(state)
+        old = state.get("spline_")
+        if old is not None and not isinstance(old, CubicBasis):
+            self.spline_ = CubicBasis(np.column_stack([b.t[3:-3] for b in old.bsplines_]))
+        if "w_" in state and "curves_" not in state:
+            self._fold()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The fitted function itself: sum_j w_j B_j(z) is one spline per parent with the coefficients w_j, so
         each parent costs one piecewise-cubic evaluation instead of one per basis function (the design matrix
-        is only built to fit). Outside the knots it continues linearly, as SplineTransformer's
-        extrapolation="linear" does: only the boundary basis functions are non-zero there, so the sum's
-        continuation is the curve's value plus its slope at the boundary."""
+        is only built to fit). Outside the knots it continues linearly, as the basis does: only the boundary
+        basis functions are non-zero there, so the sum's continuation is the curve's value plus its slope at
+        the boundary."""
         Z = super().basis(X)
         y = Z[:, self.linear_] @ self.w_[: len(self.linear_)] + self.b_
         for (curve, lo, hi, slope_lo, slope_hi), j in zip(self.curves_, self.smooth_):

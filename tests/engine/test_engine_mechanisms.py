@@ -172,3 +172,24 @@ def test_spline_predict_is_its_design_matrix_times_coefficients_inside_and_beyon
     outside = (new[:, 0] < X[:, 0].min()) | (new[:, 0] > X[:, 0].max())
     assert outside.sum() > 50  # the linear continuation is exercised
     np.testing.assert_allclose(mech.predict(new), mech.basis(new) @ mech.w_ + mech.b_, rtol=1e-12, atol=1e-9)
+
+
+def test_cubic_basis_is_spline_transformer_s_design_matrix_and_old_pickles_still_predict() -> None:
+    """CubicBasis builds SplineTransformer(extrapolation="linear")'s design matrix without the transformer; a
+    mechanism pickled when its basis was a fitted SplineTransformer (and it had no folded curves) unpickles to
+    the same predictions."""
+    rng = np.random.default_rng(7)
+    n = 400
+    X = np.c_[rng.gamma(2.0, size=n), rng.normal(size=n)]
+    y = np.log1p(X[:, 0]) + np.tanh(X[:, 1]) + 0.1 * rng.normal(size=n)
+    mech = SplineMechanism(n_knots=6).fit(X, y)
+    Z = (np.c_[3.0 * rng.gamma(2.0, size=n) - 2.0, 3.0 * rng.normal(size=n)] - mech.mean_) / mech.scale_
+    knots = mech.spline_.knots[3:-3]
+    reference = SplineTransformer(degree=3, knots=knots, extrapolation="linear").fit(Z)
+    np.testing.assert_allclose(mech.spline_.transform(Z), reference.transform(Z), rtol=1e-13, atol=1e-13)
+
+    state = {k: v for k, v in mech.__dict__.items() if k != "curves_"} | {"spline_": reference}
+    old = SplineMechanism.__new__(SplineMechanism)
+    old.__setstate__(state)
+    new_rows = Z * mech.scale_ + mech.mean_
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(old)).predict(new_rows), mech.predict(new_rows), rtol=1e-12)
