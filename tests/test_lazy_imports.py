@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-#: Imported only by steps that fit, compute, read or draw. (duckdb is not here: dbt-duckdb's adapter imports it
-#: when dbt renders the profile target, which the definitions do to name the warehouse.)
-HEAVY = ("sklearn", "scipy", "dowhy", "altair", "vl_convert", "PIL", "pandas", "numpy")
+#: Imported only by steps that fit, compute, read or draw; dbt's config and the DuckDB adapter only when dbt
+#: renders a profile target that plain YAML cannot name (``peek_target``).
+HEAVY = ("sklearn", "scipy", "dowhy", "altair", "vl_convert", "PIL", "pandas", "numpy", "duckdb", "dbt.config")
 
 LOAD = """
 import sys

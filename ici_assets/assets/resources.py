@@ -9,7 +9,7 @@ import dagster as dg
 from ici_assets.compute import POOL_KINDS, Pool, PoolSettings
 from ici_assets.compute.pools import POOL_ENV
 from ici_assets.warehouse import WAREHOUSE_POOL, Warehouse
-from ici_assets.warehouse.dbt_target import DbtTarget, duckdb_file, load_target, warehouse_for
+from ici_assets.warehouse.dbt_target import DbtTarget, duckdb_file, load_target, peek_target, warehouse_for
 
 #: Seconds a process waits for another's lock on the DuckDB file (one setting; see the component's YAML).
 DEFAULT_LOCK_WAIT_SECONDS = 120.0
@@ -46,8 +46,9 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> WarehouseResource:
         """The warehouse of the dbt target that ``dbt build`` uses for ``project_dir`` (``target`` None:
         ``$DBT_TARGET``, else the profile's default). Profile and target are resolved now, so that the dbt
-        runs (:meth:`dbt_cli_settings`) and the ICI assets use the same one."""
-        resolved = load_target(project_dir, profiles_dir=profiles_dir, profile=profile, target=target)
+        runs (:meth:`dbt_cli_settings`) and the ICI assets use the same one (a plain DuckDB target is read
+        without dbt: :func:`~ici_assets.warehouse.dbt_target.peek_target`)."""
+        resolved = peek_target(project_dir, profiles_dir=profiles_dir, profile=profile, target=target)
         return cls(
             path=duckdb_file(resolved) if resolved.type == "duckdb" else "",
             wait_seconds=wait_seconds,

@@ -115,10 +115,10 @@ def local_postgres_dir() -> Path:
 def ensure_warehouse() -> WarehouseResource:
     """The dbt target's warehouse; for a PostgreSQL target with no PGHOST set, a local server started now."""
     from ici_assets.assets.resources import WarehouseResource
-    from ici_assets.warehouse.dbt_target import load_target
+    from ici_assets.warehouse.dbt_target import peek_target
 
     os.environ[WAREHOUSE_ENV] = str(warehouse_path())  # the default target's DuckDB file, made absolute
-    if load_target(demo_dbt_project()).type == "postgres" and not os.environ.get("PGHOST"):
+    if peek_target(demo_dbt_project()).type == "postgres" and not os.environ.get("PGHOST"):
         from ici_assets.dev.pg_server import LocalPostgres
 
         server = LocalPostgres(local_postgres_dir()).start()

@@ -26,6 +26,8 @@ WAREHOUSE_ENV = "ICI_WAREHOUSE"
 #: Warehouse types with an implementation in :mod:`ici_assets.warehouse`.
 SUPPORTED_TYPES = ("duckdb", "postgres")
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
+#: A whole value that is one ``{{ env_var('NAME') }}`` or ``{{ env_var('NAME', 'default') }}`` and nothing else.
+_ONLY_ENV_VAR = re.compile(r"""^\s*\{\{\s*env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]*)\3\s*)?\)\s*\}\}\s*$""")
 _SECRET_FIELDS = ("password", "pass", "token", "private_key", "private_key_passphrase", "motherduck_token")
 
 
@@ -119,6 +121,57 @@ def load_target(
             _RENDERED.clear()
         _RENDERED[key] = _render_target(project, folder, profile, target)
     return _RENDERED[key]
+
+
+def _plain(value: Any) -> str | None:
+    """``value`` as dbt renders it when that needs no Jinja beyond one ``env_var`` (set, or with a default); None
+    when dbt's renderer must decide (any other template, an unset variable without default, not a string)."""
+    if not isinstance(value, str):
+        return None
+    if not any(mark in value for mark in ("{{", "{%", "{#")):
+        return value
+    match = _ONLY_ENV_VAR.match(value)
+    if match is None:
+        return None
+    return os.environ.get(match.group(2), match.group(4))
+
+
+def peek_target(
+    project_dir: str | Path,
+    *,
+    profiles_dir: str | Path | None = None,
+    profile: str | None = None,
+    target: str | None = None,
+) -> DbtTarget:
+    """:func:`load_target` when the target is an embedded DuckDB file named in plain YAML (its ``path`` at most one
+    ``env_var``): read without importing dbt, which takes over a second of every process that loads definitions.
+    Anything else (a server, another template, an error to report) is rendered by dbt itself."""
+    import yaml
+
+    project = Path(project_dir).expanduser().resolve()
+    folder = resolve_profiles_dir(project, profiles_dir)
+    profiles_file = folder / "profiles.yml"
+    try:
+        raw = yaml.safe_load(profiles_file.read_text())
+        name = (
+            profile
+            or os.environ.get(PROFILE_ENV)
+            or _plain(yaml.safe_load((project / "dbt_project.yml").read_text()).get("profile"))
+        )
+        entry = raw.get(name) if isinstance(raw, dict) and name else None
+        chosen = (
+            target or os.environ.get(TARGET_ENV) or _plain(entry.get("target") if isinstance(entry, dict) else None)
+        )
+        outputs = entry.get("outputs") if isinstance(entry, dict) else None
+        output = outputs.get(chosen) if isinstance(outputs, dict) and chosen else None
+    except (OSError, AttributeError, yaml.YAMLError):
+        output = None
+    path = _plain(output.get("path")) if isinstance(output, dict) and _plain(output.get("type")) == "duckdb" else None
+    if output is None or path is None or name is None or chosen is None:
+        return load_target(project, profiles_dir=profiles_dir, profile=profile, target=target)
+    env_vars = {str(k): tuple(_ENV_VAR.findall(str(v))) for k, v in output.items() if _ENV_VAR.search(str(v))}
+    settings, env = MappingProxyType({"path": path}), MappingProxyType(env_vars)
+    return DbtTarget(project, profiles_file, name, chosen, "duckdb", settings, env_vars=env)
 
 
 def _render_target(project: Path, folder: Path, profile: str | None, target: str | None) -> DbtTarget:

@@ -8,7 +8,13 @@ import pytest
 
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.warehouse import DuckDBWarehouse
-from ici_assets.warehouse.dbt_target import DbtTargetError, load_target, resolve_profiles_dir
+from ici_assets.warehouse.dbt_target import (
+    DbtTargetError,
+    duckdb_file,
+    load_target,
+    peek_target,
+    resolve_profiles_dir,
+)
 from tests.conftest import copy_dbt_project
 
 SECRET = "s3cr3t-pw-do-not-log"
@@ -99,3 +105,29 @@ def test_unsupported_adapter_says_which_warehouses_exist(project):
     )
     with pytest.raises(DbtTargetError, match=r"target y of profile 'ici_marketing'"):
         load_target(project, target="y")
+
+
+@pytest.mark.parametrize("warehouse_env", ["set", "unset"])
+def test_a_plain_duckdb_target_is_read_without_dbt_as_dbt_renders_it(project, monkeypatch, warehouse_env):
+    """peek_target (what loading the definitions uses) names the same target and file as dbt's renderer."""
+    if warehouse_env == "unset":
+        monkeypatch.delenv("ICI_WAREHOUSE")
+    peeked, rendered = peek_target(project), load_target(project)
+    assert (peeked.profile, peeked.target, peeked.type) == (rendered.profile, rendered.target, rendered.type)
+    assert peeked.settings["path"] == rendered.settings["path"] and duckdb_file(peeked) == duckdb_file(rendered)
+    assert peeked.env_vars == rendered.env_vars
+
+
+def test_anything_but_a_plain_duckdb_target_is_rendered_by_dbt(project, monkeypatch):
+    monkeypatch.setenv("STEM", "other")
+    (project / "profiles.yml").write_text(
+        "ici_marketing:\n  target: dev\n  outputs:\n"
+        "    dev: {type: duckdb, path: \"{{ env_var('STEM') ~ '.duckdb' }}\"}\n"
+        "    gone: {type: duckdb, path: \"{{ env_var('NOT_SET_ANYWHERE') }}\"}\n"
+    )
+    assert peek_target(project).settings["path"] == "other.duckdb"  # a template beyond env_var: dbt rendered it
+    with pytest.raises(DbtTargetError, match="NOT_SET_ANYWHERE"):  # dbt's own message for an unset variable
+        peek_target(project, target="gone")
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    copy_dbt_project(project.parent / "again")
+    assert peek_target(project.parent / "again").settings["host"] == "127.0.0.1"  # a server: dbt rendered it
