@@ -101,11 +101,16 @@ def dbt_parse(project: DbtProject, *, why: str = "") -> None:
         )
 
 
+#: Variables that hold credentials: they do not change what dbt parses, and no trace of them is written.
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY", re.IGNORECASE)
+
+
 def parsed_for(project: DbtProject) -> str:
-    """What a manifest depends on beyond the project's files: the folder, the target and every variable the
-    profiles read."""
+    """What a manifest depends on beyond the project's files: the folder, the target and the variables the
+    profiles read (credentials left out: a password changes no schema)."""
     profiles = Path(project.profiles_dir or project.project_dir) / "profiles.yml"
     names = sorted(set(_ENV_VAR.findall(profiles.read_text()))) if profiles.is_file() else []
+    names = [n for n in names if not _SECRET_NAME.search(n)]
     env = {name: os.environ.get(name) for name in ["DBT_TARGET", *names]}
     key = [str(Path(project.project_dir).resolve()), project.target, env]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
