@@ -25,6 +25,7 @@ from typing import Any
 from dagster_dbt import DbtProject
 
 from ici_assets.component.dbt_cli import dbt_executable, dbt_project
+from ici_assets.warehouse.dbt_target import env_var_names
 
 log = logging.getLogger("ici_assets")
 
@@ -81,7 +82,6 @@ def ensure_manifest(project: DbtProject, *, prepare: bool = True) -> dict[str, A
 
 #: A stamp beside the manifest: what it was parsed for (see :func:`prepare_manifest`).
 STAMP_NAME = ".ici_parsed_for"
-_ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
 
 
 def dbt_parse(project: DbtProject, *, why: str = "") -> None:
@@ -109,8 +109,7 @@ def parsed_for(project: DbtProject) -> str:
     """What a manifest depends on beyond the project's files: the folder, the target and the variables the
     profiles read (credentials left out: a password changes no schema)."""
     profiles = Path(project.profiles_dir or project.project_dir) / "profiles.yml"
-    names = sorted(set(_ENV_VAR.findall(profiles.read_text()))) if profiles.is_file() else []
-    names = [n for n in names if not _SECRET_NAME.search(n)]
+    names = [n for n in env_var_names(profiles.read_text()) if not _SECRET_NAME.search(n)] if profiles.is_file() else []
     env = {name: os.environ.get(name) for name in ["DBT_TARGET", *names]}
     key = [str(Path(project.project_dir).resolve()), project.target, env]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]

@@ -46,7 +46,8 @@ def ensure_dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or demo_root() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists() or (cfg.read_text().startswith(_OURS) and cfg.read_text() != DAGSTER_YAML):
+    current = cfg.read_text() if cfg.exists() else None
+    if current is None or (current.startswith(_OURS) and current != DAGSTER_YAML):
         cfg.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

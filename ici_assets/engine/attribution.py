@@ -21,7 +21,7 @@ import pandas as pd
 from . import intervals
 from ._threads import serial
 from .bootstrap import refits
-from .forward import Forward, antithetic_permutations, shapley_values
+from .forward import Forward, antithetic_permutations, batch_means, shapley_values
 from .resampling import Bootstrap, resampling_plan
 from .result import ChangeFacts, EngineResult
 from .scm import FittedSCM, MechanismSpec, fit_scm
@@ -122,14 +122,9 @@ def _simulated_attribution(
     fw = Forward(old, order, on_scm=new)
     d, t = len(order), len(order) - 1
     ends = np.array([float(old.data[order[-1]].mean()), float(new.data[order[-1]].mean())])
-    cuts = np.cumsum([0] + [len(b) for b in np.array_split(np.arange(len(i)), BATCHES)])
-    batches = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]  # contiguous: views, not copies
-    equal = len(i) % BATCHES == 0
 
-    def means(y: np.ndarray) -> np.ndarray:  # overall mean, then the batch means (equal batches: one reduction)
-        if equal:
-            return np.concatenate([[y.mean()], y.reshape(BATCHES, -1).mean(axis=1)])
-        return np.array([y.mean(), *(y[b].mean() for b in batches)])
+    def means(y: np.ndarray) -> np.ndarray:  # overall mean, then the batch means
+        return np.concatenate([[y.mean()], batch_means(y, BATCHES)])
 
     with serial():
         if d <= max_exact:

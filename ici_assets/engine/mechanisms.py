@@ -296,7 +296,8 @@ class SplineMechanism(BasisRidge):
         self.__dict__.update(state)
         old = state.get("spline_")
         if old is not None and not isinstance(old, CubicBasis):
-            self.spline_ = CubicBasis(np.column_stack([b.t[3:-3] for b in old.bsplines_]))
+            k = CubicBasis.degree  # the transformer's knots: ours plus k added at each end
+            self.spline_ = CubicBasis(np.column_stack([b.t[k:-k] for b in old.bsplines_]))
         if "w_" in state and "curves_" not in state:
             self._fold()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .forward import Forward, antithetic_permutations, shapley_values
+from .forward import Forward, antithetic_permutations, batch_means, shapley_values
 from .scm import FittedSCM
 from .validation import relevant_nodes
 
@@ -32,11 +32,8 @@ def sample_noises(scm: FittedSCM, order: list[Any], n: int, rng: np.random.Gener
 
 
 def _batch_means(x: np.ndarray) -> np.ndarray:
-    """Mean of x over each of MC_BATCHES contiguous batches of rows (equal batches: one reduction, the same
-    numbers as batch by batch)."""
-    if x.ndim == 1 and len(x) % MC_BATCHES == 0:
-        return x.reshape(MC_BATCHES, -1).mean(axis=1)
-    return np.array([b.mean() for b in np.array_split(x, MC_BATCHES)])
+    """Mean of x over each of MC_BATCHES contiguous batches of rows."""
+    return batch_means(x, MC_BATCHES)
 
 
 def _se(per_batch: np.ndarray) -> np.ndarray:

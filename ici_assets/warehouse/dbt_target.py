@@ -123,6 +123,19 @@ def load_target(
     return _RENDERED[key]
 
 
+def env_var_names(text: str) -> list[str]:
+    """The variables a profile text reads through ``env_var('NAME', ...)``, each once, sorted."""
+    return sorted(set(_ENV_VAR.findall(text)))
+
+
+def _env_vars_of(output: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Setting -> the env vars its value reads, for one profile output (aliases also under dbt's own name)."""
+    env_vars = {str(k): tuple(_ENV_VAR.findall(str(v))) for k, v in output.items() if _ENV_VAR.search(str(v))}
+    aliases = {"pass": "password", "dbname": "database", "username": "user"}
+    env_vars.update({aliases[k]: v for k, v in list(env_vars.items()) if k in aliases})
+    return env_vars
+
+
 def _plain(value: Any) -> str | None:
     """``value`` as dbt renders it when that needs no Jinja beyond one ``env_var`` (set, or with a default); None
     when dbt's renderer must decide (any other template, an unset variable without default, not a string)."""
@@ -169,8 +182,7 @@ def peek_target(
     path = _plain(output.get("path")) if isinstance(output, dict) and _plain(output.get("type")) == "duckdb" else None
     if output is None or path is None or name is None or chosen is None:
         return load_target(project, profiles_dir=profiles_dir, profile=profile, target=target)
-    env_vars = {str(k): tuple(_ENV_VAR.findall(str(v))) for k, v in output.items() if _ENV_VAR.search(str(v))}
-    settings, env = MappingProxyType({"path": path}), MappingProxyType(env_vars)
+    settings, env = MappingProxyType({"path": path}), MappingProxyType(_env_vars_of(output))
     return DbtTarget(project, profiles_file, name, chosen, "duckdb", settings, env_vars=env)
 
 
@@ -210,10 +222,7 @@ def _render_target(project: Path, folder: Path, profile: str | None, target: str
             f"dbt target {chosen or '(default)'} of profile '{name}' ({profiles_file}) cannot be used: "
             f"{str(exc).strip()}"
         ) from exc
-    output = raw[name].get("outputs", {}).get(target_name, {})
-    env_vars = {str(k): tuple(_ENV_VAR.findall(str(v))) for k, v in output.items() if _ENV_VAR.search(str(v))}
-    aliases = {"pass": "password", "dbname": "database", "username": "user"}
-    env_vars.update({aliases[k]: v for k, v in list(env_vars.items()) if k in aliases})
+    env_vars = _env_vars_of(raw[name].get("outputs", {}).get(target_name, {}))
     secrets = {k: str(credentials.pop(k)) for k in _SECRET_FIELDS if credentials.get(k) is not None}
     return DbtTarget(
         project,
