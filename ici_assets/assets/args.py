@@ -12,6 +12,7 @@ import dagster as dg
 
 from ici_assets.assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.checks.asset_checks import check_specs
+from ici_assets.checks.stability import warn_only
 from ici_assets.compute import Pool
 from ici_assets.publish.metadata import column_schema
 from ici_assets.spec.model import IciSpec
@@ -57,7 +58,7 @@ def published_asset_args(
         "key": key,
         "group_name": ICI_GROUP,
         "code_version": code_version,
-        "check_specs": check_specs(key, checks),
+        "check_specs": check_specs(key, checks, warn=warn_only(spec)),
         "output_required": False,
         "kinds": {"python", kind},
         "pool": pool,

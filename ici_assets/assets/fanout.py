@@ -22,6 +22,8 @@ from ici_assets.assets.partitions import MonthlyWindows, Scheme
 from ici_assets.checks.asset_checks import check_results
 from ici_assets.checks.ici import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, coverage_check, graph_check, mechanisms_check
 from ici_assets.checks.ici import shares_checks as evaluate_shares
+from ici_assets.checks.stability import COLUMNS as STABILITY_COLUMNS
+from ici_assets.checks.stability import STABILITY_CHECK, previous_shares, stability_check, warn_only
 from ici_assets.compute import FitOutcome, FitSettings, Pool, fit_slice
 from ici_assets.publish import charts
 from ici_assets.publish.metadata import chart_metadata, count, shares_metadata
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 #: Partitions published per transaction: progress survives a crash, and few commits stay cheap.
 PUBLISH_BATCH = 50
-ALL_CHECKS = SCM_CHECKS + SHARES_CHECKS
+ALL_CHECKS = (*SCM_CHECKS, *SHARES_CHECKS, STABILITY_CHECK)
 
 
 def fit_settings(spec: IciSpec, *, markov_alpha: float) -> FitSettings:
@@ -82,7 +84,8 @@ class PartitionWork:
     ``fn(*tasks[key])`` runs on the pool (plain data in and out, with a ``pid``); ``evaluate`` checks its
     outcome; ``rows`` turns a passing outcome into rows, ``items`` a batch of rows into one publish,
     ``metadata`` gives a partition's materialisation metadata and ``run_metadata`` (read after the last
-    publish) the run's chart, attached to the last materialisation.
+    publish) the run's chart, attached to the last materialisation. The ``warn`` checks do not hold a
+    partition back.
     """
 
     fn: Callable[..., Any]
@@ -93,6 +96,7 @@ class PartitionWork:
     items: Callable[[pd.DataFrame], list[Publish]]
     metadata: Callable[[str, pd.DataFrame], dict]
     run_metadata: Callable[[], dict]
+    warn: tuple[str, ...] = ()
 
 
 def fan_out(
@@ -120,7 +124,10 @@ def fan_out(
             continue
         progress.worker_pids.add(outcome.pid)
         checks = progress.outcomes[part] = work.evaluate(part, outcome)
-        if not all(c.passed for c in checks):
+        for c in checks:
+            if not c.passed and c.name in work.warn:
+                context.log.warning(f"Partition {part}, check {c.name} warns: {c.description}")
+        if not all(c.passed for c in checks if c.name not in work.warn):
             failed = "; ".join(f"{c.name}: {c.description}" for c in checks if not c.passed)
             context.log.error(f"Partition {part} failed its checks, not published: {failed}")
             continue
@@ -135,7 +142,7 @@ def fan_out(
         f"{progress.seconds['read']:.1f} s, compute {progress.seconds['compute']:.1f} s, publish "
         f"{progress.seconds['publish']:.1f} s"
     )
-    yield from check_results(progress.outcomes, work.check_names, not_evaluated=progress.errors)
+    yield from check_results(progress.outcomes, work.check_names, not_evaluated=progress.errors, warn=work.warn)
     if progress.errors:
         errs = progress.errors
         raise dg.Failure(
@@ -211,22 +218,43 @@ def run_partitions(
     alpha = spec.checks.markov_alpha / n_total
     settings = fit_settings(spec, markov_alpha=alpha)
     facts = {k: slice_facts(spec, rows) for k, rows in slices.items()}
+    previous = current_shares(warehouse, key)
+    stability: dict[str, str] = {}
 
     def rows(part: str, outcome: FitOutcome) -> pd.DataFrame:
         result_key = ResultKey(key.to_user_string(), code_version, context.run.run_id, part, scheme.kind)
         return shares_rows(spec, outcome.table, facts[part], result_key)
 
+    def evaluate(part: str, outcome: FitOutcome) -> list[CheckOutcome]:
+        stable = stability_check(rows(part, outcome), previous_shares(previous, part))
+        stability[part] = stable.description
+        return [*slice_checks(spec, slices[part], outcome, alpha), stable]
+
     work = PartitionWork(
         fn=fit_slice,
         tasks={k: (slices[k], settings) for k in keys},
         check_names=ALL_CHECKS,
-        evaluate=lambda part, outcome: slice_checks(spec, slices[part], outcome, alpha),
+        evaluate=evaluate,
         rows=rows,
         items=shares_items,
-        metadata=lambda part, part_rows: shares_metadata(part_rows, facts[part], spec.n_bootstrap, spec.target),
+        metadata=lambda part, part_rows: {
+            **shares_metadata(part_rows, facts[part], spec.n_bootstrap, spec.target),
+            "stability": dg.MetadataValue.text(stability[part]),
+        },
         run_metadata=lambda: _partitions_chart(warehouse, spec, scheme, key),
+        warn=warn_only(spec),
     )
     yield from fan_out(context, work, warehouse=warehouse, pool=pool, errors=errors, read_seconds=read_seconds)
+
+
+def current_shares(warehouse: Warehouse, key: dg.AssetKey) -> pd.DataFrame:
+    """The asset's shares as last published (every partition's), for ``shares_stable``; empty before the first."""
+    request = Read.of_asset(SHARES.relation, key.to_user_string(), STABILITY_COLUMNS, "partition_key")
+    if not warehouse.exists(SHARES.relation):
+        import pandas as pd
+
+        return pd.DataFrame(columns=list(STABILITY_COLUMNS))
+    return warehouse.read(request)
 
 
 def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: dg.AssetKey) -> dict:

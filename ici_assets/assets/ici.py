@@ -19,11 +19,11 @@ import dagster as dg
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets import last_click
 from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
-from ici_assets.assets.fanout import ALL_CHECKS, run_partitions
+from ici_assets.assets.fanout import ALL_CHECKS, current_shares, run_partitions
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.assets.resources import WarehouseResource
-from ici_assets.checks.asset_checks import check_results, check_specs, report_checks
+from ici_assets.checks.asset_checks import check_results, check_specs, publishable, report_checks
 from ici_assets.checks.ici import (
     SCM_CHECKS,
     SHARES_CHECKS,
@@ -32,6 +32,7 @@ from ici_assets.checks.ici import (
     mechanisms_check,
     shares_checks,
 )
+from ici_assets.checks.stability import STABILITY_CHECK, previous_shares, stability_check, warn_only
 from ici_assets.publish import charts
 from ici_assets.publish.metadata import (
     chart_metadata,
@@ -122,15 +123,18 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         "`ici.ici_contributions`. Not published when its checks fail."
     )
 
-    @dg.asset(**published_asset_args(spec, "shares", SHARES, SHARES_CHECKS, code, description, pool=pool, kind=kind))
+    checks, warn = (*SHARES_CHECKS, STABILITY_CHECK), warn_only(spec)
+
+    @dg.asset(**published_asset_args(spec, "shares", SHARES, checks, code, description, pool=pool, kind=kind))
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
         bootstrap = engine.Bootstrap(n_bootstrap=spec.n_bootstrap, seed=spec.seed)
         table = engine.estimate_ici(fit.scm, spec.target, bootstrap=bootstrap).table
         result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
         rows = shares_rows(spec, table, fit.facts, result_key)
-        results = check_results({None: shares_checks(rows["share"])}, SHARES_CHECKS)
-        if all(r.passed for r in results):
+        stability = stability_check(rows, previous_shares(current_shares(warehouse.get(), key), None))
+        results = check_results({None: [*shares_checks(rows["share"]), stability]}, checks, warn=warn)
+        if publishable(results, warn):
             contrib = None
             if fit.times is not None:
                 per_row = engine.contributions(fit.scm, spec.target)
@@ -140,6 +144,7 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
             metadata = {
                 **shares_metadata(rows, fit.facts, spec.n_bootstrap, spec.target),
+                "stability": dg.MetadataValue.text(stability.description),
                 **shares_chart_metadata(rows, title, spec.target),
             }
             if contrib is not None:

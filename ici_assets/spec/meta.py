@@ -51,6 +51,11 @@ class ChecksMeta(_Strict):
         default=0.02, ge=0, description="Rejections weaker than this partial correlation are ignored."
     )
     min_rows: int = Field(default=100, ge=0, description="The fewest rows a fit may use.")
+    shares_stable: Literal["warn", "block"] = Field(
+        default="warn",
+        description="A share that moved beyond its interval since the last materialisation: warn (published all "
+        "the same) or block (not published, nothing downstream runs).",
+    )
 
 
 class MonthlyMeta(_Strict):

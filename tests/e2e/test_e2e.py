@@ -137,6 +137,7 @@ def test_ici_checks_pass_and_comparison_published(demo_run):
         ("scm", "node_table_coverage"): True,
         ("shares", "shares_sum_to_100"): True,
         ("shares", "no_share_below_minus_one"): True,
+        ("shares", "shares_stable"): True,  # a first materialisation: nothing to compare with
     }
     with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
         cmp = con.execute("SELECT node, ici_share, last_click_share FROM ici.ici_vs_last_click ORDER BY node").df()

@@ -36,6 +36,12 @@ def resolver(defs, instance):
     return CachingStaleStatusResolver(instance, defs.resolve_asset_graph(), LoadingContextForTest(instance))
 
 
+def stability(result):
+    """The shares_stable evaluation of a run that materialised the shares."""
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "shares_stable"]
+    return evaluation
+
+
 def status(defs, instance, key):
     return resolver(defs, instance).get_status(key)
 
@@ -55,7 +61,12 @@ def test_rematerialising_unchanged_data_is_recognisably_the_same(setup):
     assert status(defs, instance, SCM) == StaleStatus.FRESH
     assert status(defs, instance, SHARES) == StaleStatus.FRESH
     # and refitting them gives the same shares, a second history set with the same versions
-    assert job.execute_in_process(instance=instance, asset_selection=[SCM, SHARES]).success
+    refit = job.execute_in_process(instance=instance, asset_selection=[SCM, SHARES])
+    assert refit.success
+    stable = stability(refit)
+    assert stable.passed and stable.severity == dg.AssetCheckSeverity.WARN
+    assert stable.description.startswith("No share moved beyond its interval since the run of ")
+    assert stable.description.endswith("; data unchanged, code unchanged.")  # identical shares: no largest move
     second = shares(warehouse)
     assert first == second and len(first) == 6
 
@@ -91,7 +102,10 @@ def test_one_changed_raw_row_changes_data_version_and_marks_stale(setup):
     assert status(defs, instance, SHARES) == StaleStatus.STALE
     causes = resolver(defs, instance).get_stale_causes(SHARES)
     assert any(c.dependency and c.dependency.asset_key == SCM for c in causes), causes
-    # rerunning the shares picks up the new data version and is fresh again
-    assert job.execute_in_process(instance=instance, asset_selection=[SHARES]).success
+    # rerunning the shares picks up the new data version and is fresh again; one order moves no share
+    rerun = job.execute_in_process(instance=instance, asset_selection=[SHARES])
+    assert rerun.success
+    assert stability(rerun).passed
+    assert stability(rerun).description.endswith("data changed, code unchanged.")
     assert shares(warehouse)[0][6] == new_version
     assert status(defs, instance, SHARES) == StaleStatus.FRESH
