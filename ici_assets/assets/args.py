@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from ici_assets.assets.automation import automation_condition
 from ici_assets.assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.checks.asset_checks import check_specs
 from ici_assets.checks.stability import warn_only
@@ -64,6 +65,7 @@ def published_asset_args(
         "pool": pool,
         "metadata": column_schema(table),
         "description": description,
+        "automation_condition": automation_condition(spec, partitions_def),
     }
     if upstream is None:
         args["ins"] = {"fit": dg.AssetIn(ici_key(spec, "scm"))}

@@ -19,11 +19,13 @@ from typing import Any
 import dagster as dg
 
 from ici_assets.assets.args import PARTITIONED_TAG
+from ici_assets.assets.automation import automation_sensor
 from ici_assets.assets.decisions import budget_asset, change_attribution_asset, spend_response_asset
 from ici_assets.assets.ici import LastClickSource, partitioned_asset, scm_asset, shares_asset
 from ici_assets.assets.ici import vs_last_click_asset as _vs_last_click_asset
 from ici_assets.assets.partitions import schemes
 from ici_assets.assets.resources import ComputePoolResource, WarehouseResource
+from ici_assets.spec.automation import AutomationSettings
 from ici_assets.spec.parse import IciMetaError, IciSpec, specs_from_manifest
 from ici_assets.warehouse import WAREHOUSE_POOL, Relation
 
@@ -150,8 +152,11 @@ def ici_definitions(
     warehouse: WarehouseResource,
     compute_pool: ComputePoolResource,
     builders: list[AssetBuilder] | None = None,
+    automation: AutomationSettings | None = None,
+    sensor_name: str = "ici_automation",
 ) -> dg.Definitions:
-    """The ICI assets and jobs of ``models``, with the resources they use."""
+    """The ICI assets and jobs of ``models``, with the resources they use and the sensor that materialises them
+    by themselves (``automation``: its settings; each model's own conditions come from its meta)."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list = []
     for model in models:
@@ -159,7 +164,13 @@ def ici_definitions(
         built = [with_model_ownership(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
         assets += built
         jobs += model_jobs(model, built, dbt_keys)
-    return dg.Definitions(assets=assets, jobs=jobs, resources={"warehouse": warehouse, "compute_pool": compute_pool})
+    sensor = automation_sensor(sensor_name, assets, automation)
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        sensors=[sensor] if sensor is not None else [],
+        resources={"warehouse": warehouse, "compute_pool": compute_pool},
+    )
 
 
 #: Every whole-period asset of a code location (no partitioned ICI asset), e.g. for a demo's "run it all" job.

@@ -19,6 +19,7 @@ import dagster as dg
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets import last_click
 from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
+from ici_assets.assets.automation import automation_condition, shares_freshness
 from ici_assets.assets.fanout import ALL_CHECKS, current_shares, run_partitions
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
@@ -70,6 +71,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         group_name=ICI_GROUP,
         code_version=scm_code_version(spec),
         kinds={"python", "scikitlearn"},  # fitted by the engine (numpy, scikit-learn), not by DoWhy
+        automation_condition=automation_condition(spec, None),
         description=(
             f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
             f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
@@ -125,7 +127,9 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
 
     checks, warn = (*SHARES_CHECKS, STABILITY_CHECK), warn_only(spec)
 
-    @dg.asset(**published_asset_args(spec, "shares", SHARES, checks, code, description, pool=pool, kind=kind))
+    asset_args = published_asset_args(spec, "shares", SHARES, checks, code, description, pool=pool, kind=kind)
+
+    @dg.asset(**asset_args, freshness_policy=shares_freshness(spec))
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
         bootstrap = engine.Bootstrap(n_bootstrap=spec.n_bootstrap, seed=spec.seed)
@@ -178,6 +182,7 @@ def vs_last_click_asset(
         kinds={kind},
         pool=pool,
         metadata=column_schema(VS_LAST_CLICK),
+        automation_condition=automation_condition(spec, None),
         description=(
             f"Each node's ICI share next to its last-click share of `{spec.target}` for the same period, with a "
             "sentence of interpretation. Table `ici.ici_vs_last_click`. Blocked when the shares fail their checks."

@@ -21,12 +21,14 @@ M = TypeVar("M", bound=BaseModel)
 
 if TYPE_CHECKING:
     from ici_assets.compute import PoolSettings
+    from ici_assets.spec.automation import AutomationSettings
     from ici_assets.spec.meta import IciSettings
 
     IciDefaults: TypeAlias = IciSettings | None
     ComputePool: TypeAlias = PoolSettings | None
+    Automation: TypeAlias = AutomationSettings | None
 else:  # Dagster inspects the annotation itself and refuses models with bounded fields: the resolver types it
-    IciDefaults = ComputePool = Any
+    IciDefaults = ComputePool = Automation = Any
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ ICI assets, the ``warehouse`` and ``compute_pool`` resources and jobs named afte
       project: "{{ context.project_root }}/dbt"      # or {project_dir, profiles_dir, profile, target}
       ici_defaults: {n_bootstrap: 200, time_grain: week}
       compute_pool: {kind: local, max_workers: 2}
+      automation: {monthly: "0 6 1 * *", sensor_interval_seconds: 30}
       warehouse_lock_wait_seconds: 120
 
 The warehouse is the dbt profile target's (rendered by dbt), so both sides use one file. The
@@ -42,12 +43,13 @@ from dagster_dbt.dbt_project_manager import DbtProjectArgsManager
 
 from ici_assets.assets.factory import IciModel, ici_definitions, ici_models
 from ici_assets.assets.resources import DEFAULT_LOCK_WAIT_SECONDS, ComputePoolResource, WarehouseResource
-from ici_assets.component.attributes import ComputePool, IciDefaults, model_attribute, validate_attribute
+from ici_assets.component.attributes import Automation, ComputePool, IciDefaults, model_attribute, validate_attribute
 from ici_assets.component.dbt_cli import ensure_dbt_on_path
 from ici_assets.component.dbt_tests import describe_dbt_test
 from ici_assets.component.manifest import ensure_manifest
 from ici_assets.component.row_counts import with_row_counts
 from ici_assets.compute import PoolSettings
+from ici_assets.spec.automation import AutomationSettings
 from ici_assets.spec.meta import IciSettings
 from ici_assets.warehouse.dbt_target import resolve_profiles_dir
 
@@ -95,6 +97,16 @@ class IciDbtProjectComponent(DbtProjectComponent):
             examples=[{"kind": "dask", "scheduler_address": "tcp://scheduler:8786"}],
         ),
     ] = None
+    automation: Annotated[
+        Automation,
+        model_attribute(
+            AutomationSettings,
+            "automation",
+            description="When the ICI assets materialise by themselves (every model's defaults, overridden by its "
+            "`ici` meta's automation block), and the sensor the daemon evaluates them with.",
+            examples=[{"whole_period": "eager", "monthly": "0 6 1 * *", "sensor_interval_seconds": 30}],
+        ),
+    ] = None
     warehouse_lock_wait_seconds: Annotated[
         float,
         dg.Resolver.default(
@@ -131,6 +143,8 @@ class IciDbtProjectComponent(DbtProjectComponent):
             self.ici_defaults = validate_attribute(IciSettings, self.ici_defaults, "ici_defaults")
         if self.compute_pool is not None:
             self.compute_pool = validate_attribute(PoolSettings, self.compute_pool, "compute_pool")
+        if self.automation is not None:
+            self.automation = validate_attribute(AutomationSettings, self.automation, "automation")
         manager = self.project
         if isinstance(manager, DbtProjectArgsManager) and not manager.args.profiles_dir:
             # dbt's own order (DBT_PROFILES_DIR, the project folder, the current folder, ~/.dbt), not only
@@ -169,12 +183,16 @@ class IciDbtProjectComponent(DbtProjectComponent):
 
         nodes = manifest["nodes"]
         dbt_keys = {key_for(uid) for uid, p in nodes.items() if p.get("resource_type") in MODEL_TYPES}
-        defaults = self.ici_defaults.model_dump(exclude_unset=True) if self.ici_defaults else None
+        defaults = self.ici_defaults.model_dump(exclude_unset=True) if self.ici_defaults else {}
+        if self.automation is not None and self.automation.model_defaults():
+            defaults["automation"] = self.automation.model_defaults()
         ici = ici_definitions(
-            [owned(m) for m in ici_models(manifest, key_for, defaults)],
+            [owned(m) for m in ici_models(manifest, key_for, defaults or None)],
             dbt_keys,
             warehouse=warehouse.model_copy(update={"wait_seconds": self.warehouse_lock_wait_seconds}),
             compute_pool=ComputePoolResource.of(self.compute_pool or PoolSettings.from_env()),
+            automation=self.automation,
+            sensor_name=f"ici_automation__{manifest.get('metadata', {}).get('project_name') or 'dbt'}",
         )
         return dg.Definitions.merge(dbt_defs, ici)
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.decisions import DecisionsMeta
 
 Grain = Literal["day", "week", "month"]
@@ -115,6 +116,10 @@ class ModelMeta(IciSettings):
     last_click: LastClickMeta | None = Field(default=None, description="Finance's last-click model, for comparison.")
     decisions: DecisionsMeta | None = Field(  # its own module: ici_assets/spec/decisions.py
         default=None, description="Opt-in decision assets: spend response, change attribution, budget."
+    )
+    automation: AutomationMeta = Field(  # its own module: ici_assets/spec/automation.py
+        default_factory=AutomationMeta,
+        description="When the model's ICI assets materialise by themselves (defaults: the component's automation).",
     )
 
 

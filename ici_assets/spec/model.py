@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.decisions import DecisionsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
@@ -75,6 +76,11 @@ class IciSpec:
     def decisions(self) -> DecisionsMeta | None:
         """Spend response, change attribution and budget (opt-in)."""
         return self.meta.decisions
+
+    @property
+    def automation(self) -> AutomationMeta:
+        """When the model's ICI assets materialise by themselves."""
+        return self.meta.automation
 
     @property
     def nodes(self) -> list[str]:

@@ -101,3 +101,17 @@ def test_python_construction_validates_the_same_way():
     assert validate_attribute(IciSettings, {"time_grain": "week"}, "ici_defaults").time_grain == "week"
     with pytest.raises(IciMetaError, match=r"unknown key 'compute_pool.max_worker': did you mean 'max_workers'"):
         validate_attribute(PoolSettings, {"max_worker": 2}, "compute_pool")
+
+
+def test_automation_schema_lists_the_model_defaults_and_the_sensor_settings():
+    from ici_assets.spec.automation import AutomationMeta, AutomationSettings
+
+    branch = typed_branch(attribute_schemas()["automation"])
+    assert branch["additionalProperties"] is False
+    assert set(branch["properties"]) == set(AutomationSettings.model_fields) > set(AutomationMeta.model_fields)
+    assert branch["properties"]["whole_period"]["enum"] == ["eager", "off"]
+
+
+def test_a_misspelt_automation_key_in_defs_yaml_is_refused_with_the_closest_key():
+    message = load_error("automation: {sensor_intervl_seconds: 5}\n")
+    assert "unknown key 'automation.sensor_intervl_seconds': did you mean 'sensor_interval_seconds'?" in message
