@@ -284,6 +284,23 @@ def test_summary_on_the_shares_asset_page(ui_server, page):
         page.keyboard.press("Escape")
 
 
+def test_freshness_policy_and_automation_on_the_shares_asset_page(ui_server, page):
+    """The shares asset page shows its automation condition and sensor, and its freshness policy (stale after
+    2 days for the daily demo model): what keeps it fresh without a launch."""
+    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
+    page.get_by_text("eager after upstream checks pass", exact=True).first.wait_for(state="visible")
+    heading = page.get_by_text("Freshness policy", exact=True).last
+    heading.scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)
+    text = " ".join(page.locator("body").inner_text().split())
+    page.screenshot(path=str(ARTIFACTS / "ui_shares_freshness.png"))
+    found = text[text.rindex("Freshness policy") :][:300]
+    print(f"automation and freshness on the shares page: {found}")
+    assert "ici_automation__" in text
+    assert re.search(r"2 days|48 hours|2d\b", found), found
+
+
 def test_dbt_column_types_on_the_mart_page(ui_server, page):
     """A dbt model's page lists its columns with the types declared in the dbt YAML."""
     page.goto(f"{ui_server['base']}/assets/marketing_nodes")

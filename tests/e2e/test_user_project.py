@@ -155,6 +155,11 @@ def test_user_code_location_holds_only_the_users_assets(user_project):
     assert {f"ici/{m}/{a}" for m in models for a in ("scm", "shares")} | set(models) <= keys
     assert {j["name"] for j in defs["jobs"]} == {f"ici__{m}_job" for m in models}
     assert {r["name"] for r in defs["resources"]} == {"warehouse", "compute_pool"}
+    # they refresh by themselves: each ICI asset carries its automation condition, one sensor evaluates them
+    by_key = {a["asset_key"]: a for a in defs["assets"]}
+    for m in models:
+        assert by_key[f"ici/{m}/shares"]["automation_condition"]["label"] == "eager after upstream checks pass"
+    assert [s["name"].split("__")[0] for s in defs["sensors"]] == ["ici_automation"]
     assert not list(user_project["root"].glob("**/.tmp_dagster_home_*"))
 
 
