@@ -20,7 +20,8 @@ import dagster as dg
 from ici_assets.assets.nodes import read_node_table
 from ici_assets.assets.partitions import MonthlyWindows, Scheme
 from ici_assets.checks.asset_checks import check_results
-from ici_assets.checks.ici import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, coverage_check, graph_check, mechanisms_check
+from ici_assets.checks.coverage import coverage_check
+from ici_assets.checks.ici import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, graph_check, mechanisms_check
 from ici_assets.checks.ici import shares_checks as evaluate_shares
 from ici_assets.compute import FitOutcome, FitSettings, Pool, fit_slice
 from ici_assets.publish import charts

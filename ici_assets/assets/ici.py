@@ -24,10 +24,10 @@ from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, requir
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, check_specs, report_checks
+from ici_assets.checks.coverage import coverage_check
 from ici_assets.checks.ici import (
     SCM_CHECKS,
     SHARES_CHECKS,
-    coverage_check,
     graph_check,
     mechanisms_check,
     shares_checks,

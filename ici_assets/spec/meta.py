@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
 
 Grain = Literal["day", "week", "month"]
@@ -96,6 +97,10 @@ class IciSettings(_Strict):
     n_bootstrap: int = Field(default=200, ge=0, description="Bootstrap resamples behind each 95 % interval.")
     seed: int = Field(default=0, ge=0, description="Seed of every random draw: same data and code, same numbers.")
     checks: ChecksMeta = Field(default_factory=ChecksMeta, description="Thresholds of the blocking checks.")
+    coverage: CoverageMeta = Field(  # its own module: ici_assets/spec/coverage.py
+        default_factory=CoverageMeta,
+        description="Gaps of the panel the coverage check accepts: units starting or ending late, missing periods.",
+    )
 
 
 class ModelMeta(IciSettings):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
@@ -70,6 +71,11 @@ class IciSpec:
     @property
     def checks(self) -> ChecksMeta:
         return self.meta.checks
+
+    @property
+    def coverage(self) -> CoverageMeta:
+        """Which gaps of the panel the coverage check accepts."""
+        return self.meta.coverage
 
     @property
     def decisions(self) -> DecisionsMeta | None:
