@@ -17,13 +17,10 @@ import pytest
 
 from tests.conftest import model_chain
 from tests.user_data import MEDIA, STAGGERED, staggered_table
-from tests.user_project import DBT_PROJECT, model_sql, model_yaml, sources_yaml
+from tests.user_project import DBT_PROJECT, PROFILES, model_sql, model_yaml, sources_yaml
 
 STRICT, RAGGED = "media_strict", "media_ragged"
 COVERAGE = "          coverage: {staggered_units: true, max_missing_share: 0.02}\n"
-PROFILES = (
-    'my_media:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: "{warehouse}"\n      threads: 1\n'
-)
 
 
 def write_project(root: Path, warehouse: Path) -> Path:
