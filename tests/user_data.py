@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ici_assets.engine import total_effects
+from ici_assets.engine.spendcases import SpendCase
 
 
 @dataclass(frozen=True)
@@ -165,3 +166,13 @@ def staggered_table(
     table.insert(1, "region", unit)
     keep = np.ones(len(table), dtype=bool) if rectangle else ~shape.dropped(period, unit)
     return table[keep].reset_index(drop=True), process.sample_truth(noise[keep])
+
+
+def weekly_saturating(n_weeks: int = 156, seed: int = 0) -> tuple[pd.DataFrame, SpendCase]:
+    """One national weekly series (column ``week``) of a saturating spend -> clicks -> revenue process, spends
+    spread widely enough (log-sd 1) that the curves bend inside the data and ``mechanisms: auto`` picks splines:
+    the shape of the held-out run that failed at spend_response on its Monte Carlo error (issue 23, item 5)."""
+    case = SpendCase(tv_logsd=1.0, social_logsd=1.0, demand_sd=30.0, search_sd=10.0, social_sd=10.0, revenue_sd=40.0)
+    table = case.simulate(n_weeks, seed)
+    table.insert(0, "week", pd.date_range("2022-01-02", periods=n_weeks, freq="W-SUN"))
+    return table, case

@@ -10,7 +10,9 @@ in one transaction. Code versions hash the SCM's settings and the relevant part 
 versions are the content hash of the rows used.
 """
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -21,7 +23,14 @@ from ici_assets.assets.change_partitions import MonthlyChanges, run_change_parti
 from ici_assets.assets.nodes import ModelFit
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, report_checks
-from ici_assets.checks.decisions import BUDGET_CHECKS, CHANGE_CHECKS, RESPONSE_CHECKS, budget_checks, response_checks
+from ici_assets.checks.decisions import (
+    BUDGET_CHECKS,
+    CHANGE_CHECKS,
+    MAX_RELATIVE_MC_ERROR,
+    RESPONSE_CHECKS,
+    budget_checks,
+    response_checks,
+)
 from ici_assets.checks.ici import CheckOutcome
 from ici_assets.publish.decision_charts import budget_chart, response_chart
 from ici_assets.publish.decision_rows import (
@@ -58,6 +67,26 @@ def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
     return f"{what} {grain_label(spec.unit, spec.time_column, period)}" + (f" ({unit})" if unit else "")
 
 
+@contextmanager
+def engine_log(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """The engine's progress messages (Python logging under ``ici_assets.engine``: Monte Carlo draws added, caps
+    reached) in the run's log while the block runs."""
+
+    class _Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            (context.log.warning if record.levelno >= logging.WARNING else context.log.info)(record.getMessage())
+
+    logger, handler = logging.getLogger("ici_assets.engine"), _Forward()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def fit_table_asset(
     spec: IciSpec,
     name: str,
@@ -78,7 +107,8 @@ def fit_table_asset(
 
     @dg.asset(**published_asset_args(spec, name, layout, checks, code, description, pool=pool, kind=kind))
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
-        table = compute(fit)
+        with engine_log(context):
+            table = compute(fit)
         results = check_results({None: evaluate(table)}, checks)
         if all(r.passed for r in results):
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
@@ -107,6 +137,8 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
                 node,
                 decisions.levels_for(node, data[node].to_numpy(dtype=float)),
                 bootstrap=bootstrap,
+                max_samples=decisions.max_samples,
+                mc_tolerance=MAX_RELATIVE_MC_ERROR,
             ).table
             for node in decisions.spend_nodes
         ]
@@ -147,7 +179,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
         "`ici.spend_response_history`.",
         compute=compute,
-        evaluate=lambda table: response_checks(table, n_boot > 0),
+        evaluate=lambda table: response_checks(table, n_boot > 0, max_samples=decisions.max_samples),
         items=response_items,
         present=present,
         pool=pool,
@@ -169,6 +201,8 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             total,
             bounds=budget.bounds,
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
+            max_samples=decisions.max_samples,
+            mc_tolerance=MAX_RELATIVE_MC_ERROR,
         ).table
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:

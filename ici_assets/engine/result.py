@@ -84,23 +84,30 @@ class IciFacts(Facts):
 
 @dataclass(frozen=True, kw_only=True)
 class ResponseFacts(Facts):
-    """spend_response's own facts: the node, its current level (mean) and observed range, the target's mean."""
+    """spend_response's own facts: the node, its current level (mean) and observed range, the target's mean; the
+    largest Monte Carlo error of a level relative to it, and whether the row cap (max_samples) stopped the draws
+    above the tolerance."""
 
     node: str
     current_level: float
     observed_range: tuple[float, float]
     target_mean: float
+    max_relative_mc_se: float = 0.0
+    mc_capped: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class BudgetFacts(Facts):
     """optimise_budget's own facts: the total split, the expected uplift, whether the model has no diminishing
-    returns (linear), and the plain sentence saying what that means for the split."""
+    returns (linear), and the plain sentence saying what that means for the split; the Monte Carlo error of the
+    current split's expected target relative to it (max_mc_se: the uplift's) and whether the row cap stopped it."""
 
     total: float
     expected_uplift: float
     no_diminishing_returns: bool
     note: str
+    max_relative_mc_se: float = 0.0
+    mc_capped: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

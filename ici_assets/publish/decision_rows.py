@@ -42,8 +42,8 @@ def decision_code_version(spec: IciSpec, kind: str) -> str:
     assert spec.decisions is not None
     block = spec.decisions.model_dump(mode="json")
     relevant = {
-        "spend_response": ("spend_nodes", "levels"),
-        "budget": ("spend_nodes", "budget"),
+        "spend_response": ("spend_nodes", "levels", "max_samples"),
+        "budget": ("spend_nodes", "budget", "max_samples"),
         "change_attribution": ("change_attribution",),
     }[kind]
     payload = {k: block[k] for k in relevant} | {"kind": kind, "n_bootstrap": decision_bootstrap(spec)}
