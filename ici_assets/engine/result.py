@@ -113,12 +113,15 @@ class BudgetFacts(Facts):
 @dataclass(frozen=True, kw_only=True)
 class ChangeFacts(Facts):
     """change_attribution's own facts: rows of each sample (n_rows is their sum), the observed change of the
-    target's mean, and each sample's block length (``block_length`` is the longer of the two)."""
+    target's mean, and each sample's block length (``block_length`` is the longer of the two); the largest Monte
+    Carlo error of a contribution relative to the target's old mean, and whether the pair cap stopped the draws."""
 
     n_old: int
     n_new: int
     observed_change: float
     block_lengths: tuple[int, int] | None = None
+    max_relative_mc_se: float = 0.0
+    mc_capped: bool = False
 
 
 F = TypeVar("F", bound=Facts)

@@ -44,7 +44,7 @@ def decision_code_version(spec: IciSpec, kind: str) -> str:
     relevant = {
         "spend_response": ("spend_nodes", "levels", "max_samples"),
         "budget": ("spend_nodes", "budget", "max_samples"),
-        "change_attribution": ("change_attribution",),
+        "change_attribution": ("change_attribution", "max_samples"),
     }[kind]
     payload = {k: block[k] for k in relevant} | {"kind": kind, "n_bootstrap": decision_bootstrap(spec)}
     return stable_hash({"scm": scm_code_version(spec), **payload})

@@ -87,8 +87,8 @@ class DecisionsMeta(_Strict):
         default=DEFAULT_MAX_SAMPLES,
         ge=1,
         description=(
-            "The most noise rows a simulated expected value (response level, budget objective) may use: rows are "
-            "added until its Monte Carlo error is below 0.5 % of it, or every row is used (exact)."
+            "The most noise rows (change attribution: old-new row pairs) one simulated estimate may use: draws are "
+            "added until its Monte Carlo error is below 0.5 % of the level, or every row is used (exact)."
         ),
     )
 

@@ -112,3 +112,26 @@ def test_rows_needed_inverts_the_finite_population_error():
     need = rows_needed(np.array([1_000.0]), np.array([se]), m, n, tolerance=0.001)
     assert s * np.sqrt(1 / need - 1 / n) == pytest.approx(1.0, rel=1e-3)
     assert META_DEFAULT_MAX_SAMPLES == DEFAULT_MAX_SAMPLES == DECISIONS.max_samples
+
+
+@pytest.fixture(scope="module")
+def two_months():
+    old_case, new_case = SpendCase(), SpendCase(social_cap=240.0, tv_mean=150.0)
+    return old_case.simulate(600, 1), new_case.simulate(620, 2)
+
+
+def test_change_attribution_adds_pairs_until_precise_or_capped(two_months):
+    from ici_assets.engine import change_attribution
+
+    old, new = two_months
+    kwargs = {"mechanisms": SPLINES, "max_pairs": 500, "seed": 0}
+    result = change_attribution(old, new, SPEND_EDGES, "revenue", mc_tolerance=0.0005, **kwargs)
+    facts, table = result.facts, result.table
+    level = old["revenue"].mean()
+    assert 500 < facts.n_samples < 600 * 620 and not facts.mc_capped
+    assert facts.max_relative_mc_se == pytest.approx(table["mc_se"].max() / level) and facts.max_relative_mc_se <= 5e-4
+    assert abs(table["contribution"].sum() - facts.observed_change) <= 1e-9 * abs(facts.observed_change)
+    again = change_attribution(old, new, SPEND_EDGES, "revenue", mc_tolerance=0.0005, **kwargs).table
+    pd.testing.assert_frame_equal(table, again)
+    capped = change_attribution(old, new, SPEND_EDGES, "revenue", mc_tolerance=1e-6, max_samples=1_000, **kwargs)
+    assert capped.facts.mc_capped and capped.facts.n_samples == 1_000 and capped.facts.max_relative_mc_se > 1e-6
