@@ -87,6 +87,20 @@ def engine_log(context: dg.AssetExecutionContext) -> Iterator[None]:
         logger.setLevel(level)
 
 
+def log_precision(context: dg.AssetExecutionContext, what: str, facts: Any) -> None:
+    """One line in the run's log: how many rows an estimate simulated and the Monte Carlo error it reached."""
+    if facts.method != "simulation":
+        context.log.info(f"{what}: closed form (linear mechanisms), no Monte Carlo error")
+        return
+    exact = facts.n_samples >= facts.n_rows
+    context.log.info(
+        f"{what}: {facts.n_samples:,} of {facts.n_rows:,} rows simulated, largest Monte Carlo error "
+        f"{100 * facts.max_relative_mc_se:.3f} % of its level"
+        + (" (every row: exact)" if exact else "")
+        + (" (stopped at decisions.max_samples)" if facts.mc_capped else "")
+    )
+
+
 def fit_table_asset(
     spec: IciSpec,
     name: str,
@@ -94,7 +108,7 @@ def fit_table_asset(
     checks: Sequence[str],
     description: str,
     *,
-    compute: "Callable[[ModelFit], pd.DataFrame]",
+    compute: "Callable[[dg.AssetExecutionContext, ModelFit], pd.DataFrame]",
     evaluate: "Callable[[pd.DataFrame], list[CheckOutcome]]",
     items: "Callable[[pd.DataFrame], list[Publish]]",
     present: "Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit], dict[str, Any]]",
@@ -108,7 +122,7 @@ def fit_table_asset(
     @dg.asset(**published_asset_args(spec, name, layout, checks, code, description, pool=pool, kind=kind))
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         with engine_log(context):
-            table = compute(fit)
+            table = compute(context, fit)
         results = check_results({None: evaluate(table)}, checks)
         if all(r.passed for r in results):
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
@@ -125,13 +139,14 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
     assert decisions is not None
     n_boot = decision_bootstrap(spec)
 
-    def compute(fit: ModelFit) -> "pd.DataFrame":
+    def compute(context: dg.AssetExecutionContext, fit: ModelFit) -> "pd.DataFrame":
         import pandas as pd
 
         data = fit.scm.data
         bootstrap = engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed)
-        tables = [
-            engine.spend_response(
+        tables = []
+        for node in decisions.spend_nodes:
+            result = engine.spend_response(
                 fit.scm,
                 spec.target,
                 node,
@@ -139,9 +154,9 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
                 bootstrap=bootstrap,
                 max_samples=decisions.max_samples,
                 mc_tolerance=MAX_RELATIVE_MC_ERROR,
-            ).table
-            for node in decisions.spend_nodes
-        ]
+            )
+            log_precision(context, f"spend_response of {spec.target} to {node}", result.facts)
+            tables.append(result.table)
         return pd.concat(tables, ignore_index=True)
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
@@ -159,6 +174,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
             **summary(returns_summary(table, spec.target, spec.units)),
             "response": table_metadata(table[RESPONSE_SHOWN]),
             "method": str(table["method"].iloc[0]),
+            "max_mc_error_pct": tidy(100.0 * float((table["mc_se"] / table["expected_target"].abs()).max()), 4),
             "n_bootstrap": count(n_boot),
             **{
                 f"marginal_return/{node}": round_to_interval(
@@ -192,9 +208,9 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
     assert decisions is not None and decisions.budget is not None
     budget, n_boot = decisions.budget, decision_bootstrap(spec)
 
-    def compute(fit: ModelFit) -> "pd.DataFrame":
+    def compute(context: dg.AssetExecutionContext, fit: ModelFit) -> "pd.DataFrame":
         total = None if budget.total == "current" else float(budget.total)
-        return engine.optimise_budget(
+        result = engine.optimise_budget(
             fit.scm,
             spec.target,
             decisions.spend_nodes,
@@ -203,7 +219,9 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
             max_samples=decisions.max_samples,
             mc_tolerance=MAX_RELATIVE_MC_ERROR,
-        ).table
+        )
+        log_precision(context, f"budget of {spec.target}", result.facts)
+        return result.table
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
         first = table.iloc[0]
