@@ -111,12 +111,11 @@ def run_change_partitions(
     def y_title(what: str) -> str:
         return f"{what} {spec.target} {per}" + (f" ({unit})" if unit else "")
 
-    assert spec.decisions is not None, "built only for models whose meta has a decisions block"
     settings = replace(
         fit_settings(spec, markov_alpha=spec.checks.markov_alpha),
         n_bootstrap=n_boot,
         mechanisms=dict(kinds),
-        max_samples=spec.decisions.max_samples,
+        max_samples=spec.max_samples,
         mc_tolerance=MAX_RELATIVE_MC_ERROR,
     )
 

@@ -97,7 +97,7 @@ def log_precision(context: dg.AssetExecutionContext, what: str, facts: Any) -> N
         f"{what}: {facts.n_samples:,} of {facts.n_rows:,} rows simulated, largest Monte Carlo error "
         f"{100 * facts.max_relative_mc_se:.3f} % of its level"
         + (" (every row: exact)" if exact else "")
-        + (" (stopped at decisions.max_samples)" if facts.mc_capped else "")
+        + (" (stopped at monte_carlo.max_samples)" if facts.mc_capped else "")
     )
 
 
@@ -152,7 +152,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
                 node,
                 decisions.levels_for(node, data[node].to_numpy(dtype=float)),
                 bootstrap=bootstrap,
-                max_samples=decisions.max_samples,
+                max_samples=spec.max_samples,
                 mc_tolerance=MAX_RELATIVE_MC_ERROR,
             )
             log_precision(context, f"spend_response of {spec.target} to {node}", result.facts)
@@ -195,7 +195,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
         "`ici.spend_response_history`.",
         compute=compute,
-        evaluate=lambda table: response_checks(table, n_boot > 0, max_samples=decisions.max_samples),
+        evaluate=lambda table: response_checks(table, n_boot > 0, max_samples=spec.max_samples),
         items=response_items,
         present=present,
         pool=pool,
@@ -217,7 +217,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             total,
             bounds=budget.bounds,
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
-            max_samples=decisions.max_samples,
+            max_samples=spec.max_samples,
             mc_tolerance=MAX_RELATIVE_MC_ERROR,
         )
         log_precision(context, f"budget of {spec.target}", result.facts)

@@ -66,7 +66,7 @@ def response_checks(table: pd.DataFrame, with_intervals: bool, max_samples: int 
                 if ratio <= MAX_RELATIVE_MC_ERROR
                 else f", above {100 * MAX_RELATIVE_MC_ERROR:g} % after simulating "
                 + (f"the cap of {max_samples:,} rows" if max_samples else "the rows allowed")
-                + ": raise meta.ici.decisions.max_samples to let the engine draw more"
+                + ": raise meta.ici.monte_carlo.max_samples to let the engine draw more"
             )
             + ".",
             {"max_relative_mc_se": ratio, "max_samples": max_samples or 0},

@@ -38,15 +38,16 @@ def decision_bootstrap(spec: IciSpec) -> int:
 
 def decision_code_version(spec: IciSpec, kind: str) -> str:
     """Hash of what changes a decision asset's numbers: the SCM's code version, its part of the decisions
-    block, the resamples."""
+    block, the resamples, the Monte Carlo cap."""
     assert spec.decisions is not None
     block = spec.decisions.model_dump(mode="json")
     relevant = {
-        "spend_response": ("spend_nodes", "levels", "max_samples"),
-        "budget": ("spend_nodes", "budget", "max_samples"),
-        "change_attribution": ("change_attribution", "max_samples"),
+        "spend_response": ("spend_nodes", "levels"),
+        "budget": ("spend_nodes", "budget"),
+        "change_attribution": ("change_attribution",),
     }[kind]
     payload = {k: block[k] for k in relevant} | {"kind": kind, "n_bootstrap": decision_bootstrap(spec)}
+    payload["max_samples"] = spec.max_samples  # the Monte Carlo cap: changes the numbers when it binds
     return stable_hash({"scm": scm_code_version(spec), **payload})
 
 

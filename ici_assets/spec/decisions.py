@@ -8,7 +8,6 @@
                                                 # against the one before; needs meta.ici.time_column
       budget: {total: current, bounds: {tv_spend: [20, 300]}}   # total per row; `budget: null` turns it off
       n_bootstrap: 50                           # default: the model's n_bootstrap
-      max_samples: 1000000                      # cap of the simulated rows behind one expected value
 
 Levels, totals and bounds are per row of the node table (per unit-period), in the node's units.
 """
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
 #: Response levels per spend node when none are given: evenly spaced from its 5th to its 95th percentile.
 DEFAULT_LEVELS = 9
-#: Simulated rows a decision's expected value may grow to (the engine's montecarlo.DEFAULT_MAX_SAMPLES).
-DEFAULT_MAX_SAMPLES = 1_000_000
 
 
 class _Strict(BaseModel):
@@ -83,14 +80,6 @@ class DecisionsMeta(_Strict):
         default_factory=BudgetMeta, description="The budget split; null turns the budget asset off."
     )
     n_bootstrap: int | None = Field(default=None, ge=0, description="Resamples; default: the model's n_bootstrap.")
-    max_samples: int = Field(
-        default=DEFAULT_MAX_SAMPLES,
-        ge=1,
-        description=(
-            "The most noise rows (change attribution: old-new row pairs) one simulated estimate may use: draws are "
-            "added until its Monte Carlo error is below 0.5 % of the level, or every row is used (exact)."
-        ),
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DecisionsMeta:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.montecarlo import MonteCarloMeta
 
 Grain = Literal["day", "week", "month"]
 Mechanisms = Literal["auto", "linear", "nonlinear"]
@@ -100,6 +101,10 @@ class IciSettings(_Strict):
     coverage: CoverageMeta = Field(  # its own module: ici_assets/spec/coverage.py
         default_factory=CoverageMeta,
         description="Gaps of the panel the coverage check accepts: units starting or ending late, missing periods.",
+    )
+    monte_carlo: MonteCarloMeta = Field(  # its own module: ici_assets/spec/montecarlo.py
+        default_factory=MonteCarloMeta,
+        description="The cap on the draws of simulated estimates (nonlinear ICI, decisions).",
     )
 
 

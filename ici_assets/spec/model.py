@@ -78,6 +78,11 @@ class IciSpec:
         return self.meta.coverage
 
     @property
+    def max_samples(self) -> int:
+        """The cap on the draws of one simulated estimate (meta.ici.monte_carlo.max_samples)."""
+        return self.meta.monte_carlo.max_samples
+
+    @property
     def decisions(self) -> DecisionsMeta | None:
         """Spend response, change attribution and budget (opt-in)."""
         return self.meta.decisions

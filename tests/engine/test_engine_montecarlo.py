@@ -18,8 +18,9 @@ from ici_assets.checks.decisions import MAX_RELATIVE_MC_ERROR, response_checks
 from ici_assets.engine import Interventional, fit_scm, optimise_budget, spend_response
 from ici_assets.engine.montecarlo import DEFAULT_MAX_SAMPLES, rows_needed
 from ici_assets.engine.spendcases import SPEND_EDGES, SpendCase
-from ici_assets.spec.decisions import DEFAULT_MAX_SAMPLES as META_DEFAULT_MAX_SAMPLES
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.meta import ModelMeta
+from ici_assets.spec.montecarlo import DEFAULT_MAX_SAMPLES as META_DEFAULT_MAX_SAMPLES
 from tests.user_data import weekly_saturating
 
 DECISIONS = DecisionsMeta(spend_nodes=["tv_spend", "social_spend"])
@@ -53,7 +54,7 @@ def test_the_held_out_weekly_model_completes_with_no_monte_carlo_error(weekly):
         assert old > 0.018
         assert facts.method == "simulation" and facts.n_samples == 156 and not facts.mc_capped
         assert facts.max_relative_mc_se == 0.0 and (res["mc_se"] == 0).all()
-        checks = {c.name: c for c in response_checks(res, True, max_samples=DECISIONS.max_samples)}
+        checks = {c.name: c for c in response_checks(res, True, max_samples=META_DEFAULT_MAX_SAMPLES)}
         assert checks["monte_carlo_error_small"].passed, checks["monte_carlo_error_small"].description
         assert checks["response_is_finite"].passed
         # the sampling error is still shown, by the interval: wide enough to hold the truth at the middle level
@@ -90,7 +91,7 @@ def test_at_the_cap_the_check_fails_naming_the_setting(large):
     assert result.facts.max_relative_mc_se > MAX_RELATIVE_MC_ERROR
     check = {c.name: c for c in response_checks(result.table, False, max_samples=40)}["monte_carlo_error_small"]
     assert not check.passed
-    assert "after simulating the cap of 40 rows: raise meta.ici.decisions.max_samples" in check.description
+    assert "after simulating the cap of 40 rows: raise meta.ici.monte_carlo.max_samples" in check.description
 
 
 def test_added_rows_keep_the_first_ones_and_all_rows_are_exact(large):
@@ -111,7 +112,7 @@ def test_rows_needed_inverts_the_finite_population_error():
     se = s * np.sqrt(1 / m - 1 / n)
     need = rows_needed(np.array([1_000.0]), np.array([se]), m, n, tolerance=0.001)
     assert s * np.sqrt(1 / need - 1 / n) == pytest.approx(1.0, rel=1e-3)
-    assert META_DEFAULT_MAX_SAMPLES == DEFAULT_MAX_SAMPLES == DECISIONS.max_samples
+    assert META_DEFAULT_MAX_SAMPLES == DEFAULT_MAX_SAMPLES == ModelMeta(target="y").monte_carlo.max_samples
 
 
 @pytest.fixture(scope="module")
