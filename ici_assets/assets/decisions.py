@@ -10,9 +10,7 @@ in one transaction. Code versions hash the SCM's settings and the relevant part 
 versions are the content hash of the rows used.
 """
 
-import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -20,6 +18,7 @@ import dagster as dg
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets.args import fanned_out_asset, ici_key, published_asset_args
 from ici_assets.assets.change_partitions import MonthlyChanges, run_change_partitions
+from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, report_checks
@@ -65,26 +64,6 @@ def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
     """'expected revenue per region-day (EUR)': an axis title with the grain and the node's unit."""
     unit = spec.units.get(node)
     return f"{what} {grain_label(spec.unit, spec.time_column, period)}" + (f" ({unit})" if unit else "")
-
-
-@contextmanager
-def engine_log(context: dg.AssetExecutionContext) -> Iterator[None]:
-    """The engine's progress messages (Python logging under ``ici_assets.engine``: Monte Carlo draws added, caps
-    reached) in the run's log while the block runs."""
-
-    class _Forward(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            (context.log.warning if record.levelno >= logging.WARNING else context.log.info)(record.getMessage())
-
-    logger, handler = logging.getLogger("ici_assets.engine"), _Forward()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def log_precision(context: dg.AssetExecutionContext, what: str, facts: Any) -> None:

@@ -51,6 +51,7 @@ def fit_settings(spec: IciSpec, *, markov_alpha: float) -> FitSettings:
         seed=spec.seed,
         markov_alpha=markov_alpha,
         time_column=spec.time_column,
+        max_samples=spec.max_samples,
     )
 
 

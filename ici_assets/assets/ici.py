@@ -20,6 +20,7 @@ from ici_assets import engine  # lazy: the numeric stack loads when a step compu
 from ici_assets.assets import last_click
 from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
 from ici_assets.assets.fanout import ALL_CHECKS, run_partitions
+from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.assets.resources import WarehouseResource
@@ -126,7 +127,15 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
         bootstrap = engine.Bootstrap(n_bootstrap=spec.n_bootstrap, seed=spec.seed)
-        table = engine.estimate_ici(fit.scm, spec.target, bootstrap=bootstrap).table
+        with engine_log(context):
+            result = engine.estimate_ici(fit.scm, spec.target, bootstrap=bootstrap, max_samples=spec.max_samples)
+        table = result.table
+        if result.facts.max_mc_se is not None:
+            context.log.info(
+                f"ICI of {spec.target}: {result.facts.n_samples:,} noise draws, largest Monte Carlo error of a share "
+                f"{result.facts.max_mc_se:.3f} points"
+                + (" (stopped at monte_carlo.max_samples)" if result.facts.mc_capped else "")
+            )
         result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
         rows = shares_rows(spec, table, fit.facts, result_key)
         results = check_results({None: shares_checks(rows["share"])}, SHARES_CHECKS)

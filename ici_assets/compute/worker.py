@@ -71,7 +71,9 @@ def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
         scm = engine.fit_scm(
             data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column
         )
-        result = engine.estimate_ici(scm, settings.target, bootstrap=settings.bootstrap())
+        result = engine.estimate_ici(
+            scm, settings.target, bootstrap=settings.bootstrap(), max_samples=settings.max_samples
+        )
         markov = engine.local_markov_test(nodes, graph, alpha=settings.markov_alpha)
     return FitOutcome(
         table=result.table,

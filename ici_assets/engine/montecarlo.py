@@ -23,6 +23,9 @@ from .interventions import DEFAULT_SAMPLES, Interventional
 DEFAULT_TOLERANCE = 0.005
 #: The most noise rows one estimate may simulate (a table with more rows is subsampled).
 DEFAULT_MAX_SAMPLES = 1_000_000
+#: Largest Monte Carlo standard error of a nonlinear ICI share, in points: a share whose truth is 0 then falls
+#: below the no_share_below_minus_one check's -1 point by Monte Carlo noise alone in fewer than 1 run in 30,000.
+DEFAULT_SHARE_TOLERANCE = 0.25
 GROWTH = 2  # at least this factor more rows per step
 
 log = logging.getLogger(__name__)

@@ -72,13 +72,15 @@ def _plain(value: Any) -> Any:
 class IciFacts(Facts):
     """ICI's own facts: Var(target) in the data and the sum of the ICI (the closed form's model variance),
     Var(Y) of the simulated model (Shapley), permutations sampled, sparse nodes (see ``flag_sparse_nodes``) and
-    each share's Monte Carlo standard error in points (array, not in ``as_dict``; its max is ``max_mc_se``)."""
+    each share's Monte Carlo standard error in points (array, not in ``as_dict``; its max is ``max_mc_se``), and
+    whether the draw cap (max_samples) stopped the draws above the tolerance."""
 
     var_target_data: float
     ici_total: float
     var_y_model: float | None = None
     n_permutations: int | None = None
     sparse_nodes: tuple[SparseNode, ...] = ()
+    mc_capped: bool = False
     share_mc_se: np.ndarray | None = field(default=None, repr=False, compare=False, metadata={"json": False})
 
 

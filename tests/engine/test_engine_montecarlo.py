@@ -136,3 +136,19 @@ def test_change_attribution_adds_pairs_until_precise_or_capped(two_months):
     pd.testing.assert_frame_equal(table, again)
     capped = change_attribution(old, new, SPEND_EDGES, "revenue", mc_tolerance=1e-6, max_samples=1_000, **kwargs)
     assert capped.facts.mc_capped and capped.facts.n_samples == 1_000 and capped.facts.max_relative_mc_se > 1e-6
+
+
+def test_nonlinear_ici_draws_until_every_share_is_within_a_quarter_point():
+    from ici_assets.engine import estimate_ici
+    from ici_assets.engine.cases import EDGES, saturating_case
+
+    scm = fit_scm(saturating_case(30_000, seed=1), EDGES, mechanisms="nonlinear")
+    result = estimate_ici(scm, "Revenue", n_samples=5_000, seed=0)
+    facts = result.facts
+    assert facts.method == "shapley_exact" and facts.n_samples > 5_000 and not facts.mc_capped
+    assert facts.max_mc_se is not None and facts.max_mc_se <= 0.25
+    start = estimate_ici(scm, "Revenue", n_samples=5_000, seed=0, max_samples=5_000).facts
+    assert start.max_mc_se is not None and start.max_mc_se > 0.25 and start.mc_capped  # the cap stops it
+    again = estimate_ici(scm, "Revenue", n_samples=5_000, seed=0)
+    pd.testing.assert_frame_equal(result.table, again.table)
+    assert again.facts.n_samples == facts.n_samples
