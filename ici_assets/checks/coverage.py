@@ -79,7 +79,7 @@ def unit_coverage(
     calendar = expected_periods(first, last, grain)
     number = period_numbers(starts, first, grain).to_numpy(dtype=np.int64)
     if unit_columns:
-        codes, uniques = pd.MultiIndex.from_frame(frame[unit_columns]).factorize(sort=True)
+        codes, uniques = pd.MultiIndex.from_frame(frame[unit_columns]).factorize(sort=True, use_na_sentinel=False)
         labels = ["/".join(map(str, u)) for u in uniques]
     else:
         codes, labels = np.zeros(len(frame), dtype=np.int64), [""]
@@ -221,6 +221,11 @@ def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
     meta: dict[str, Any] = {"n_rows": len(frame)}
     grain = spec.time_grain
     units = [u for u in spec.unit if u != spec.time_column and u in frame]
+    if spec.time_column and spec.time_column in frame:
+        undated = frame[spec.time_column].isna()
+        if undated.any():
+            problems.append(f"{int(undated.sum())} row(s) with no {spec.time_column}")
+            frame = frame[~undated]
     if spec.time_column and spec.time_column in frame and len(frame):
         panel = unit_coverage(frame, units, spec.time_column, grain)
         found, accepted, hints = coverage_problems(panel, spec.coverage, grain, units)

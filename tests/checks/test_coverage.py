@@ -163,3 +163,14 @@ def test_a_day_every_unit_misses_is_named_once_and_a_lone_unit_by_its_name():
         "Node table incomplete: 2 day(s) missing between 2024-01-01 and 2024-01-20 (region b, 10 % of its 20 days; "
         "e.g. ['2024-01-03', '2024-01-04'])"
     )
+
+
+def test_rows_without_a_date_or_a_unit_value_are_named_not_lost():
+    from ici_assets.checks.coverage import coverage_check
+
+    frame = panel().astype({"region": object})
+    frame.loc[3, "region"] = None  # a row whose region is null: a unit of its own ("nan"), one day long
+    frame.loc[7, "date"] = pd.NaT
+    outcome = coverage_check(spec(time_column="date"), frame)
+    assert not outcome.passed and "1 row(s) with no date" in outcome.description
+    assert outcome.metadata["n_units"] == 4 and "region nan starts on 2024-01-02" in outcome.description
