@@ -78,8 +78,7 @@ class Interventional:
         rng = np.random.default_rng([seed, 0xD0])
         n = len(data)
         first = rng.choice(n, n_samples, replace=False) if n > n_samples else np.arange(n)
-        rest = np.setdiff1d(np.arange(n), first)
-        self._draws = np.concatenate([first, rng.permutation(rest)])  # the order rows are drawn in (nested)
+        self._draws, self._rng = first, rng  # the order rows are drawn in (nested); the rest when first needed
         pos = {m: i for i, m in enumerate(self.order)}
         self.idx = [pos[m] for m in self.nodes]
         self.fw = Forward(scm, self.order)
@@ -88,7 +87,11 @@ class Interventional:
 
     def use_samples(self, n_samples: int) -> None:
         """Simulate over the first `n_samples` rows of the seeded draw order (all rows at most)."""
-        rows = np.sort(self._draws[: max(1, min(int(n_samples), self.n_data))])
+        m = max(1, min(int(n_samples), self.n_data))
+        if m > len(self._draws):  # the other rows, in a seeded order after the first ones
+            rest = np.setdiff1d(np.arange(self.n_data), self._draws)
+            self._draws = np.concatenate([self._draws, self._rng.permutation(rest)])
+        rows = np.sort(self._draws[:m])
         self.noise = np.column_stack([self._scm.noise[m][rows] for m in self.order])
         self.base = [self._scm.data[m].to_numpy(dtype=float)[rows] for m in self.order]
         self.n_rows = len(rows)
