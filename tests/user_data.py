@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ici_assets.engine import total_effects
+from ici_assets.engine.spendcases import SpendCase
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,65 @@ SHAPES: dict[str, dict] = {
         "start": "2024-01-01",
     },
 }
+
+
+@dataclass(frozen=True)
+class Staggered:
+    """A panel as pipelines produce it: ``late`` units open that many periods after the first, ``outage`` units
+    miss the listed periods (0-based positions), and the other units span the whole table."""
+
+    n_periods: int
+    units: tuple[str, ...]
+    freq: str
+    start: str
+    late: dict[str, int]
+    outage: dict[str, tuple[int, ...]]
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.start, periods=self.n_periods, freq=self.freq)
+
+    def dropped(self, period: np.ndarray, unit: np.ndarray) -> np.ndarray:
+        """Which rows of the full rectangle (period position, unit name) the pipeline never produced."""
+        gone = np.zeros(len(period), dtype=bool)
+        for name, k in self.late.items():
+            gone |= (unit == name) & (period < k)
+        for name, ks in self.outage.items():
+            gone |= (unit == name) & np.isin(period, ks)
+        return gone
+
+
+#: 12 regions x 540 days; region_07 opens 90 days after the others, region_03 misses three days (a tracking outage).
+STAGGERED = Staggered(
+    n_periods=540,
+    units=tuple(f"region_{i:02d}" for i in range(12)),
+    freq="D",
+    start="2024-01-01",
+    late={"region_07": 90},
+    outage={"region_03": (200, 201, 202)},
+)
+
+
+def staggered_table(
+    process: MediaProcess, shape: Staggered, *, seed: int, rectangle: bool = False
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """(a table with columns ``period``, ``region`` and the nodes, its sample truth): the rows of the full
+    rectangle the pipeline produced (all of them with ``rectangle``), the truth from the noises of those rows."""
+    values, noise = process.simulate(shape.n_periods, list(shape.units), seed)
+    period = np.repeat(np.arange(shape.n_periods), len(shape.units))
+    unit = np.tile(np.array(shape.units), shape.n_periods)
+    table = values.copy()
+    table.insert(0, "period", shape.dates[period])
+    table.insert(1, "region", unit)
+    keep = np.ones(len(table), dtype=bool) if rectangle else ~shape.dropped(period, unit)
+    return table[keep].reset_index(drop=True), process.sample_truth(noise[keep])
+
+
+def weekly_saturating(n_weeks: int = 156, seed: int = 0) -> tuple[pd.DataFrame, SpendCase]:
+    """One national weekly series (column ``week``) of a saturating spend -> clicks -> revenue process, spends
+    spread widely enough (log-sd 1) that the curves bend inside the data and ``mechanisms: auto`` picks splines:
+    the shape of the held-out run that failed at spend_response on its Monte Carlo error (issue 23, item 5)."""
+    case = SpendCase(tv_logsd=1.0, social_logsd=1.0, demand_sd=30.0, search_sd=10.0, social_sd=10.0, revenue_sd=40.0)
+    table = case.simulate(n_weeks, seed)
+    table.insert(0, "week", pd.date_range("2022-01-02", periods=n_weeks, freq="W-SUN"))
+    return table, case

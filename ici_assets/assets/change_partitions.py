@@ -17,7 +17,7 @@ import dagster as dg
 
 from ici_assets.assets.fanout import PartitionWork, fan_out, fit_settings
 from ici_assets.assets.nodes import fit_model, read_node_table
-from ici_assets.checks.decisions import CHANGE_CHECKS, change_checks
+from ici_assets.checks.decisions import CHANGE_CHECKS, MAX_RELATIVE_MC_ERROR, change_checks
 from ici_assets.compute import ChangeOutcome, Pool, change_slice
 from ici_assets.publish.decision_charts import change_sentence, monthly_change_chart, waterfall_chart
 from ici_assets.publish.decision_rows import change_items, decision_bootstrap, stamp
@@ -112,7 +112,11 @@ def run_change_partitions(
         return f"{what} {spec.target} {per}" + (f" ({unit})" if unit else "")
 
     settings = replace(
-        fit_settings(spec, markov_alpha=spec.checks.markov_alpha), n_bootstrap=n_boot, mechanisms=dict(kinds)
+        fit_settings(spec, markov_alpha=spec.checks.markov_alpha),
+        n_bootstrap=n_boot,
+        mechanisms=dict(kinds),
+        max_samples=spec.max_samples,
+        mc_tolerance=MAX_RELATIVE_MC_ERROR,
     )
 
     def rows(part: str, outcome: ChangeOutcome) -> pd.DataFrame:

@@ -18,10 +18,18 @@ import dagster as dg
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets.args import fanned_out_asset, ici_key, published_asset_args
 from ici_assets.assets.change_partitions import MonthlyChanges, run_change_partitions
+from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, report_checks
-from ici_assets.checks.decisions import BUDGET_CHECKS, CHANGE_CHECKS, RESPONSE_CHECKS, budget_checks, response_checks
+from ici_assets.checks.decisions import (
+    BUDGET_CHECKS,
+    CHANGE_CHECKS,
+    MAX_RELATIVE_MC_ERROR,
+    RESPONSE_CHECKS,
+    budget_checks,
+    response_checks,
+)
 from ici_assets.checks.ici import CheckOutcome
 from ici_assets.publish.decision_charts import budget_chart, response_chart
 from ici_assets.publish.decision_rows import (
@@ -58,6 +66,20 @@ def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
     return f"{what} {grain_label(spec.unit, spec.time_column, period)}" + (f" ({unit})" if unit else "")
 
 
+def log_precision(context: dg.AssetExecutionContext, what: str, facts: Any) -> None:
+    """One line in the run's log: how many rows an estimate simulated and the Monte Carlo error it reached."""
+    if facts.method != "simulation":
+        context.log.info(f"{what}: closed form (linear mechanisms), no Monte Carlo error")
+        return
+    exact = facts.n_samples >= facts.n_rows
+    context.log.info(
+        f"{what}: {facts.n_samples:,} of {facts.n_rows:,} rows simulated, largest Monte Carlo error "
+        f"{100 * facts.max_relative_mc_se:.3f} % of its level"
+        + (" (every row: exact)" if exact else "")
+        + (" (stopped at monte_carlo.max_samples)" if facts.mc_capped else "")
+    )
+
+
 def fit_table_asset(
     spec: IciSpec,
     name: str,
@@ -65,7 +87,7 @@ def fit_table_asset(
     checks: Sequence[str],
     description: str,
     *,
-    compute: "Callable[[ModelFit], pd.DataFrame]",
+    compute: "Callable[[dg.AssetExecutionContext, ModelFit], pd.DataFrame]",
     evaluate: "Callable[[pd.DataFrame], list[CheckOutcome]]",
     items: "Callable[[pd.DataFrame], list[Publish]]",
     present: "Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit], dict[str, Any]]",
@@ -78,7 +100,8 @@ def fit_table_asset(
 
     @dg.asset(**published_asset_args(spec, name, layout, checks, code, description, pool=pool, kind=kind))
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
-        table = compute(fit)
+        with engine_log(context):
+            table = compute(context, fit)
         results = check_results({None: evaluate(table)}, checks)
         if all(r.passed for r in results):
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
@@ -95,21 +118,24 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
     assert decisions is not None
     n_boot = decision_bootstrap(spec)
 
-    def compute(fit: ModelFit) -> "pd.DataFrame":
+    def compute(context: dg.AssetExecutionContext, fit: ModelFit) -> "pd.DataFrame":
         import pandas as pd
 
         data = fit.scm.data
         bootstrap = engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed)
-        tables = [
-            engine.spend_response(
+        tables = []
+        for node in decisions.spend_nodes:
+            result = engine.spend_response(
                 fit.scm,
                 spec.target,
                 node,
                 decisions.levels_for(node, data[node].to_numpy(dtype=float)),
                 bootstrap=bootstrap,
-            ).table
-            for node in decisions.spend_nodes
-        ]
+                max_samples=spec.max_samples,
+                mc_tolerance=MAX_RELATIVE_MC_ERROR,
+            )
+            log_precision(context, f"spend_response of {spec.target} to {node}", result.facts)
+            tables.append(result.table)
         return pd.concat(tables, ignore_index=True)
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
@@ -127,6 +153,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
             **summary(returns_summary(table, spec.target, spec.units)),
             "response": table_metadata(table[RESPONSE_SHOWN]),
             "method": str(table["method"].iloc[0]),
+            "max_mc_error_pct": tidy(100.0 * float((table["mc_se"] / table["expected_target"].abs()).max()), 4),
             "n_bootstrap": count(n_boot),
             **{
                 f"marginal_return/{node}": round_to_interval(
@@ -147,7 +174,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
         "`ici.spend_response_history`.",
         compute=compute,
-        evaluate=lambda table: response_checks(table, n_boot > 0),
+        evaluate=lambda table: response_checks(table, n_boot > 0, max_samples=spec.max_samples),
         items=response_items,
         present=present,
         pool=pool,
@@ -160,16 +187,20 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
     assert decisions is not None and decisions.budget is not None
     budget, n_boot = decisions.budget, decision_bootstrap(spec)
 
-    def compute(fit: ModelFit) -> "pd.DataFrame":
+    def compute(context: dg.AssetExecutionContext, fit: ModelFit) -> "pd.DataFrame":
         total = None if budget.total == "current" else float(budget.total)
-        return engine.optimise_budget(
+        result = engine.optimise_budget(
             fit.scm,
             spec.target,
             decisions.spend_nodes,
             total,
             bounds=budget.bounds,
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
-        ).table
+            max_samples=spec.max_samples,
+            mc_tolerance=MAX_RELATIVE_MC_ERROR,
+        )
+        log_precision(context, f"budget of {spec.target}", result.facts)
+        return result.table
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
         first = table.iloc[0]

@@ -20,7 +20,8 @@ import dagster as dg
 from ici_assets.assets.nodes import read_node_table
 from ici_assets.assets.partitions import MonthlyWindows, Scheme
 from ici_assets.checks.asset_checks import check_results
-from ici_assets.checks.ici import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, coverage_check, graph_check, mechanisms_check
+from ici_assets.checks.coverage import coverage_check
+from ici_assets.checks.ici import SCM_CHECKS, SHARES_CHECKS, CheckOutcome, graph_check, mechanisms_check
 from ici_assets.checks.ici import shares_checks as evaluate_shares
 from ici_assets.checks.stability import COLUMNS as STABILITY_COLUMNS
 from ici_assets.checks.stability import STABILITY_CHECK, previous_shares, stability_check, warn_only
@@ -52,6 +53,7 @@ def fit_settings(spec: IciSpec, *, markov_alpha: float) -> FitSettings:
         seed=spec.seed,
         markov_alpha=markov_alpha,
         time_column=spec.time_column,
+        max_samples=spec.max_samples,
     )
 
 

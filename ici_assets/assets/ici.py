@@ -21,14 +21,15 @@ from ici_assets.assets import last_click
 from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
 from ici_assets.assets.automation import automation_condition, shares_freshness
 from ici_assets.assets.fanout import ALL_CHECKS, current_shares, run_partitions
+from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, check_specs, publishable, report_checks
+from ici_assets.checks.coverage import coverage_check
 from ici_assets.checks.ici import (
     SCM_CHECKS,
     SHARES_CHECKS,
-    coverage_check,
     graph_check,
     mechanisms_check,
     shares_checks,
@@ -133,7 +134,15 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
     def _shares(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         context.log.info(f"Computing ICI of {spec.target} with {spec.n_bootstrap} bootstrap resamples")
         bootstrap = engine.Bootstrap(n_bootstrap=spec.n_bootstrap, seed=spec.seed)
-        table = engine.estimate_ici(fit.scm, spec.target, bootstrap=bootstrap).table
+        with engine_log(context):
+            result = engine.estimate_ici(fit.scm, spec.target, bootstrap=bootstrap, max_samples=spec.max_samples)
+        table = result.table
+        if result.facts.max_mc_se is not None:
+            context.log.info(
+                f"ICI of {spec.target}: {result.facts.n_samples:,} noise draws, largest Monte Carlo error of a share "
+                f"{result.facts.max_mc_se:.3f} points"
+                + (" (stopped at monte_carlo.max_samples)" if result.facts.mc_capped else "")
+            )
         result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
         rows = shares_rows(spec, table, fit.facts, result_key)
         stability = stability_check(rows, previous_shares(current_shares(warehouse.get(), key), None))

@@ -40,8 +40,10 @@ def _finite(frame: pd.DataFrame, columns: list[str], with_intervals: bool) -> tu
     return not bad, bad
 
 
-def response_checks(table: pd.DataFrame, with_intervals: bool) -> list[CheckOutcome]:
-    """Finite values, and a Monte Carlo error small against the levels it qualifies."""
+def response_checks(table: pd.DataFrame, with_intervals: bool, max_samples: int | None = None) -> list[CheckOutcome]:
+    """Finite values, and a Monte Carlo error small against the levels it qualifies. The engine adds draws until
+    it is (or every row is simulated, which is exact), so a failure means its cap of ``max_samples`` rows was
+    reached: the message names the setting that raises it."""
     ok, bad = _finite(
         table,
         ["expected_target", "low", "high", "marginal_return", "current_marginal_low", "current_marginal_high"],
@@ -58,8 +60,16 @@ def response_checks(table: pd.DataFrame, with_intervals: bool) -> list[CheckOutc
         CheckOutcome(
             "monte_carlo_error_small",
             ratio <= MAX_RELATIVE_MC_ERROR,
-            f"Largest Monte Carlo standard error: {100 * ratio:.3f} % of its level.",
-            {"max_relative_mc_se": ratio},
+            f"Largest Monte Carlo standard error: {100 * ratio:.3f} % of its level"
+            + (
+                ""
+                if ratio <= MAX_RELATIVE_MC_ERROR
+                else f", above {100 * MAX_RELATIVE_MC_ERROR:g} % after simulating "
+                + (f"the cap of {max_samples:,} rows" if max_samples else "the rows allowed")
+                + ": raise meta.ici.monte_carlo.max_samples to let the engine draw more"
+            )
+            + ".",
+            {"max_relative_mc_se": ratio, "max_samples": max_samples or 0},
         ),
     ]
 

@@ -13,10 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ici_assets.spec.grain import expected_periods, off_grain
-from ici_assets.spec.grain import periods as grain_periods
 from ici_assets.spec.meta import ChecksMeta
-from ici_assets.spec.model import IciSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +29,8 @@ DESCRIPTIONS = {
     ),
     "node_table_coverage": (
         "The node table has enough rows and one row per unit for every period (meta.ici.time_grain: day, week "
-        "or month) between its first and last."
+        "or month) from each unit's first to its last: the table's first and last unless "
+        "meta.ici.coverage.staggered_units, with at most meta.ici.coverage.max_missing_share missing."
     ),
     "shares_sum_to_100": "ICI shares sum to 100 within 1e-6.",
     "no_share_below_minus_one": "No ICI share below -1 percentage point.",
@@ -89,58 +87,6 @@ def graph_check(limits: ChecksMeta, markov: pd.DataFrame) -> CheckOutcome:
             "n_rejected": len(bad),
             "min_p_value": float(markov["p_value"].min()) if len(markov) else 1.0,
         },
-    )
-
-
-def coverage_check(spec: IciSpec, frame: pd.DataFrame) -> CheckOutcome:
-    """Enough rows, and (with a time column) one row per unit for every period (day, week or month:
-    ``time_grain``) between the first and the last."""
-    import pandas as pd
-
-    problems = []
-    if len(frame) < spec.checks.min_rows:
-        problems.append(f"{len(frame)} rows < minimum {spec.checks.min_rows}")
-    meta: dict[str, Any] = {"n_rows": len(frame)}
-    grain = spec.time_grain
-    units = [u for u in spec.unit if u != spec.time_column and u in frame]
-    if spec.time_column and spec.time_column in frame and len(frame):
-        per = grain_periods(frame[spec.time_column], grain)
-        n_units = int(frame[units].drop_duplicates().shape[0]) if units else 1
-        n_periods = int(per.nunique())
-        missing = expected_periods(per.min(), per.max(), grain).difference(pd.DatetimeIndex(per.unique()))
-        first, last = str(per.min().date()), str(per.max().date())
-        meta.update(
-            time_grain=grain,
-            first_period=first,
-            last_period=last,
-            n_periods=n_periods,
-            n_units=n_units,
-            missing_periods=len(missing),
-        )
-        if len(missing):
-            gaps = [str(d.date()) for d in missing[:5]]
-            problems.append(f"{len(missing)} {grain}(s) missing between {first} and {last} (e.g. {gaps})")
-        off = off_grain(frame[spec.time_column], grain)
-        if len(off):
-            problems.append(
-                f"{len(off)} row(s) not dated on the weekday of the first week ({first}), e.g. "
-                f"{[str(d.date()) for d in off[:3]]}: date every row by the same weekday, or set time_grain: day"
-            )
-        if len(frame) != n_periods * n_units:
-            problems.append(
-                f"{len(frame)} rows but {n_periods} {grain}s x {n_units} units = {n_periods * n_units} "
-                f"(one row per unit and {grain} expected; is time_grain '{grain}' right?)"
-            )
-    scope = f"{grain} x unit" if units else f"{grain} (one series)"
-    return CheckOutcome(
-        "node_table_coverage",
-        not problems,
-        (
-            "Node table incomplete: " + "; ".join(problems) + ". Check the raw tables and dbt models."
-            if problems
-            else f"Every {scope} present."
-        ),
-        meta,
     )
 
 

@@ -34,6 +34,8 @@ class FitSettings:
     seed: int = 0
     markov_alpha: float = 0.01
     time_column: str | None = None  # each row's period: the bootstrap then resamples blocks of periods
+    max_samples: int = 1_000_000  # Monte Carlo cap: simulated rows or (old, new) pairs of one estimate
+    mc_tolerance: float = 0.005  # Monte Carlo error wanted, relative to the level it qualifies
 
     def bootstrap(self) -> engine.Bootstrap:
         """The engine's interval settings: n_bootstrap resamples, seeded (the default resampling and interval)."""
@@ -69,7 +71,9 @@ def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
         scm = engine.fit_scm(
             data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column
         )
-        result = engine.estimate_ici(scm, settings.target, bootstrap=settings.bootstrap())
+        result = engine.estimate_ici(
+            scm, settings.target, bootstrap=settings.bootstrap(), max_samples=settings.max_samples
+        )
         markov = engine.local_markov_test(nodes, graph, alpha=settings.markov_alpha)
     return FitOutcome(
         table=result.table,
@@ -98,6 +102,8 @@ def change_slice(old: pd.DataFrame, new: pd.DataFrame, settings: FitSettings) ->
             settings.target,
             mechanisms=settings.mechanisms,
             time_column=settings.time_column,
+            max_samples=settings.max_samples,
+            mc_tolerance=settings.mc_tolerance,
             bootstrap=settings.bootstrap(),
         )
     return ChangeOutcome(table=result.table)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         SplineMechanism,
         make_mechanism,
     )
+    from .montecarlo import MonteCarlo
     from .resampling import Bootstrap, optimal_block_length, resampling_plan
     from .response import spend_response
     from .result import BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
@@ -57,6 +58,7 @@ _LAZY = {
     "Poly2Mechanism": "mechanisms",
     "SplineMechanism": "mechanisms",
     "make_mechanism": "mechanisms",
+    "MonteCarlo": "montecarlo",
     "Bootstrap": "resampling",
     "optimal_block_length": "resampling",
     "resampling_plan": "resampling",
@@ -109,6 +111,7 @@ __all__ = [
     "linear_ici",
     "local_markov_test",
     "make_mechanism",
+    "MonteCarlo",
     "optimal_block_length",
     "optimise_budget",
     "resampling_plan",

@@ -12,7 +12,9 @@ empirical noise distributions), else a balanced random set of pairs with a Monte
 
 from __future__ import annotations
 
+import logging
 import time
+from math import ceil
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from . import intervals
 from ._threads import serial
 from .bootstrap import refits
 from .forward import Forward, antithetic_permutations, batch_means, shapley_values
+from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, GROWTH, MonteCarlo, relative_errors
 from .resampling import Bootstrap, resampling_plan
 from .result import ChangeFacts, EngineResult
 from .scm import FittedSCM, MechanismSpec, fit_scm
@@ -43,6 +46,8 @@ ATTRIBUTION_COLUMNS = [
 ]
 MAX_EXACT_LINEAR = 20
 BATCHES = 10
+
+log = logging.getLogger(__name__)
 
 
 def shared_kinds(
@@ -157,6 +162,51 @@ def attribute(
     return phi, se, "simulation"
 
 
+def attribute_precisely(
+    old: FittedSCM,
+    new: FittedSCM,
+    target: Any,
+    *,
+    seed: int,
+    max_pairs: int,
+    max_exact: int,
+    settings: MonteCarlo,
+) -> tuple[np.ndarray, np.ndarray, str, int, float, bool]:
+    """:func:`attribute` with pairs added until every contribution's Monte Carlo error is within
+    ``settings.tolerance`` of the old mean of the target (the level it moves), every pair is used (exact), or
+    ``settings.max_samples`` pairs are reached. Returns (contributions, errors, method, pairs, largest relative
+    error, whether the cap stopped it); each step draws its pairs afresh from the seed (deterministic)."""
+    level = abs(float(old.data[target].mean()))
+    every = len(old.data) * len(new.data)
+    cap = max(1, min(int(settings.max_samples), every))
+    pairs = min(max_pairs, cap)
+    while True:
+        phi, se, method = attribute(old, new, target, seed=seed, max_pairs=pairs, max_exact=max_exact)
+        rel = float(np.max(relative_errors(np.full(len(se), level), se), initial=0.0))
+        if method != "simulation" or rel <= settings.tolerance or pairs >= cap:
+            break
+        grown = min(cap, max(GROWTH * pairs, ceil(1.1 * pairs * (rel / settings.tolerance) ** 2)))
+        log.info(
+            "change attribution of %s: Monte Carlo error %.3f %% of its mean with %s pairs, above %.3g %%: %s pairs",
+            target,
+            100 * rel,
+            f"{pairs:,}",
+            100 * settings.tolerance,
+            f"{grown:,}",
+        )
+        pairs = grown
+    n_pairs = 0 if method != "simulation" else min(pairs, every)
+    capped = rel > settings.tolerance
+    if capped:
+        log.warning(
+            "change attribution of %s: Monte Carlo error %.3f %% of its mean at the cap of %s pairs (max_samples)",
+            target,
+            100 * rel,
+            f"{cap:,}",
+        )
+    return phi, se, method, n_pairs, rel, capped
+
+
 def fit_pair(
     old_data: pd.DataFrame,
     new_data: pd.DataFrame,
@@ -193,6 +243,8 @@ def change_attribution(
     max_pairs: int = 40_000,
     bootstrap_max_pairs: int = 2_000,
     max_exact: int = 12,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    mc_tolerance: float = DEFAULT_TOLERANCE,
     bootstrap: Bootstrap | None = None,
     **options: Any,
 ) -> EngineResult[ChangeFacts]:
@@ -200,7 +252,8 @@ def change_attribution(
     Shapley value over replacing old mechanisms (roots: distributions) by new ones; the contributions sum to
     `observed_change`. Intervals resample both samples (blocks of periods with `time_column`) and refit.
     `part` says what changed: a root's distribution or a node's mechanism (with its noise). Nonlinear models
-    simulate over at most `max_pairs` (old row, new row) pairs, each resample over `bootstrap_max_pairs`.
+    simulate over `max_pairs` (old row, new row) pairs, more (up to `max_samples`, logged) while a contribution's
+    Monte Carlo error is above `mc_tolerance` of the target's old mean; each resample over `bootstrap_max_pairs`.
     Intervals and the seed: the :class:`Bootstrap` keywords, or ``bootstrap=Bootstrap(...)``. Returns the table
     and its :class:`ChangeFacts`."""
     start = time.perf_counter()
@@ -208,7 +261,10 @@ def change_attribution(
     seed, n_bootstrap = settings.seed, settings.n_bootstrap
     old, new = fit_pair(old_data, new_data, graph, target, mechanisms=mechanisms, seed=seed, time_column=time_column)
     order = relevant_nodes(old.graph, target)
-    est, mc, method = attribute(old, new, target, seed=seed, max_pairs=max_pairs, max_exact=max_exact)
+    mc_settings = MonteCarlo(tolerance=mc_tolerance, max_samples=max_samples)
+    est, mc, method, n_pairs, rel_mc, capped = attribute_precisely(
+        old, new, target, seed=seed, max_pairs=max_pairs, max_exact=max_exact, settings=mc_settings
+    )
     old_mean, new_mean = float(old.data[target].mean()), float(new.data[target].mean())
     change = new_mean - old_mean
     boot_facts: dict[str, Any] = {}
@@ -257,8 +313,10 @@ def change_attribution(
         n_rows=len(old.data) + len(new.data),
         seed=seed,
         n_periods=None if None in periods else sum(p for p in periods if p is not None),
-        n_samples=0 if method == "closed_form_linear" else min(len(old.data) * len(new.data), max_pairs),
+        n_samples=n_pairs,
         max_mc_se=float(np.max(mc)),
+        max_relative_mc_se=rel_mc,
+        mc_capped=capped,
         n_old=len(old.data),
         n_new=len(new.data),
         observed_change=float(change),

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from .interventions import DEFAULT_SAMPLES, Interventional
+from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, MonteCarlo, refine
 from .resampling import Bootstrap
 from .result import BudgetFacts, EngineResult
 from .scm import FittedSCM
@@ -154,13 +155,18 @@ def optimise_budget(
     *,
     bounds: Mapping[Any, tuple[float | None, float | None]] | None = None,
     n_samples: int = DEFAULT_SAMPLES,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    mc_tolerance: float = DEFAULT_TOLERANCE,
     bootstrap: Bootstrap | None = None,
     **options: Any,
 ) -> EngineResult[BudgetFacts]:
     """One row per spend node: current and recommended allocation of `total` (default: the current total),
     bounds, marginal returns, the expected target at both, the uplift with its interval, and whether the model
     has no diminishing returns (linear mechanisms: the optimum then sits at a bound, said in `note`).
-    The uplift's interval and the seed: the :class:`Bootstrap` keywords, or ``bootstrap=Bootstrap(...)``.
+    Simulated objectives start from `n_samples` rows and add rows (up to `max_samples`, logged) until the current
+    split's expected target has a Monte Carlo error within `mc_tolerance` of it; then the split is optimised on
+    those rows (the same rows at every allocation). The uplift's interval and the seed: the :class:`Bootstrap`
+    keywords, or ``bootstrap=Bootstrap(...)``.
     Returns the table and its :class:`BudgetFacts`."""
     start = time.perf_counter()
     settings = Bootstrap.of("optimise_budget", bootstrap, options)
@@ -176,9 +182,17 @@ def optimise_budget(
             f"total {total:g} cannot be split over {nodes!r} within their bounds (sum of lower bounds "
             f"{lo.sum():g}, of upper bounds {hi.sum():g}): change the total or the bounds"
         )
-    rec = greedy(ev.slope, lo, hi, total) if ev.linear else _maximise(ev, lo, hi, total)
     current = ev.current
+    mc_settings = MonteCarlo(tolerance=mc_tolerance, max_samples=max_samples, n_samples=n_samples)
+
+    def level() -> tuple[np.ndarray, np.ndarray]:
+        value, se = ev.expected(current)
+        return np.array([value]), np.array([se])
+
+    _, _, precision = refine(ev, level, mc_settings, f"budget of {target}")
+    rec = greedy(ev.slope, lo, hi, total) if ev.linear else _maximise(ev, lo, hi, total)
     (e_cur, _), (e_rec, _) = ev.expected(current), ev.expected(rec)
+    uplift_se = 0.0 if ev.linear else ev.mc_se(ev.per_row(rec) - ev.per_row(current))
     grad_cur, grad_rec = ev.gradient(current)[0], ev.gradient(rec)[0]
     uplift = e_rec - e_cur
 
@@ -226,6 +240,9 @@ def optimise_budget(
         expected_uplift=float(uplift),
         no_diminishing_returns=bool(ev.linear),
         note=note,
+        max_mc_se=None if ev.linear else uplift_se,
+        max_relative_mc_se=precision.max_relative_se,
+        mc_capped=precision.capped,
         seconds=time.perf_counter() - start,
         **boot_facts,
     )

@@ -5,7 +5,9 @@ the table and its facts); two thin conveniences return only the table, as notebo
 from __future__ import annotations
 
 import inspect
+import logging
 import time
+from math import ceil
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from . import intervals
 from ._threads import serial
 from .bootstrap import linear_bootstrap, refit_bootstrap
 from .effects import linear_ici
+from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_SHARE_TOLERANCE, GROWTH
 from .resampling import Bootstrap, resampling_plan
 from .result import COLUMNS, IciFacts, IciResult
 from .scm import FittedSCM, MechanismSpec, fit_scm
@@ -39,6 +42,50 @@ def _point_ici(
         )
 
 
+log = logging.getLogger(__name__)
+
+
+def _precise_point_ici(
+    scm: FittedSCM,
+    target: Any,
+    n_samples: int,
+    seed: int,
+    max_exact: int,
+    n_permutations: int,
+    max_samples: int,
+    tolerance: float,
+) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
+    """:func:`_point_ici`, with the exact Shapley estimator's noise draws grown (each step drawn afresh from the
+    seed: deterministic) until every share's Monte Carlo error is within ``tolerance`` points or ``max_samples``
+    draws are used; info gains ``mc_capped``. The permutation estimator (more than ``max_exact`` nodes) keeps its
+    draws and reports its error."""
+    cap = max(1, int(max_samples))
+    m = min(n_samples, cap)
+    while True:
+        order, ici, info = _point_ici(scm, target, m, seed, max_exact, n_permutations)
+        if info["method"] != "shapley_exact":
+            return order, ici, info
+        points = float(np.max(100.0 * np.asarray(info["se"]) / float(ici.sum()), initial=0.0))
+        if points <= tolerance or m >= cap:
+            break
+        grown = min(cap, max(GROWTH * m, ceil(1.1 * m * (points / tolerance) ** 2)))
+        log.info(
+            "ICI of %s: Monte Carlo error %.3f points with %s draws, above %.3g: drawing %s",
+            target,
+            points,
+            f"{m:,}",
+            tolerance,
+            f"{grown:,}",
+        )
+        m = grown
+    info["mc_capped"] = points > tolerance
+    if info["mc_capped"]:
+        log.warning(
+            "ICI of %s: Monte Carlo error %.3f points at the cap of %s draws (max_samples)", target, points, f"{cap:,}"
+        )
+    return order, ici, info
+
+
 def estimate_ici(
     scm: FittedSCM,
     target: Any,
@@ -48,22 +95,28 @@ def estimate_ici(
     max_exact: int = 12,
     n_permutations: int = 200,
     bootstrap_n_samples: int | None = None,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    mc_tolerance: float = DEFAULT_SHARE_TOLERANCE,
     **resampling: Any,
 ) -> IciResult:
     """ICI of every node on `target` with bootstrap intervals, and the facts of how it was obtained.
 
     Linear SCMs: exact closed form; bootstrap by weighted moment matrices. Otherwise Shapley values of
     Var(E[Y|N_S]) from `n_samples` simulated rows (all subsets up to `max_exact` nodes, else `n_permutations`
-    sampled orders); the bootstrap refits every mechanism per resample and simulates `bootstrap_n_samples` rows
-    (default: max(20,000, n_samples / 5)). Intervals and the seed: the :class:`Bootstrap` keywords (n_bootstrap,
-    seed, resampling, block_length, interval, level), or ``bootstrap=Bootstrap(...)``.
+    sampled orders), more (up to `max_samples`, logged) while a share's Monte Carlo error is above `mc_tolerance`
+    points (all subsets only); the bootstrap refits every mechanism per resample and simulates
+    `bootstrap_n_samples` rows (default: max(20,000, n_samples / 5)). Intervals and the seed: the
+    :class:`Bootstrap` keywords (n_bootstrap, seed, resampling, block_length, interval, level), or
+    ``bootstrap=Bootstrap(...)``.
     """
     start = time.perf_counter()
     settings = Bootstrap.of("estimate_ici", bootstrap, resampling)
     if target not in scm.graph:
         raise ValueError(f"target {target!r} is not a node of the fitted SCM's graph")
     seed = settings.seed
-    order, ici, info = _point_ici(scm, target, n_samples, seed, max_exact, n_permutations)
+    order, ici, info = _precise_point_ici(
+        scm, target, n_samples, seed, max_exact, n_permutations, max_samples, mc_tolerance
+    )
     total = float(ici.sum())
     share = 100.0 * ici / total
     low, high = np.full(len(order), np.nan), np.full(len(order), np.nan)
@@ -119,6 +172,7 @@ def estimate_ici(
         n_permutations=info.get("n_permutations"),
         sparse_nodes=tuple(flag_sparse_nodes(scm, order)),
         share_mc_se=share_mc_se,
+        mc_capped=bool(info.get("mc_capped", False)),
         seconds=time.perf_counter() - start,
         **boot_facts,
     )

@@ -7,7 +7,12 @@ the observed mean agree. Where every mechanism on the paths from the set nodes t
 linear, E[Y | do(x)] = mean(Y) + sum_j a_j (x_j - mean X_j) exactly, with a_j the total effect of
 node j in the graph cut at the set nodes (path sums of fitted coefficients, `total_effects`).
 Otherwise the rows are simulated (at most `n_samples`, a seeded subsample beyond) and the Monte Carlo
-standard error is the rows' standard deviation over sqrt(rows).
+standard error is the rows' standard deviation over sqrt(rows), times the finite-population correction
+sqrt((n - m) / (n - 1)) of m rows drawn without replacement from n: with every row simulated the
+expectation over the fitted model's (empirical) noise distribution is exact and its Monte Carlo error 0
+(the sampling error of the data is the bootstrap interval's to show). `use_samples` grows the subsample
+(nested: the first m rows stay), so a caller can add draws until the error is small enough
+(:mod:`.montecarlo`).
 """
 
 from __future__ import annotations
@@ -72,13 +77,36 @@ class Interventional:
             return
         rng = np.random.default_rng([seed, 0xD0])
         n = len(data)
-        rows = np.sort(rng.choice(n, n_samples, replace=False)) if n > n_samples else np.arange(n)
+        first = rng.choice(n, n_samples, replace=False) if n > n_samples else np.arange(n)
+        self._draws, self._rng = first, rng  # the order rows are drawn in (nested); the rest when first needed
         pos = {m: i for i, m in enumerate(self.order)}
         self.idx = [pos[m] for m in self.nodes]
         self.fw = Forward(scm, self.order)
-        self.noise = np.column_stack([scm.noise[m][rows] for m in self.order])
-        self.base = [data[m].to_numpy(dtype=float)[rows] for m in self.order]
+        self._scm = scm
+        self.use_samples(len(first))
+
+    def use_samples(self, n_samples: int) -> None:
+        """Simulate over the first `n_samples` rows of the seeded draw order (all rows at most)."""
+        m = max(1, min(int(n_samples), self.n_data))
+        if m > len(self._draws):  # the other rows, in a seeded order after the first ones
+            rest = np.setdiff1d(np.arange(self.n_data), self._draws)
+            self._draws = np.concatenate([self._draws, self._rng.permutation(rest)])
+        rows = np.sort(self._draws[:m])
+        self.noise = np.column_stack([self._scm.noise[m][rows] for m in self.order])
+        self.base = [self._scm.data[m].to_numpy(dtype=float)[rows] for m in self.order]
         self.n_rows = len(rows)
+
+    @property
+    def exhaustive(self) -> bool:
+        """Whether every row is simulated (or nothing is: closed form): the expectation is then exact."""
+        return self.linear or self.n_rows >= self.n_data
+
+    def mc_se(self, y: np.ndarray) -> float:
+        """Monte Carlo standard error of the mean of `y` over the simulated rows, finite-population corrected."""
+        m, n = len(y), self.n_data
+        if m >= n or m < 2:
+            return 0.0
+        return float(y.std(ddof=1) / np.sqrt(m) * np.sqrt((n - m) / (n - 1)))
 
     @property
     def method(self) -> str:
@@ -107,7 +135,7 @@ class Interventional:
         if self.linear:
             return self.mean_target + float(self.slope @ (x - self.current)), 0.0
         y = self.per_row(x)
-        return float(y.mean()), float(y.std(ddof=1) / np.sqrt(len(y)))
+        return float(y.mean()), self.mc_se(y)
 
     def gradient(self, levels: Levels) -> tuple[np.ndarray, np.ndarray]:
         """(d E[target] / d level_j, Monte Carlo standard error) per node at `levels`: the fitted total effects
@@ -121,7 +149,7 @@ class Interventional:
             up[j] += h
             down[j] -= h
             diff = (self.per_row(up) - self.per_row(down)) / (2 * h)
-            grad[j], se[j] = diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+            grad[j], se[j] = diff.mean(), self.mc_se(diff)
         return grad, se
 
     def levels_of(self, allocation: Mapping[Any, float]) -> np.ndarray:

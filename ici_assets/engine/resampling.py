@@ -85,14 +85,19 @@ def long_run_variance(x: np.ndarray) -> float:
 
 
 def block_length_from_noise(noise: np.ndarray, periods: np.ndarray, n_periods: int) -> int:
-    """Block length (periods) for the data: the largest optimal length over the noises summed per period.
+    """Block length (periods) for the data: the largest optimal length over the noises averaged per period.
 
-    `noise` is (rows, nodes); each column is summed within periods (all regions of a day together) and
-    standardized so a sparse or constant column cannot dominate through its scale.
+    `noise` is (rows, nodes); each column is centred and averaged within periods (all regions of a day
+    together). The optimal length does not depend on the series' scale, so on a full panel the mean is the
+    old per-period sum; on a panel whose units start late or miss days it keeps the changing number of rows
+    per period from posing as a persistent level shift (a root's noise is its column, far from zero mean).
     """
     lengths = [1.0]
+    rows = np.bincount(periods, minlength=n_periods).astype(float)
+    present = rows > 0
     for j in range(noise.shape[1]):
-        series = np.bincount(periods, weights=noise[:, j], minlength=n_periods)
+        centred = noise[:, j] - noise[:, j].mean()
+        series = (np.bincount(periods, weights=centred, minlength=n_periods)[present]) / rows[present]
         if np.ptp(series) > 0:
             lengths.append(optimal_block_length(series))
     return int(ceil(max(lengths)))

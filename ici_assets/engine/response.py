@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .interventions import DEFAULT_SAMPLES, Interventional
+from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, MonteCarlo, refine
 from .resampling import Bootstrap
 from .result import EngineResult, ResponseFacts
 from .scm import FittedSCM
@@ -53,6 +54,12 @@ def check_levels(node: Any, levels: Sequence[float]) -> np.ndarray:
     return x
 
 
+def _levels(ev: Interventional, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(expected target, Monte Carlo SE) per level."""
+    out = np.array([ev.expected([x]) for x in levels])
+    return out[:, 0], out[:, 1]
+
+
 def _curve(ev: Interventional, levels: np.ndarray, every_margin: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(values, Monte Carlo SEs): expected target per level, the marginal return per level (if `every_margin`),
     and the marginal return at the current level, last."""
@@ -75,6 +82,8 @@ def spend_response(
     levels: Sequence[float],
     *,
     n_samples: int = DEFAULT_SAMPLES,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    mc_tolerance: float = DEFAULT_TOLERANCE,
     bootstrap: Bootstrap | None = None,
     **options: Any,
 ) -> EngineResult[ResponseFacts]:
@@ -82,7 +91,9 @@ def spend_response(
     incremental returns, and the marginal return at the current level (the node's mean) with its interval.
     Closed form where the mechanisms on the paths from node to target are linear (the marginal return is then
     the fitted total effect at every level); otherwise forward simulation over at most `n_samples` noise rows
-    (`mc_se`: Monte Carlo error).
+    (`mc_se`: Monte Carlo error), more rows (up to `max_samples`, nested, logged) while a level's error is above
+    `mc_tolerance` of it; every row simulated is exact (error 0). Each resample of the intervals simulates
+    `n_samples` rows (its Monte Carlo noise widens the interval a little; it is not the estimate's).
     Intervals and the seed: the :class:`Bootstrap` keywords (n_bootstrap, seed, resampling, block_length,
     interval, level), or ``bootstrap=Bootstrap(...)``. Returns the table and its :class:`ResponseFacts`.
     """
@@ -90,7 +101,9 @@ def spend_response(
     settings = Bootstrap.of("spend_response", bootstrap, options)
     seed = settings.seed
     x = check_levels(node, levels)
+    mc_settings = MonteCarlo(tolerance=mc_tolerance, max_samples=max_samples, n_samples=n_samples)
     ev = Interventional(scm, target, [node], n_samples=n_samples, seed=seed)
+    _, _, precision = refine(ev, lambda: _levels(ev, x), mc_settings, f"spend_response of {target} to {node}")
     est, mc = _curve(ev, x)
     L = len(x)
 
@@ -134,6 +147,8 @@ def spend_response(
         current_level=float(ev.current[0]),
         observed_range=(float(lo_obs), float(hi_obs)),
         target_mean=float(ev.mean_target),
+        max_relative_mc_se=precision.max_relative_se,
+        mc_capped=precision.capped,
         seconds=time.perf_counter() - start,
         **boot_facts,
     )

@@ -72,46 +72,58 @@ def _plain(value: Any) -> Any:
 class IciFacts(Facts):
     """ICI's own facts: Var(target) in the data and the sum of the ICI (the closed form's model variance),
     Var(Y) of the simulated model (Shapley), permutations sampled, sparse nodes (see ``flag_sparse_nodes``) and
-    each share's Monte Carlo standard error in points (array, not in ``as_dict``; its max is ``max_mc_se``)."""
+    each share's Monte Carlo standard error in points (array, not in ``as_dict``; its max is ``max_mc_se``), and
+    whether the draw cap (max_samples) stopped the draws above the tolerance."""
 
     var_target_data: float
     ici_total: float
     var_y_model: float | None = None
     n_permutations: int | None = None
     sparse_nodes: tuple[SparseNode, ...] = ()
+    mc_capped: bool = False
     share_mc_se: np.ndarray | None = field(default=None, repr=False, compare=False, metadata={"json": False})
 
 
 @dataclass(frozen=True, kw_only=True)
 class ResponseFacts(Facts):
-    """spend_response's own facts: the node, its current level (mean) and observed range, the target's mean."""
+    """spend_response's own facts: the node, its current level (mean) and observed range, the target's mean; the
+    largest Monte Carlo error of a level relative to it, and whether the row cap (max_samples) stopped the draws
+    above the tolerance."""
 
     node: str
     current_level: float
     observed_range: tuple[float, float]
     target_mean: float
+    max_relative_mc_se: float = 0.0
+    mc_capped: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class BudgetFacts(Facts):
     """optimise_budget's own facts: the total split, the expected uplift, whether the model has no diminishing
-    returns (linear), and the plain sentence saying what that means for the split."""
+    returns (linear), and the plain sentence saying what that means for the split; the Monte Carlo error of the
+    current split's expected target relative to it (max_mc_se: the uplift's) and whether the row cap stopped it."""
 
     total: float
     expected_uplift: float
     no_diminishing_returns: bool
     note: str
+    max_relative_mc_se: float = 0.0
+    mc_capped: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChangeFacts(Facts):
     """change_attribution's own facts: rows of each sample (n_rows is their sum), the observed change of the
-    target's mean, and each sample's block length (``block_length`` is the longer of the two)."""
+    target's mean, and each sample's block length (``block_length`` is the longer of the two); the largest Monte
+    Carlo error of a contribution relative to the target's old mean, and whether the pair cap stopped the draws."""
 
     n_old: int
     n_new: int
     observed_change: float
     block_lengths: tuple[int, int] | None = None
+    max_relative_mc_se: float = 0.0
+    mc_capped: bool = False
 
 
 F = TypeVar("F", bound=Facts)

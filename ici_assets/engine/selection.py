@@ -139,9 +139,13 @@ def _clearly_better(e_simple: np.ndarray, e_flex: np.ndarray, codes: np.ndarray 
     gain = float(d.mean())
     if codes is None:
         se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.inf
-    else:  # batch means over runs of consecutive periods
+    else:  # batch means over runs of consecutive periods (a ratio estimator: runs may hold unequal numbers of rows)
         per = np.bincount(codes - codes.min(), weights=d)
-        batches = np.array([b.sum() for b in np.array_split(per, min(BATCHES, len(per)))])
-        se = float(np.sqrt(len(batches)) * batches.std(ddof=1) / len(d)) if len(batches) > 1 else np.inf
+        rows = np.bincount(codes - codes.min()).astype(float)
+        runs = np.array_split(np.arange(len(per)), min(BATCHES, len(per)))
+        sums = np.array([per[r].sum() for r in runs])
+        resid = sums - gain * np.array([rows[r].sum() for r in runs])
+        k = len(runs)
+        se = float(np.sqrt(k / (k - 1) * (resid**2).sum()) / len(d)) if k > 1 else np.inf
     z = gain / se if se > 0 else (np.inf if gain > 0 else 0.0)
     return z, bool(gain > Z_GAIN * se and gain > MIN_GAIN * float(e_simple.mean()))

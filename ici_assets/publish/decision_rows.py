@@ -38,7 +38,7 @@ def decision_bootstrap(spec: IciSpec) -> int:
 
 def decision_code_version(spec: IciSpec, kind: str) -> str:
     """Hash of what changes a decision asset's numbers: the SCM's code version, its part of the decisions
-    block, the resamples."""
+    block, the resamples, the Monte Carlo cap."""
     assert spec.decisions is not None
     block = spec.decisions.model_dump(mode="json")
     relevant = {
@@ -47,6 +47,7 @@ def decision_code_version(spec: IciSpec, kind: str) -> str:
         "change_attribution": ("change_attribution",),
     }[kind]
     payload = {k: block[k] for k in relevant} | {"kind": kind, "n_bootstrap": decision_bootstrap(spec)}
+    payload["max_samples"] = spec.max_samples  # the Monte Carlo cap: changes the numbers when it binds
     return stable_hash({"scm": scm_code_version(spec), **payload})
 
 

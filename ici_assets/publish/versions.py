@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ici_assets.spec.model import IciSpec
+from ici_assets.spec.montecarlo import DEFAULT_MAX_SAMPLES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +55,10 @@ def scm_code_version(spec: IciSpec) -> str:
 def shares_code_version(spec: IciSpec, extra: Any = None) -> str:
     """Hash of what changes the shares: the SCM's code version (which holds the time column and grain that
     also set the resampled periods), bootstrap settings, window or segment."""
-    return stable_hash({"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap, "extra": extra})
+    payload = {"scm": scm_code_version(spec), "n_bootstrap": spec.n_bootstrap, "extra": extra}
+    if spec.max_samples != DEFAULT_MAX_SAMPLES:  # the Monte Carlo cap of nonlinear shares (default: old hashes)
+        payload["max_samples"] = spec.max_samples
+    return stable_hash(payload)
 
 
 @dataclass(frozen=True)

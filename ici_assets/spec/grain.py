@@ -41,6 +41,15 @@ def expected_periods(first: pd.Timestamp, last: pd.Timestamp, grain: str) -> pd.
     return pd.date_range(first, last, freq=_FREQ[grain])
 
 
+def period_numbers(starts: pd.Series, first: pd.Timestamp, grain: str) -> pd.Series:
+    """Each period start's position on the calendar of the grain counted from ``first`` (0, 1, ...): the index
+    into ``expected_periods(first, ..., grain)``."""
+    if grain == "month":
+        return (starts.dt.year - first.year) * 12 + (starts.dt.month - first.month)
+    days = (starts - first).dt.days
+    return days // 7 if grain == "week" else days
+
+
 def off_grain(times: pd.Series, grain: str) -> pd.Series:
     """Rows of a weekly table not dated on the weekday of its first row (their week is ambiguous)."""
     import pandas as pd

@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from ici_assets.spec.automation import AutomationMeta
+from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.montecarlo import MonteCarloMeta
 
 Grain = Literal["day", "week", "month"]
 Mechanisms = Literal["auto", "linear", "nonlinear"]
@@ -102,6 +104,14 @@ class IciSettings(_Strict):
     n_bootstrap: int = Field(default=200, ge=0, description="Bootstrap resamples behind each 95 % interval.")
     seed: int = Field(default=0, ge=0, description="Seed of every random draw: same data and code, same numbers.")
     checks: ChecksMeta = Field(default_factory=ChecksMeta, description="Thresholds of the blocking checks.")
+    coverage: CoverageMeta = Field(  # its own module: ici_assets/spec/coverage.py
+        default_factory=CoverageMeta,
+        description="Gaps of the panel the coverage check accepts: units starting or ending late, missing periods.",
+    )
+    monte_carlo: MonteCarloMeta = Field(  # its own module: ici_assets/spec/montecarlo.py
+        default_factory=MonteCarloMeta,
+        description="The cap on the draws of simulated estimates (nonlinear ICI, decisions).",
+    )
 
 
 class ModelMeta(IciSettings):

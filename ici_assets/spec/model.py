@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ici_assets.spec.automation import AutomationMeta
+from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
@@ -71,6 +72,16 @@ class IciSpec:
     @property
     def checks(self) -> ChecksMeta:
         return self.meta.checks
+
+    @property
+    def coverage(self) -> CoverageMeta:
+        """Which gaps of the panel the coverage check accepts."""
+        return self.meta.coverage
+
+    @property
+    def max_samples(self) -> int:
+        """The cap on the draws of one simulated estimate (meta.ici.monte_carlo.max_samples)."""
+        return self.meta.monte_carlo.max_samples
 
     @property
     def decisions(self) -> DecisionsMeta | None:

@@ -79,8 +79,11 @@ def test_saturating_response_curve_within_3_percent_of_truth(saturating) -> None
         assert (np.diff(table.incremental_return[1:]) < 0).all()
         current = case.marginal_return(node, df[node].mean())
         assert table.current_marginal_return[0] == pytest.approx(current, rel=0.10)  # measured: 3.5 %
-        # Monte Carlo error reported and small: under 0.1 % of the level with 20,000 rows
-        assert (table.mc_se > 0).all() and (table.mc_se / table.expected_target).max() < 1e-3
+        # every one of the 20,000 rows simulated: exact over the fitted noise distribution, no Monte Carlo error
+        assert (table.mc_se == 0).all()
+        # a 5,000-row subsample has one, finite-population corrected, below the check's 0.5 % (measured: 0.17 %)
+        sub = spend_response(scm, "revenue", node, levels, n_samples=5_000).table
+        assert (sub.mc_se > 0).all() and (sub.mc_se / sub.expected_target).max() < 0.005
         assert not table.extrapolated.any()
 
 

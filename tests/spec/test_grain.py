@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ici_assets.assets.partitions import MonthlyWindows
-from ici_assets.checks.ici import coverage_check
+from ici_assets.checks.coverage import coverage_check
 from ici_assets.spec.meta import ChecksMeta, ModelMeta, MonthlyMeta, PartitionsMeta
 from ici_assets.spec.model import IciSpec
 
@@ -61,7 +61,9 @@ def test_weekly_regional_table_counts_rows_per_week_and_region():
     assert ok.passed and ok.metadata["n_units"] == 3 and ok.description == "Every week x unit present."
     short = frame.drop(index=frame.index[(frame["region"] == "west") & (frame["week"] == weeks["week"][7])])
     bad = coverage_check(spec("week", ("week", "region")), short)
-    assert not bad.passed and "449 rows but 150 weeks x 3 units = 450" in bad.description
+    missing = str(weeks["week"][7].date())
+    assert not bad.passed and "region west misses 1 of its 150 weeks from 2021-01-03 to" in bad.description
+    assert missing in bad.description and bad.metadata["missing_unit_periods"] == 1
 
 
 def test_monthly_table_dated_at_month_end():
