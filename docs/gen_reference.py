@@ -32,6 +32,7 @@ BLOCKS: dict[str, list[tuple[str, str]]] = {
         ("ici_assets.component.project.IciDbtProjectComponent", ""),
         ("ici_assets.spec.meta.IciSettings", "ici_defaults"),
         ("ici_assets.compute.pools.PoolSettings", "compute_pool"),
+        ("ici_assets.spec.automation.AutomationSettings", "automation"),
     ],
 }
 

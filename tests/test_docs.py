@@ -101,7 +101,14 @@ def test_reference_shows_the_defaults_and_what_is_required():
 
 def test_component_lists_its_own_attributes_before_dagster_dbts():
     keys = list(_rows(gen.render_reference()["component"]))
-    own = ["ici_defaults", "compute_pool", "warehouse_lock_wait_seconds", "prepare_if_dev", "prepare_if_stale"]
+    own = [
+        "ici_defaults",
+        "compute_pool",
+        "automation",
+        "warehouse_lock_wait_seconds",
+        "prepare_if_dev",
+        "prepare_if_stale",
+    ]
     assert keys[: len(own) + 1] == [*own, "dbt_env"]
     assert keys.index("project") > keys.index("ici_defaults.checks.min_rows")
 

@@ -68,7 +68,7 @@ def stability_check(new: pd.DataFrame, previous: pd.DataFrame) -> CheckOutcome:
     before = {str(r["node"]): r for r in previous.to_dict("records")}
     after = {str(r["node"]): r for r in new.to_dict("records")}
     moved: list[tuple[str, float, float, float, float]] = []  # node, delta, old, new, allowed
-    largest = (None, 0.0)
+    largest: tuple[str | None, float] = (None, 0.0)
     for node in after.keys() & before.keys():
         a, b = after[node], before[node]
         delta = float(a["share"]) - float(b["share"])
@@ -96,8 +96,8 @@ def stability_check(new: pd.DataFrame, previous: pd.DataFrame) -> CheckOutcome:
     if parts:
         text = f"{'; '.join(parts)} since the run of {since}, beyond its interval; {cause}."
         return CheckOutcome(STABILITY_CHECK, False, text, metadata)
-    node, delta = largest
-    biggest = f" (largest move: {node} {delta:+.1f} points)" if node is not None else ""
+    top, delta = largest
+    biggest = f" (largest move: {top} {delta:+.1f} points)" if top is not None else ""
     text = f"No share moved beyond its interval since the run of {since}{biggest}; {cause}."
     return CheckOutcome(STABILITY_CHECK, True, text, metadata)
 
