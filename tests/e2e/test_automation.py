@@ -136,7 +136,7 @@ def test_the_daemon_refreshes_the_shares_after_new_data_and_nothing_after_a_fail
             (execution,) = checks.values()
             assert execution.evaluation and not execution.evaluation.passed  # the blocking dbt test failed
             assert materialised_after(instance, dg.AssetKey([MODEL]), failed_at)  # ... on a rebuilt node table
-            time.sleep(25)  # five sensor ticks
+            time.sleep(15)  # three sensor ticks
             new = [r for r in automation_runs(instance) if r.run_id not in before]
             assert new == [], [(r.run_id, sorted(k.to_user_string() for k in r.asset_selection or ())) for r in new]
             assert not materialised_after(instance, SCM, failed_at)
