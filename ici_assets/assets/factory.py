@@ -2,12 +2,13 @@
 
 Each model's assets come from a list of builders (:data:`ASSET_BUILDERS`), each a function of the
 model (:class:`IciModel`) returning assets: whole-period SCM and shares, the last-click comparison,
-the partitioned shares, the decision assets of a ``decisions`` block. A new kind of asset per model
-is one more builder in that list. Jobs are named after their model: ``ici__<model>_job`` (the model,
-the dbt models upstream of it and its whole-period ICI and decision assets) and one per partitioned
-asset (``ici__<model>__shares_by_month_job``, ``ici__<model>__change_attribution_job``...). They
-run their steps in the run's own process: the steps form a chain (dbt, SCM, shares) that writes one
-DuckDB file, so separate step processes would only add a definitions load each.
+the partitioned shares, the decision assets of a ``decisions`` block, the anomalies asset of an
+``anomalies`` block. A new kind of asset per model is one more builder in that list. Jobs are named after
+their model: ``ici__<model>_job`` (the model, the dbt models upstream of it and its whole-period ICI and
+decision assets) and one per partitioned asset (``ici__<model>__shares_by_month_job``,
+``ici__<model>__change_attribution_job``...). They run their steps in the run's own process: the steps form
+a chain (dbt, SCM, shares) that writes one DuckDB file, so separate step processes would only add a
+definitions load each.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from ici_assets.assets.anomalies import anomalies_asset
 from ici_assets.assets.args import PARTITIONED_TAG
 from ici_assets.assets.decisions import budget_asset, change_attribution_asset, spend_response_asset
 from ici_assets.assets.ici import LastClickSource, partitioned_asset, scm_asset, shares_asset
@@ -88,8 +90,21 @@ def decision_assets(model: IciModel) -> list[dg.AssetsDefinition]:
     return assets
 
 
+def anomaly_assets(model: IciModel) -> list[dg.AssetsDefinition]:
+    """``ici/<model>/anomalies`` when the meta has an ``anomalies`` block."""
+    if model.spec.anomalies is None:
+        return []
+    return [anomalies_asset(model.spec, model.relation, model.pool, model.kind)]
+
+
 #: What every model with an ``ici`` meta gets, in order.
-ASSET_BUILDERS: list[AssetBuilder] = [whole_period_assets, last_click_assets, partitioned_assets, decision_assets]
+ASSET_BUILDERS: list[AssetBuilder] = [
+    whole_period_assets,
+    last_click_assets,
+    partitioned_assets,
+    decision_assets,
+    anomaly_assets,
+]
 
 
 def relation_of(props: Mapping[str, Any]) -> Relation:

@@ -89,11 +89,13 @@ def shocked_panel(
     nodes: list[str] | None = None,
     effects: Mapping[str, float] | None = None,
     start: str = "2025-01-01",
+    last_days: int | None = None,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(panel, shocks): `n_units` regions (r01...) x `n_days` days of `case`, and `n_shocks` one-day shocks on
-    distinct unit-days in the last quarter of the days, cycling through `nodes` (default: all), each moving the
-    target by about ±`effect_sds` target sds (signs alternate). `effects`: a_j per node (default: local_effects).
+    distinct unit-days in the last `last_days` days (default: the last quarter), cycling through `nodes`
+    (default: all), each moving the target by about ±`effect_sds` target sds (signs alternate). `effects`: a_j
+    per node (default: local_effects).
     ``shocks`` has columns region, date, node, noise_shift, effect."""
     rng = np.random.default_rng([seed, 0x5C])
     n = n_units * n_days
@@ -103,7 +105,8 @@ def shocked_panel(
     a = dict(effects) if effects is not None else case.local_effects()
     chosen = nodes or case.nodes
     sd_y = case.target_sd(seed=seed)
-    late = [u * n_days + d for u in range(n_units) for d in range(n_days - n_days // 4, n_days)]
+    tail = n_days // 4 if last_days is None else last_days
+    late = [u * n_days + d for u in range(n_units) for d in range(n_days - tail, n_days)]
     rows = rng.choice(late, size=n_shocks, replace=False)
     records = []
     for i, row in enumerate(rows):

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.decisions import DecisionsMeta
 
 Grain = Literal["day", "week", "month"]
@@ -110,6 +111,9 @@ class ModelMeta(IciSettings):
     last_click: LastClickMeta | None = Field(default=None, description="Finance's last-click model, for comparison.")
     decisions: DecisionsMeta | None = Field(  # its own module: ici_assets/spec/decisions.py
         default=None, description="Opt-in decision assets: spend response, change attribution, budget."
+    )
+    anomalies: AnomaliesMeta | None = Field(  # its own module: ici_assets/spec/anomalies.py
+        default=None, description="Opt-in anomalies asset: why the latest unit-periods' target was off."
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.decisions import DecisionsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
@@ -75,6 +76,11 @@ class IciSpec:
     def decisions(self) -> DecisionsMeta | None:
         """Spend response, change attribution and budget (opt-in)."""
         return self.meta.decisions
+
+    @property
+    def anomalies(self) -> AnomaliesMeta | None:
+        """The anomalies asset's settings (opt-in)."""
+        return self.meta.anomalies
 
     @property
     def nodes(self) -> list[str]:
