@@ -138,3 +138,32 @@ def test_asset_publishes_ranked_contributions_that_find_the_shocks(shop) -> None
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ici.anomalies").fetchone() == (len(rows),)
         assert con.execute("SELECT count(*) FROM ici.anomalies_history").fetchone() == (2 * len(rows),)
+
+
+@pytest.mark.postgres
+def test_anomaly_rows_read_back_the_same_from_postgres_and_duckdb(pg_server, tmp_path) -> None:
+    """The layout renders on both warehouses: the same rows (dates, booleans, integers, null sentences) come back."""
+    from ici_assets.engine import attribute_anomalies, fit_scm
+    from ici_assets.publish.anomalies import anomaly_items, anomaly_rows
+    from ici_assets.publish.rows import ResultKey
+    from ici_assets.warehouse import ANOMALIES, ANOMALIES_HISTORY, DuckDBWarehouse, Read
+
+    spec = spec_with({"periods": 2, "threshold": 3.0})
+    panel, _ = shocked_panel(linear_case(), effects=linear_effects(), n_units=3, n_days=60, n_shocks=3, last_days=2)
+    recent = latest_periods(spec, panel, 2)
+    table = attribute_anomalies(
+        fit_scm(panel, ARTICLE.edges, mechanisms="linear"), recent, "revenue", threshold=3.0
+    ).table
+    rows = anomaly_rows(spec, table, recent, ResultKey("ici/shop_nodes/anomalies", "c1", "run1"), "d1")
+    assert rows["flagged"].any() and not rows["flagged"].all()
+    db = pg_server.fresh_database("wh_anomalies")
+    pg, duck = pg_server.warehouse(db), DuckDBWarehouse(tmp_path / "w.duckdb")
+    columns = tuple(c for c in ANOMALIES.column_names if c != "materialized_at")
+    for warehouse in (pg, duck):
+        warehouse.publish(anomaly_items(rows))
+        warehouse.publish(anomaly_items(rows))
+    for layout in (ANOMALIES, ANOMALIES_HISTORY):
+        request = Read(layout.relation, columns, order_by=("run_id", "period", "unit", "rank"))
+        a, b = pg.read(request), duck.read(request)
+        assert len(a) == len(rows) * (1 if layout is ANOMALIES else 2)
+        pd.testing.assert_frame_equal(a, b)
