@@ -50,7 +50,8 @@ def latest_periods(spec: IciSpec, frame: "pd.DataFrame", periods: int) -> "pd.Da
     assert spec.time_column is not None
     out = frame.copy()
     out["period"] = pd.to_datetime(out[spec.time_column]).dt.date
-    out["unit"] = [unit_label(v) for v in out[list(spec.unit)].itertuples(index=False)] if spec.unit else ""
+    units = [c for c in spec.unit if c != spec.time_column]  # the grain may list the time column too
+    out["unit"] = [unit_label(v) for v in out[units].itertuples(index=False)] if units else ""
     rank = out.groupby("unit")["period"].rank(method="dense", ascending=False)
     return out[rank <= periods].sort_values(["period", "unit"], kind="stable").reset_index(drop=True)
 

@@ -98,6 +98,14 @@ def test_latest_periods_are_each_units_own() -> None:
         ("a", "2025-01-02"),
         ("a", "2025-01-03"),
     ]
+    # the grain may list the time column too (unit: [date, region]): a unit is then its other columns
+    with_date = IciSpec(
+        spec.model, spec.unique_id, spec.parents, spec.meta.model_copy(update={"unit": ["date", "region"]})
+    )
+    assert latest_periods(with_date, frame, 2)["unit"].tolist() == ["b", "b", "a", "a"]
+    national = IciSpec(spec.model, spec.unique_id, spec.parents, spec.meta.model_copy(update={"unit": []}))
+    assert latest_periods(national, frame, 2)["period"].astype(str).tolist() == ["2025-01-02", "2025-01-03"]
+    assert (latest_periods(national, frame, 2)["unit"] == "").all()
 
 
 def test_asset_publishes_ranked_contributions_that_find_the_shocks(shop) -> None:
