@@ -30,6 +30,7 @@ from ici_assets.publish.anomalies import (
 )
 from ici_assets.publish.metadata import chart_metadata, count, summary, table_metadata
 from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.summaries import tidy
 from ici_assets.publish.versions import frame_hash
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import ANOMALIES, WAREHOUSE_POOL, Relation
@@ -118,8 +119,8 @@ def _present(spec: IciSpec, rows: "pd.DataFrame", facts: Any) -> dict[str, Any]:
         "n_flagged": count(len(sentences)),
         "n_unit_periods": count(len(periods)),
         "method": facts.method,
-        "expected": float(facts.expected),
-        "max_score": float(rows["score"].max()) if len(rows) else 0.0,
+        "expected": tidy(facts.expected),
+        "max_score": tidy(rows["score"].max()) if len(rows) else 0.0,
         "top_contributors": table_metadata(top[SHOWN].astype({"period": str})),
         "dagster/row_count": len(rows),
         **chart_metadata("anomalies_chart", anomalies_chart(rows, target=spec.target, title=title, unit=unit), title),

@@ -140,6 +140,7 @@ def anomalies_chart(rows: pd.DataFrame, *, target: str, title: str, unit: str = 
     zero = alt.Chart().mark_rule(color="#666666", strokeWidth=0.8).encode(x=alt.datum(0))
     return alt.layer(bars, ticks, zero).properties(
         title=alt.Title(wrap(title, 66), subtitle="Black tick: the target's deviation (the bars sum to it)."),
-        width=DIALOG_WIDTH - 170,
+        width=DIALOG_WIDTH,
         height=max(60, 26 * len(order)),
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),  # labels included: fits the dialog
     )
