@@ -20,6 +20,7 @@ from ici_assets.assets.nodes import ModelFit, read_node_table, require_rows
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, report_checks
 from ici_assets.checks.decisions import ANOMALY_CHECKS, anomaly_checks
+from ici_assets.publish.alerts import flagged_records
 from ici_assets.publish.anomalies import (
     anomalies_chart,
     anomalies_code_version,
@@ -39,8 +40,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SHOWN = ["period", "unit", "score", "deviation", "node", "contribution", "points"]
-#: Flagged unit-periods listed in the metadata (all of them are in the table).
+#: Flagged unit-periods listed in the metadata as sentences (all of them are in the table).
 LISTED = 20
+#: The metadata entry holding the flagged unit-periods as JSON records (read by the webhook sensor).
+FLAGGED_KEY = "flagged_periods"
 
 
 def latest_periods(spec: IciSpec, frame: "pd.DataFrame", periods: int) -> "pd.DataFrame":
@@ -116,6 +119,7 @@ def _present(spec: IciSpec, rows: "pd.DataFrame", facts: Any) -> dict[str, Any]:
             + (f"\n- ... and {len(sentences) - LISTED} more (table ici.anomalies)" if len(sentences) > LISTED else "")
             or "No unit-period flagged."
         ),
+        FLAGGED_KEY: dg.MetadataValue.json(flagged_records(rows)),  # what the webhook sensor posts
         "n_flagged": count(len(sentences)),
         "n_unit_periods": count(len(periods)),
         "method": facts.method,

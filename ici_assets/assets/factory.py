@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from ici_assets.assets.alerts import anomalies_webhook_sensor
 from ici_assets.assets.anomalies import anomalies_asset
 from ici_assets.assets.args import PARTITIONED_TAG
 from ici_assets.assets.decisions import budget_asset, change_attribution_asset, spend_response_asset
@@ -107,6 +108,14 @@ ASSET_BUILDERS: list[AssetBuilder] = [
 ]
 
 
+def model_sensors(model: IciModel) -> list[dg.SensorDefinition]:
+    """The anomalies alert when the meta's ``anomalies`` block names a webhook."""
+    anomalies = model.spec.anomalies
+    if anomalies is None or anomalies.webhook is None:
+        return []
+    return [anomalies_webhook_sensor(model.spec)]
+
+
 def relation_of(props: Mapping[str, Any]) -> Relation:
     """The table dbt builds for a manifest model node."""
     return Relation(props["schema"], props.get("alias") or props["name"])
@@ -169,12 +178,19 @@ def ici_definitions(
     """The ICI assets and jobs of ``models``, with the resources they use."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list = []
+    sensors: list[dg.SensorDefinition] = []
     for model in models:
         model = replace(model, pool=warehouse.pool, kind=warehouse.kind)  # no one-writer pool on a server
         built = [with_model_ownership(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
         assets += built
         jobs += model_jobs(model, built, dbt_keys)
-    return dg.Definitions(assets=assets, jobs=jobs, resources={"warehouse": warehouse, "compute_pool": compute_pool})
+        sensors += model_sensors(model)
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        sensors=sensors,
+        resources={"warehouse": warehouse, "compute_pool": compute_pool},
+    )
 
 
 #: Every whole-period asset of a code location (no partitioned ICI asset), e.g. for a demo's "run it all" job.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -175,3 +176,75 @@ def test_anomaly_rows_read_back_the_same_from_postgres_and_duckdb(pg_server, tmp
         a, b = pg.read(request), duck.read(request)
         assert len(a) == len(rows) * (1 if layout is ANOMALIES else 2)
         pd.testing.assert_frame_equal(a, b)
+
+
+class _Hook:
+    """A local HTTP server on 127.0.0.1 that records the JSON bodies POSTed to it and answers ``status``."""
+
+    def __init__(self, status: int = 200):
+        import http.server
+        import threading
+
+        received: list[dict] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append({"path": self.path, "type": self.headers["Content-Type"], **json.loads(body)})
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_sensor_posts_the_flagged_unit_periods(shop) -> None:
+    """The sensor of a meta with a webhook posts each new materialisation's flagged unit-periods, once."""
+    from ici_assets.assets.factory import model_sensors
+
+    path, shocks = shop
+    hook, failing = _Hook(), _Hook(status=500)
+    try:
+        spec = spec_with({"periods": PERIODS, "threshold": 4.0, "webhook": hook.url})
+        (sensor,) = model_sensors(IciModel(spec, dg.AssetKey("shop_nodes"), Relation("main", "shop_nodes")))
+        assert sensor.name == "ici__shop_nodes__anomalies_webhook"
+        assert model_sensors(IciModel(spec_with({"periods": 7}), dg.AssetKey("x"), Relation("main", "x"))) == []
+        instance = dg.DagsterInstance.ephemeral()
+        relation = Relation("main", "shop_nodes")
+        assets = [scm_asset(spec, dg.AssetKey("shop_nodes"), relation), anomalies_asset(spec, relation, pool=None)]
+        resources = {"warehouse": WarehouseResource(path=str(path))}
+        defs = dg.Definitions(assets=assets, sensors=[sensor], resources=resources)
+        assert defs.resolve_sensor_def(sensor.name).default_status == dg.DefaultSensorStatus.RUNNING
+        run = dg.materialize(assets, resources=resources, instance=instance)
+        context = dg.build_sensor_context(instance=instance)
+        (result,) = list(sensor(context))  # an asset sensor's evaluation is a generator
+        assert isinstance(result, dg.SkipReason) and "posted" in (result.skip_message or "")
+        (body,) = hook.received
+        assert body["path"] == "/hook" and body["type"] == "application/json"
+        assert body["model"] == "shop_nodes" and body["run_id"] == run.run_id
+        shocked = set(zip(shocks["region"], pd.to_datetime(shocks["date"]).dt.strftime("%Y-%m-%d")))
+        flagged = {(f["unit"], f["period"]) for f in body["flagged"]}
+        assert len(flagged) >= 12 and flagged <= shocked  # as the table: only shocked unit-days, most of them
+        assert body["text"].startswith(
+            f"{len(flagged)} unit-period(s) flagged in ici/shop_nodes/anomalies: Revenue in "
+        )
+        assert [f["score"] for f in body["flagged"]] == sorted((f["score"] for f in body["flagged"]), reverse=True)
+        again = list(sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor)))
+        assert all(isinstance(r, dg.SkipReason) for r in again) and len(hook.received) == 1  # nothing new posted
+        bad = spec_with({"periods": PERIODS, "threshold": 4.0, "webhook": failing.url})
+        (bad_sensor,) = model_sensors(IciModel(bad, dg.AssetKey("shop_nodes"), relation))
+        with pytest.raises(Exception, match="127.0.0.1.*failed.*webhook"):
+            list(bad_sensor(dg.build_sensor_context(instance=instance)))
+        assert len(failing.received) == 1
+    finally:
+        hook.close()
+        failing.close()
