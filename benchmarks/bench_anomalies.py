@@ -88,9 +88,11 @@ def run_case(name: str, panel: pd.DataFrame, shocks: pd.DataFrame, edges, mechan
     ours = table["contribution"].to_numpy().reshape(len(rows), len(order))
     deviation = table.groupby("row")["deviation"].first().to_numpy()
     top = np.array(order)[np.abs(ours).argmax(axis=1)]
+    relative_se = table["mc_se"].to_numpy() / np.repeat(np.abs(deviation), len(order))
     print(
         f"ours ({res.facts.method}): {t_ours:.3f} s for {len(rows)} rows; shocked node ranked first "
-        f"{np.mean(top == rows['node'].to_numpy()):.1%}; max |sum - deviation| {res.facts.max_sum_error:.1e}"
+        f"{np.mean(top == rows['node'].to_numpy()):.1%}; max |sum - deviation| {res.facts.max_sum_error:.1e}; "
+        f"Monte Carlo SE per contribution up to {100 * np.max(relative_se):.2f} % of |deviation|"
     )
     sub = rows.iloc[:DOWHY_ROWS]
     model = scm.to_dowhy()

@@ -40,6 +40,7 @@ ANOMALY_COLUMNS = [
     "row",
     "node",
     "contribution",
+    "mc_se",
     "deviation",
     "expected",
     "observed",
@@ -53,6 +54,8 @@ ANOMALY_COLUMNS = [
 DEFAULT_THRESHOLD = round(-math.log(1e-3), 1)
 #: Rows x background draws evaluated at once by the Shapley path (bounds memory).
 CHUNK_CELLS = 200_000
+#: Equal batches of the background draws behind each contribution's Monte Carlo standard error.
+MC_BATCHES = 10
 
 
 def row_noises(scm: FittedSCM, rows: pd.DataFrame, order: list[Any]) -> np.ndarray:
@@ -97,12 +100,16 @@ def _linear(scm: FittedSCM, order: list[Any], noise: np.ndarray, target: Any) ->
 
 def _shapley(
     scm: FittedSCM, order: list[Any], noise: np.ndarray, background: np.ndarray, max_exact: int, n_perm: int, seed: int
-) -> tuple[np.ndarray, float]:
-    """(contributions (n, d), E[Y]): Shapley values of v(S) = mean over background of Y(n_S, background) - E[Y]."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(contributions (n, d), their Monte Carlo SE (n, d), E[Y]): Shapley values of
+    v(S) = mean over background of Y(n_S, background) - E[Y]. The SE comes from MC_BATCHES equal batches of the
+    background draws (each batch's contributions also sum to the deviation from its own mean); for sampled node
+    orders it is the background's error given those orders."""
     fw = Forward(scm, order)
     d, t, b = len(order), len(order) - 1, len(background)
+    k = MC_BATCHES if b % MC_BATCHES == 0 and b >= 2 * MC_BATCHES else 1
     expected = float(fw.full(background)[t].mean())
-    phi = np.zeros((len(noise), d))
+    phi = np.zeros((len(noise), d, k))
     step = max(1, CHUNK_CELLS // b)
     rng = np.random.default_rng([seed, 0xA0A])
     perms = [] if d <= max_exact else list(antithetic_permutations(d, n_perm, rng))
@@ -110,24 +117,25 @@ def _shapley(
         rows = noise[s : s + step]
         on, off = np.repeat(rows, b, axis=0), np.tile(background, (len(rows), 1))
 
-        def means(y: np.ndarray, r: int = len(rows)) -> np.ndarray:
-            return y.reshape(r, b).mean(axis=1)
+        def means(y: np.ndarray, r: int = len(rows)) -> np.ndarray:  # (rows, batches)
+            return y.reshape(r, k, b // k).mean(axis=2)
 
         if not perms:
-            v = np.empty((1 << d, len(rows)))
+            v = np.empty((1 << d, len(rows), k))
             for mask, y in fw.subset_values(on, off, t):
                 v[mask] = means(y)
-            phi[s : s + step] = shapley_values(v).T
+            phi[s : s + step] = shapley_values(v).transpose(1, 0, 2)
             continue
         start = fw.full(off)
         for perm in perms:
             prev = means(start[t])
-            for k, vals in fw.walk(perm, on, off, start):
+            for j, vals in fw.walk(perm, on, off, start):
                 cur = means(vals[t])
-                phi[s : s + step, k] += cur - prev
+                phi[s : s + step, j] += cur - prev
                 prev = cur
         phi[s : s + step] /= len(perms)
-    return phi, expected
+    se = phi.std(axis=2, ddof=1) / np.sqrt(k) if k > 1 else np.full(phi.shape[:2], np.nan)
+    return phi.mean(axis=2), se, expected
 
 
 def attribute_anomalies(
@@ -144,10 +152,10 @@ def attribute_anomalies(
     method: str = "auto",
 ) -> EngineResult[AnomalyFacts]:
     """One row per (row of `rows`, node among the target and its ancestors): the node's contribution to the
-    target's deviation from E[target] under `scm`, the deviation, expected and observed target, the IT anomaly
-    score and whether it reaches `threshold` (``row`` is the row's position in `rows`). Contributions sum to the
-    deviation. `method`: 'auto' (closed form when every mechanism involved is linear), or 'shapley' to force the
-    simulation. Seeded: same inputs, same numbers."""
+    target's deviation from E[target] under `scm` and its Monte Carlo SE (0 in closed form), the deviation,
+    expected and observed target, the IT anomaly score and whether it reaches `threshold` (``row`` is the row's
+    position in `rows`). Contributions sum to the deviation. `method`: 'auto' (closed form when every mechanism
+    involved is linear), or 'shapley' to force the simulation. Seeded: same inputs, same numbers."""
     start = time.perf_counter()
     if method not in ("auto", "shapley"):
         raise ValueError(f"method {method!r}: use 'auto' or 'shapley'")
@@ -161,10 +169,11 @@ def attribute_anomalies(
         fw = Forward(scm, order)
         y_model = fw.full(sample_noises(scm, order, n_samples, rng))[-1]
         if method == "auto" and scm.is_linear(order):
-            phi, expected, used, n_bg = *_linear(scm, order, noise, target), "closed_form_linear", 0
+            phi, expected = _linear(scm, order, noise, target)
+            se, used, n_bg = np.zeros_like(phi), "closed_form_linear", 0
         else:
             background = sample_noises(scm, order, n_background, rng)
-            phi, expected = _shapley(scm, order, noise, background, max_exact, n_permutations, seed)
+            phi, se, expected = _shapley(scm, order, noise, background, max_exact, n_permutations, seed)
             used = "shapley_exact" if len(order) <= max_exact else "shapley_permutation"
             n_bg = n_background
     scores = it_scores(observed, y_model) if len(rows) else np.zeros(0)
@@ -175,6 +184,7 @@ def attribute_anomalies(
             "row": np.repeat(np.arange(n), d),
             "node": order * n,
             "contribution": phi.reshape(-1),
+            "mc_se": se.reshape(-1),
             "deviation": np.repeat(deviation, d),
             "expected": expected,
             "observed": np.repeat(observed, d),
@@ -193,6 +203,7 @@ def attribute_anomalies(
         seed=seed,
         n_periods=scm.n_periods,
         n_samples=n_samples,
+        max_mc_se=None if n_bg == 0 or not n or np.isnan(se).all() else float(np.nanmax(se)),
         seconds=time.perf_counter() - start,
         n_explained=n,
         n_flagged=int(np.sum(scores >= threshold)),

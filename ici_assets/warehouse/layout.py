@@ -143,8 +143,9 @@ BUDGET_ALLOCATION = table(ICI_SCHEMA, "budget_allocation", _BUDGET_COLUMNS)
 BUDGET_ALLOCATION_HISTORY = table(ICI_SCHEMA, "budget_allocation_history", _BUDGET_COLUMNS)
 _ANOMALY_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, period date not null, unit text not null,
-    node text not null, contribution float not null, points float, rank integer not null, deviation float not null,
-    expected float not null, observed float not null, score float not null, flagged boolean not null,
+    node text not null, contribution float not null, mc_se float, points float, rank integer not null,
+    deviation float not null, expected float not null, observed float not null, score float not null,
+    flagged boolean not null,
     mechanism text, method text, sentence text, {_RUN}
 """
 #: The latest unit-periods' deviation of the target from expectation, split over the nodes: current rows per asset.

@@ -43,7 +43,8 @@ def linear_shocks():
 def test_linear_shocked_node_ranks_first_and_sums_to_deviation(linear_shocks) -> None:
     scm, rows = linear_shocks
     res = attribute_anomalies(scm, rows, "revenue", seed=3)
-    assert res.facts.method == "closed_form_linear"
+    assert res.facts.method == "closed_form_linear" and res.facts.max_mc_se is None
+    assert (res.table["mc_se"] == 0).all()
     assert len(rows) == 60 and set(rows["node"]) == set(ARTICLE.nodes)
     assert np.mean(top_nodes(res.table) == rows["node"].to_numpy()) >= 0.95
     sums = res.table.groupby("row")["contribution"].sum().to_numpy()
@@ -91,6 +92,10 @@ def test_nonlinear_shocks_rank_first_and_sum_exactly() -> None:
     assert res.facts.max_sum_error < 1e-9 * np.max(np.abs(rows["revenue"]))
     again = attribute_anomalies(scm, rows, "revenue", n_background=1_000, seed=0)
     pd.testing.assert_frame_equal(res.table, again.table)
+    other = attribute_anomalies(scm, rows, "revenue", n_background=1_000, seed=1)  # the SE says how far seeds move
+    z = (res.table["contribution"] - other.table["contribution"]) / np.hypot(res.table["mc_se"], other.table["mc_se"])
+    assert res.facts.max_mc_se is not None and (res.table["mc_se"] > 0).all() and np.abs(z).max() < 5
+    assert 0.3 < np.std(z) < 2.0
     perm = attribute_anomalies(scm, rows, "revenue", n_background=1_000, max_exact=3, n_permutations=200, seed=0)
     assert perm.facts.method == "shapley_permutation"
     assert perm.facts.max_sum_error < 1e-9 * np.max(np.abs(rows["revenue"]))
