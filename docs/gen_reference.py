@@ -26,6 +26,7 @@ BLOCKS: dict[str, list[tuple[str, str]]] = {
     "model-meta": [
         ("ici_assets.spec.meta.ModelMeta", ""),
         ("ici_assets.spec.decisions.DecisionsMeta", "decisions"),
+        ("ici_assets.spec.anomalies.AnomaliesMeta", "anomalies"),
     ],
     "column-meta": [("ici_assets.spec.meta.ColumnMeta", "")],
     "component": [

@@ -2,12 +2,13 @@
 
 Each model's assets come from a list of builders (:data:`ASSET_BUILDERS`), each a function of the
 model (:class:`IciModel`) returning assets: whole-period SCM and shares, the last-click comparison,
-the partitioned shares, the decision assets of a ``decisions`` block. A new kind of asset per model
-is one more builder in that list. Jobs are named after their model: ``ici__<model>_job`` (the model,
-the dbt models upstream of it and its whole-period ICI and decision assets) and one per partitioned
-asset (``ici__<model>__shares_by_month_job``, ``ici__<model>__change_attribution_job``...). They
-run their steps in the run's own process: the steps form a chain (dbt, SCM, shares) that writes one
-DuckDB file, so separate step processes would only add a definitions load each.
+the partitioned shares, the decision assets of a ``decisions`` block, the anomalies asset of an
+``anomalies`` block. A new kind of asset per model is one more builder in that list. Jobs are named after
+their model: ``ici__<model>_job`` (the model, the dbt models upstream of it and its whole-period ICI and
+decision assets) and one per partitioned asset (``ici__<model>__shares_by_month_job``,
+``ici__<model>__change_attribution_job``...). They run their steps in the run's own process: the steps form
+a chain (dbt, SCM, shares) that writes one DuckDB file, so separate step processes would only add a
+definitions load each.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import dagster as dg
 
+from ici_assets.assets.alerts import anomalies_webhook_sensor
+from ici_assets.assets.anomalies import anomalies_asset
 from ici_assets.assets.args import PARTITIONED_TAG
 from ici_assets.assets.automation import automation_sensor
 from ici_assets.assets.decisions import budget_asset, change_attribution_asset, spend_response_asset
@@ -90,8 +93,29 @@ def decision_assets(model: IciModel) -> list[dg.AssetsDefinition]:
     return assets
 
 
+def anomaly_assets(model: IciModel) -> list[dg.AssetsDefinition]:
+    """``ici/<model>/anomalies`` when the meta has an ``anomalies`` block."""
+    if model.spec.anomalies is None:
+        return []
+    return [anomalies_asset(model.spec, model.relation, model.pool, model.kind)]
+
+
 #: What every model with an ``ici`` meta gets, in order.
-ASSET_BUILDERS: list[AssetBuilder] = [whole_period_assets, last_click_assets, partitioned_assets, decision_assets]
+ASSET_BUILDERS: list[AssetBuilder] = [
+    whole_period_assets,
+    last_click_assets,
+    partitioned_assets,
+    decision_assets,
+    anomaly_assets,
+]
+
+
+def model_sensors(model: IciModel) -> list[dg.SensorDefinition]:
+    """The anomalies alert when the meta's ``anomalies`` block names a webhook."""
+    anomalies = model.spec.anomalies
+    if anomalies is None or anomalies.webhook is None:
+        return []
+    return [anomalies_webhook_sensor(model.spec)]
 
 
 def relation_of(props: Mapping[str, Any]) -> Relation:
@@ -159,16 +183,20 @@ def ici_definitions(
     by themselves (``automation``: its settings; each model's own conditions come from its meta)."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list = []
+    sensors: list[dg.SensorDefinition] = []
     for model in models:
         model = replace(model, pool=warehouse.pool, kind=warehouse.kind)  # no one-writer pool on a server
         built = [with_model_ownership(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
         assets += built
         jobs += model_jobs(model, built, dbt_keys)
-    sensor = automation_sensor(sensor_name, assets, automation)
+        sensors += model_sensors(model)
+    automation_sensor_def = automation_sensor(sensor_name, assets, automation)
+    if automation_sensor_def is not None:
+        sensors.append(automation_sensor_def)
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
-        sensors=[sensor] if sensor is not None else [],
+        sensors=sensors,
         resources={"warehouse": warehouse, "compute_pool": compute_pool},
     )
 

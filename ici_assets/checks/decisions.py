@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 RESPONSE_CHECKS = ("response_is_finite", "monte_carlo_error_small")
 CHANGE_CHECKS = ("contributions_sum_to_change", "contributions_are_finite")
 BUDGET_CHECKS = ("allocation_within_bounds", "uplift_not_negative")
+ANOMALY_CHECKS = ("anomaly_contributions_sum_to_deviation",)
 MAX_RELATIVE_MC_ERROR = 0.005  # of the expected target
 SUM_TOLERANCE = 1e-9  # relative to the observed change
 DECISION_DESCRIPTIONS = {
@@ -28,6 +29,10 @@ DECISION_DESCRIPTIONS = {
     "contributions_are_finite": "Every contribution and interval is finite.",
     "allocation_within_bounds": "The recommended split adds up to the total and respects every bound.",
     "uplift_not_negative": "The recommended split is expected to do at least as well as the current one.",
+    "anomaly_contributions_sum_to_deviation": (
+        "Every explained unit-period's contributions are finite and add up to its deviation from the expected "
+        f"target (relative {SUM_TOLERANCE:g} of the largest |target|)."
+    ),
 }
 
 
@@ -123,4 +128,27 @@ def budget_checks(table: pd.DataFrame) -> list[CheckOutcome]:
             + ".",
             {"expected_uplift": uplift, "current_feasible": feasible},
         ),
+    ]
+
+
+def anomaly_checks(table: pd.DataFrame) -> list[CheckOutcome]:
+    """Each explained unit-period's contributions are finite and sum to its deviation."""
+    import numpy as np
+
+    if table.empty:
+        return [CheckOutcome("anomaly_contributions_sum_to_deviation", True, "No unit-period to explain.", {})]
+    per_row = table.groupby("row").agg(total=("contribution", "sum"), deviation=("deviation", "first"))
+    scale = max(1.0, float(table["observed"].abs().max()))
+    error = float((per_row["total"] - per_row["deviation"]).abs().max())
+    finite = bool(np.isfinite(table[["contribution", "deviation", "score"]].to_numpy(dtype=float)).all())
+    ok = finite and error <= SUM_TOLERANCE * scale
+    what = (
+        "Some contribution, deviation or score is not finite: check the node table's last periods."
+        if not finite
+        else f"Largest |sum of contributions - deviation|: {error:.3g} (tolerance {SUM_TOLERANCE * scale:.3g})."
+    )
+    return [
+        CheckOutcome(
+            "anomaly_contributions_sum_to_deviation", ok, what, {"max_error": error, "n_unit_periods": len(per_row)}
+        )
     ]

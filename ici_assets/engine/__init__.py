@@ -1,8 +1,9 @@
 """Pure-Python causal engine: additive noise SCMs, intrinsic causal influence (ICI), and the decisions a fitted
-SCM answers (spend response curves, attribution of a change between two samples, budget split).
+SCM answers (spend response curves, attribution of a change between two samples, budget split, the
+nodes behind one unit-period's anomaly).
 
-Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution) returns an
-:class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
+Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution, attribute_anomalies) returns
+an :class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
 takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
 """
@@ -11,6 +12,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .anomalies import attribute_anomalies
     from .attribution import change_attribution
     from .budget import optimise_budget
     from .effects import linear_ici, total_effects
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from .montecarlo import MonteCarlo
     from .resampling import Bootstrap, optimal_block_length, resampling_plan
     from .response import spend_response
-    from .result import BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
+    from .result import AnomalyFacts, BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
     from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 #: be a submodule's name: importing that submodule would set it as the package's attribute, hiding the function
 #: (tests/test_lazy_imports.py checks every name after importing every submodule).
 _LAZY = {
+    "attribute_anomalies": "anomalies",
+    "AnomalyFacts": "result",
     "change_attribution": "attribution",
     "optimise_budget": "budget",
     "contributions": "rowwise",
@@ -83,6 +87,7 @@ ENGINE_VERSION = "0.2.0"
 
 __all__ = [
     "ENGINE_VERSION",
+    "AnomalyFacts",
     "BoostingMechanism",
     "Bootstrap",
     "BudgetFacts",
@@ -101,6 +106,7 @@ __all__ = [
     "Selection",
     "SparseNode",
     "SplineMechanism",
+    "attribute_anomalies",
     "change_attribution",
     "compute_ici",
     "contributions",

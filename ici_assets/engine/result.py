@@ -2,7 +2,8 @@
 
 ``EngineResult(table, facts)``: ``facts`` is a :class:`Facts` (the names every entry point shares: method,
 target, n_rows, seed, seconds, the bootstrap's, Monte Carlo sizes) or a subclass adding the entry point's own
-(:class:`IciFacts`, :class:`ResponseFacts`, :class:`BudgetFacts`, :class:`ChangeFacts`); ``facts.as_dict()``
+(:class:`IciFacts`, :class:`ResponseFacts`, :class:`BudgetFacts`, :class:`ChangeFacts`,
+:class:`AnomalyFacts`); ``facts.as_dict()``
 gives them JSON-ready for metadata.
 """
 
@@ -124,6 +125,19 @@ class ChangeFacts(Facts):
     block_lengths: tuple[int, int] | None = None
     max_relative_mc_se: float = 0.0
     mc_capped: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnomalyFacts(Facts):
+    """attribute_anomalies' own facts: rows explained and flagged, the score threshold, E[target] under the model,
+    background draws behind each expectation (0: closed form), and the largest |sum of contributions - deviation|."""
+
+    n_explained: int
+    n_flagged: int
+    threshold: float
+    expected: float
+    n_background: int = 0
+    max_sum_error: float = 0.0
 
 
 F = TypeVar("F", bound=Facts)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
@@ -130,6 +131,9 @@ class ModelMeta(IciSettings):
     automation: AutomationMeta = Field(  # its own module: ici_assets/spec/automation.py
         default_factory=AutomationMeta,
         description="When the model's ICI assets materialise by themselves (defaults: the component's automation).",
+    )
+    anomalies: AnomaliesMeta | None = Field(  # its own module: ici_assets/spec/anomalies.py
+        default=None, description="Opt-in anomalies asset: why the latest unit-periods' target was off."
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
@@ -92,6 +93,11 @@ class IciSpec:
     def automation(self) -> AutomationMeta:
         """When the model's ICI assets materialise by themselves."""
         return self.meta.automation
+
+    @property
+    def anomalies(self) -> AnomaliesMeta | None:
+        """The anomalies asset's settings (opt-in)."""
+        return self.meta.anomalies
 
     @property
     def nodes(self) -> list[str]:

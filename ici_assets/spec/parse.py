@@ -121,6 +121,9 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         except ValueError as exc:
             raise fail(f"meta.ici.decisions: {exc}") from None
 
+    if meta.anomalies is not None and not meta.time_column:
+        raise fail("meta.ici.anomalies explains the most recent periods of each unit: it needs meta.ici.time_column")
+
     if lc is not meta.last_click:
         meta = meta.model_copy(update={"last_click": lc})
     return IciSpec(

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     )
     from .duckdb_file import DuckDBWarehouse
     from .layout import (
+        ANOMALIES,
+        ANOMALIES_HISTORY,
         BUDGET_ALLOCATION,
         BUDGET_ALLOCATION_HISTORY,
         CHANGE_ATTRIBUTION,
@@ -59,6 +61,8 @@ _LAZY = {
     "WarehouseError": "base",
     "WarehouseLockedError": "base",
     "DuckDBWarehouse": "duckdb_file",
+    "ANOMALIES": "layout",
+    "ANOMALIES_HISTORY": "layout",
     "BUDGET_ALLOCATION": "layout",
     "BUDGET_ALLOCATION_HISTORY": "layout",
     "CHANGE_ATTRIBUTION": "layout",
@@ -94,6 +98,8 @@ _LAZY = {
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 __all__ = [
+    "ANOMALIES",
+    "ANOMALIES_HISTORY",
     "BUDGET_ALLOCATION",
     "BUDGET_ALLOCATION_HISTORY",
     "CHANGE_ATTRIBUTION",

@@ -141,6 +141,16 @@ _BUDGET_COLUMNS = f"""
 #: The recommended split of a total over the spend nodes beside the current one.
 BUDGET_ALLOCATION = table(ICI_SCHEMA, "budget_allocation", _BUDGET_COLUMNS)
 BUDGET_ALLOCATION_HISTORY = table(ICI_SCHEMA, "budget_allocation_history", _BUDGET_COLUMNS)
+_ANOMALY_COLUMNS = f"""
+    asset_key text not null, model text not null, target text not null, period date not null, unit text not null,
+    node text not null, contribution float not null, mc_se float, points float, rank integer not null,
+    deviation float not null, expected float not null, observed float not null, score float not null,
+    flagged boolean not null,
+    mechanism text, method text, sentence text, {_RUN}
+"""
+#: The latest unit-periods' deviation of the target from expectation, split over the nodes: current rows per asset.
+ANOMALIES = table(ICI_SCHEMA, "anomalies", _ANOMALY_COLUMNS)
+ANOMALIES_HISTORY = table(ICI_SCHEMA, "anomalies_history", _ANOMALY_COLUMNS)
 DECISION_TABLES = (
     SPEND_RESPONSE,
     SPEND_RESPONSE_HISTORY,
@@ -148,6 +158,8 @@ DECISION_TABLES = (
     CHANGE_ATTRIBUTION_HISTORY,
     BUDGET_ALLOCATION,
     BUDGET_ALLOCATION_HISTORY,
+    ANOMALIES,
+    ANOMALIES_HISTORY,
 )
 ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, *DECISION_TABLES)
 ICI_VIEWS = (SHARES_OVER_TIME,)

@@ -129,3 +129,24 @@ def test_change_attribution_every_month(demo_backfill) -> None:
     assert sum("months_chart" in e.materialization.metadata for e in mats) == 1
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == CHANGE}
     assert checks == {"contributions_sum_to_change": True, "contributions_are_finite": True}
+
+
+def test_anomalies_asset_explains_each_regions_last_week(small_base) -> None:
+    """The media demo's meta enables ``ici/media_nodes/anomalies`` (periods: 7): its rows in ici.anomalies."""
+    rows = query(small_base[1], "SELECT * FROM ici.anomalies WHERE model = 'media_nodes' ORDER BY period, unit, rank")
+    nodes = {"demand", "tv_spend", "social_spend", "search_clicks", "social_clicks", "revenue"}
+    n_regions = rows["unit"].nunique()
+    assert n_regions == 4 and len(rows) == n_regions * 7 * len(nodes)  # SMALL_RUN: 4 media regions
+    assert set(rows["node"]) == nodes and rows["unit"].str.fullmatch(r"R\d\d").all()  # unit: [date, region]
+    days = sorted(pd.to_datetime(rows["period"]).dt.strftime("%Y-%m-%d").unique())
+    assert days == [f"2025-12-{d}" for d in range(25, 32)]  # the demo's last week
+    per = rows.groupby(["period", "unit"])
+    assert all(sorted(ranks) == list(range(1, 7)) for ranks in per["rank"].apply(list))
+    np.testing.assert_allclose(per["contribution"].sum(), per["deviation"].first(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(rows["observed"] - rows["expected"], rows["deviation"], rtol=1e-12)
+    assert rows["expected"].nunique() == 1 and 8_000 < rows["expected"].iloc[0] < 40_000  # EUR per region-day
+    assert (rows["method"] == "shapley_exact").all() and (rows["score"] >= 0).all()
+    assert (rows["flagged"] == (rows["score"] >= 6.9)).all()
+    assert rows["sentence"].notna().tolist() == rows["flagged"].tolist()
+    history = query(small_base[1], "SELECT count(*) AS n FROM ici.anomalies_history WHERE model = 'media_nodes'")
+    assert history["n"].iloc[0] == len(rows)

@@ -147,6 +147,11 @@ DECISIONS = {
         "FROM ici.budget_allocation ORDER BY node",
         ["total", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high"],
     ),
+    "anomalies": (
+        "SELECT period, unit, node, contribution, deviation, expected, score, flagged, rank, sentence "
+        "FROM ici.anomalies ORDER BY period, unit, node",
+        ["contribution", "deviation", "expected", "score"],
+    ),
     "change_attribution": (
         "SELECT period, node, part, contribution, low, high, observed_change, sentence "
         "FROM ici.change_attribution ORDER BY period, node, part",

@@ -34,3 +34,13 @@ def test_shares_version_follows_the_scm_version_and_bootstrap():
     assert shares_code_version(spec(time_grain="week")) != shares_code_version(spec())
     assert shares_code_version(spec(n_bootstrap=50)) != shares_code_version(spec())
     assert shares_code_version(spec(), extra="2024-01") != shares_code_version(spec())
+
+
+def test_anomalies_version_follows_the_scm_version_and_its_block():
+    from ici_assets.publish.anomalies import anomalies_code_version
+
+    day, week = spec(anomalies={"periods": 7}), spec(time_grain="week", anomalies={"periods": 7})
+    assert anomalies_code_version(day) != anomalies_code_version(week)
+    assert anomalies_code_version(day) != anomalies_code_version(spec(anomalies={"periods": 14}))
+    assert anomalies_code_version(day) != anomalies_code_version(spec(anomalies={"periods": 7, "threshold": 5.0}))
+    assert anomalies_code_version(day) == anomalies_code_version(spec(anomalies={"periods": 7}))
