@@ -23,7 +23,7 @@ from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, report_checks
 from ici_assets.checks.decisions import BUDGET_CHECKS, CHANGE_CHECKS, RESPONSE_CHECKS, budget_checks, response_checks
 from ici_assets.checks.ici import CheckOutcome
-from ici_assets.publish.decision_charts import budget_chart, response_chart
+from ici_assets.publish.decision_charts import budget_chart, response_chart, response_title
 from ici_assets.publish.decision_rows import (
     budget_items,
     decision_bootstrap,
@@ -33,7 +33,14 @@ from ici_assets.publish.decision_rows import (
 )
 from ici_assets.publish.metadata import chart_metadata, count, summary, table_metadata
 from ici_assets.publish.rows import ResultKey
-from ici_assets.publish.summaries import budget_summary, grain_label, returns_summary, round_to_interval, tidy
+from ici_assets.publish.summaries import (
+    budget_summary,
+    fmt,
+    grain_label,
+    returns_summary,
+    round_to_interval,
+    tidy,
+)
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import (
     BUDGET_ALLOCATION,
@@ -48,14 +55,34 @@ from ici_assets.warehouse import (
 if TYPE_CHECKING:
     import pandas as pd
 
-RESPONSE_SHOWN = ["node", "level", "expected_target", "low", "high", "marginal_return", "incremental_return"]
-BUDGET_SHOWN = ["node", "current", "recommended", "lower_bound", "upper_bound", "marginal_return_recommended"]
+#: Columns of the table previews (narrow: the Overview tab's metadata box; the full rows are in the ici tables).
+RESPONSE_SHOWN = ["node", "level", "expected_target", "marginal_return"]
+BUDGET_SHOWN = ["node", "current", "recommended"]
 
 
 def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
     """'expected revenue per region-day (EUR)': an axis title with the grain and the node's unit."""
     unit = spec.units.get(node)
     return f"{what} {grain_label(spec.unit, spec.time_column, period)}" + (f" ({unit})" if unit else "")
+
+
+def allocation_preview(table: "pd.DataFrame", unit: str) -> "pd.DataFrame":
+    """The budget split as the UI's table shows it: spend per node now and recommended, and its bounds as one cell
+    ('1,000–12,000'; open ends as '…')."""
+    import pandas as pd
+
+    def bound(x: Any) -> str:
+        return "…" if pd.isna(x) else fmt(x)
+
+    suffix = f" ({unit})" if unit else ""
+    preview = table[BUDGET_SHOWN].rename(columns={"current": f"now{suffix}", "recommended": f"recommended{suffix}"})
+    return preview.assign(
+        **{
+            f"bounds{suffix}": [
+                f"{bound(lo)}–{bound(hi)}" for lo, hi in zip(table["lower_bound"], table["upper_bound"])
+            ]
+        }
+    )
 
 
 def fit_table_asset(
@@ -114,7 +141,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
         period = fit.facts.period
-        title = f"Expected {spec.target} under do(spend = level) ({fit.facts.label})"
+        title = response_title(spec.target, fit.facts.label)
         chart = response_chart(
             table,
             target=spec.target,
@@ -123,9 +150,18 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
             y_title=axis_label(spec, f"expected {spec.target}", spec.target, period),
         )
         current = table.groupby("node", sort=False).first()
+        spend_unit = spec.units.get(decisions.spend_nodes[0], "")
+        target_unit = spec.units.get(spec.target, "")
+        preview = table[RESPONSE_SHOWN].rename(
+            columns={
+                "level": f"spend ({spend_unit})" if spend_unit else "spend",
+                "expected_target": f"{spec.target} ({target_unit})" if target_unit else spec.target,
+                "marginal_return": "marginal return",
+            }
+        )
         return {
             **summary(returns_summary(table, spec.target, spec.units)),
-            "response": table_metadata(table[RESPONSE_SHOWN]),
+            "response": table_metadata(preview),
             "method": str(table["method"].iloc[0]),
             "n_bootstrap": count(n_boot),
             **{
@@ -142,8 +178,9 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         "spend_response",
         SPEND_RESPONSE,
         RESPONSE_CHECKS,
-        f"Expected `{spec.target}` of `{spec.model}` under do(node = level) for each spend node "
-        f"({', '.join(decisions.spend_nodes)}), levels per row of the node table, with 95 % intervals "
+        f"Expected `{spec.target}` of `{spec.model}` if each spend node ({', '.join(decisions.spend_nodes)}) were "
+        "set to a level, everything downstream following the fitted model (an intervention, do(node = level)); "
+        "levels per row of the node table, with 95 % intervals "
         f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
         "`ici.spend_response_history`.",
         compute=compute,
@@ -183,7 +220,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         x_title = axis_label(spec, "spend", decisions.spend_nodes[0], fit.facts.period)
         return {
             **summary(budget_summary(table, spec.target, unit, per)),
-            "allocation": table_metadata(table[BUDGET_SHOWN]),
+            "allocation": table_metadata(allocation_preview(table, spec.units.get(decisions.spend_nodes[0], ""))),
             "note": dg.MetadataValue.text(str(first["note"])),
             "expected_uplift": round_to_interval(first["expected_uplift"], first["uplift_low"], first["uplift_high"]),
             "uplift_pct": tidy(first["uplift_pct"], 3),

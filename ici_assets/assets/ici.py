@@ -18,7 +18,7 @@ import dagster as dg
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets import last_click
-from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
+from ici_assets.assets.args import fanned_out_asset, ici_group, ici_key, published_asset_args
 from ici_assets.assets.fanout import ALL_CHECKS, run_partitions
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
@@ -66,12 +66,13 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         key=key,
         deps=[model_key],
         check_specs=check_specs(key, SCM_CHECKS),
-        group_name=ICI_GROUP,
+        group_name=ici_group(spec),
         code_version=scm_code_version(spec),
         kinds={"python", "scikitlearn"},  # fitted by the engine (numpy, scikit-learn), not by DoWhy
         description=(
-            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
-            f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
+            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): a node without parents "
+            "in the graph follows its observed distribution; every other node is a function of its parents plus "
+            f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}"
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -169,7 +170,7 @@ def vs_last_click_asset(
     @dg.asset(
         key=key,
         deps=[shares_key, source.key],
-        group_name=ICI_GROUP,
+        group_name=ici_group(spec),
         kinds={kind},
         pool=pool,
         metadata=column_schema(VS_LAST_CLICK),
@@ -217,7 +218,7 @@ def vs_last_click_asset(
                     "ICI vs last click",
                     spec=True,
                 ),
-                "ici_vs_last_click": table_metadata(comparison),
+                "ici_vs_last_click": table_metadata(last_click.preview(comparison, spec.target)),
             }
         )
 
