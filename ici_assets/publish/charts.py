@@ -12,6 +12,7 @@ import io
 import math
 import struct
 import textwrap
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from ici_assets.publish.summaries import fmt, tidy_value, with_interval
@@ -176,10 +177,10 @@ def time_axis(title: str | None = None) -> alt.Axis:
     )
 
 
-def symmetric_ticks(summed: pd.DataFrame) -> list[float]:
+def symmetric_ticks(values: Iterable[float]) -> list[float]:
     """Three y ticks for a short panel: minus a round step, zero, the step (1, 2 or 5 times a power of ten, the
     largest not beyond the largest deviation), so labels never crowd a panel a few lines tall."""
-    peak = float(summed["contribution"].abs().max()) if len(summed) else 0.0
+    peak = max((abs(float(v)) for v in values), default=0.0)
     if not math.isfinite(peak) or peak <= 0:
         return [0.0]
     power = 10.0 ** math.floor(math.log10(peak))
@@ -212,7 +213,8 @@ def contributions_chart(
                 "contribution:Q",
                 title=None,
                 axis=alt.Axis(
-                    values=symmetric_ticks(summed), labelExpr="datum.value == 0 ? '0' : format(datum.value, '~s')"
+                    values=symmetric_ticks(summed["contribution"]),
+                    labelExpr="datum.value == 0 ? '0' : format(datum.value, '~s')",
                 ),
             ),
             color=alt.Color("node:N", sort=order, scale=alt.Scale(scheme=PALETTE), legend=None),
