@@ -85,8 +85,8 @@ def backfill(defs, instance, pool_config: dict, quiet: dict) -> list[tuple[str, 
         assert result.success, f"{job.name} failed"
         mats = result.get_asset_materialization_events()
         assert sorted(e.partition for e in mats) == sorted(keys), f"{job.name}: not every partition once"
-        last = next(e.materialization.metadata for e in mats if "step/read_seconds" in e.materialization.metadata)
-        phases = {k.split("/")[1].replace("_seconds", ""): v.value for k, v in last.items() if k.endswith("_seconds")}
+        last = next(e.materialization.metadata for e in mats if "seconds/read" in e.materialization.metadata)
+        phases = {k.split("/")[1]: v.value for k, v in last.items() if k.startswith("seconds/")}
         phases["workers"] = len(logged_worker_pids(instance, result.run_id))
         out.append((job.name.replace("ici__marketing_nodes__", "").replace("_job", ""), len(keys), wall, phases))
         print(f"{out[-1][0]}: {len(keys)} partitions in {wall:.1f} s (step: {phases})", flush=True)

@@ -146,8 +146,8 @@ def run_change_partitions(
         chart = waterfall_chart(part_rows, target=spec.target, title=title, x_title=y_title("change of mean"))
         return {
             **summary(str(first["sentence"])),
-            "observed_change": tidy(first["observed_change"]),
-            "observed_change_pct": tidy(100.0 * float(first["observed_change"]) / float(first["old_mean"]), 3),
+            "change": tidy(first["observed_change"]),  # short keys: the Overview tab's key column sets its width
+            "change_pct": tidy(100.0 * float(first["observed_change"]) / float(first["old_mean"]), 3),
             "contributions": contributions_table(part_rows, unit),
             "code_version": code_version,
             "data_version": str(first["data_version"]),

@@ -35,7 +35,6 @@ from ici_assets.publish.metadata import chart_metadata, count, summary, table_me
 from ici_assets.publish.rows import ResultKey
 from ici_assets.publish.summaries import (
     budget_summary,
-    fmt,
     grain_label,
     returns_summary,
     round_to_interval,
@@ -55,8 +54,9 @@ from ici_assets.warehouse import (
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Columns of the table previews (narrow: the Overview tab's metadata box; the full rows are in the ici tables).
-RESPONSE_SHOWN = ["node", "level", "expected_target", "marginal_return"]
+#: Columns of the budget's table preview (narrow: the Overview tab's metadata box; the full rows, bounds and marginal
+#: returns included, are in ici.budget_allocation). The response curves have no preview: 18 rows read better as
+#: the chart, and their rows are in ici.spend_response.
 BUDGET_SHOWN = ["node", "current", "recommended"]
 
 
@@ -67,22 +67,9 @@ def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
 
 
 def allocation_preview(table: "pd.DataFrame", unit: str) -> "pd.DataFrame":
-    """The budget split as the UI's table shows it: spend per node now and recommended, and its bounds as one cell
-    ('1,000–12,000'; open ends as '…')."""
-    import pandas as pd
-
-    def bound(x: Any) -> str:
-        return "…" if pd.isna(x) else fmt(x)
-
+    """The budget split as the UI's table shows it: spend per node now and recommended, in the spend's unit."""
     suffix = f" ({unit})" if unit else ""
-    preview = table[BUDGET_SHOWN].rename(columns={"current": f"now{suffix}", "recommended": f"recommended{suffix}"})
-    return preview.assign(
-        **{
-            f"bounds{suffix}": [
-                f"{bound(lo)}–{bound(hi)}" for lo, hi in zip(table["lower_bound"], table["upper_bound"])
-            ]
-        }
-    )
+    return table[BUDGET_SHOWN].rename(columns={"current": f"now{suffix}", "recommended": f"recommended{suffix}"})
 
 
 def fit_table_asset(
@@ -150,18 +137,8 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
             y_title=axis_label(spec, f"expected {spec.target}", spec.target, period),
         )
         current = table.groupby("node", sort=False).first()
-        spend_unit = spec.units.get(decisions.spend_nodes[0], "")
-        target_unit = spec.units.get(spec.target, "")
-        preview = table[RESPONSE_SHOWN].rename(
-            columns={
-                "level": f"spend ({spend_unit})" if spend_unit else "spend",
-                "expected_target": f"{spec.target} ({target_unit})" if target_unit else spec.target,
-                "marginal_return": "marginal return",
-            }
-        )
         return {
             **summary(returns_summary(table, spec.target, spec.units)),
-            "response": table_metadata(preview),
             "method": str(table["method"].iloc[0]),
             "n_bootstrap": count(n_boot),
             **{

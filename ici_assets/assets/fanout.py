@@ -185,7 +185,7 @@ def _publish(
         t0 = time.perf_counter()
         last = work.run_metadata()
         progress.seconds["chart"] = time.perf_counter() - t0
-        last.update({f"step/{k}_seconds": tidy(v, 3) for k, v in progress.seconds.items()})
+        last.update({f"seconds/{k}": tidy(v, 3) for k, v in progress.seconds.items()})
         last["step/partitions"] = count(len(context.partition_keys))  # worker ids are no result: in the log
     for n, (part, rows) in enumerate(batch):
         metadata = work.metadata(part, rows)

@@ -40,7 +40,6 @@ from ici_assets.publish.metadata import (
     shares_chart_metadata,
     shares_metadata,
     summary,
-    table_metadata,
 )
 from ici_assets.publish.rows import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
 from ici_assets.publish.versions import scm_code_version, shares_code_version, slice_facts
@@ -218,7 +217,6 @@ def vs_last_click_asset(
                     "ICI vs last click",
                     spec=True,
                 ),
-                "ici_vs_last_click": table_metadata(last_click.preview(comparison, spec.target)),
             }
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from ici_assets.publish.summaries import fmt, round_to_interval
+from ici_assets.publish.summaries import fmt
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Relation, SumBy, TimeRange, Warehouse
 
@@ -36,18 +36,6 @@ def comparison(shares: pd.DataFrame, last_click: dict[str, float]) -> pd.DataFra
     out = shares[["node", "share", "share_low", "share_high"]].rename(columns={"share": "ici_share"})
     out = out.assign(last_click_share=out["node"].map(lambda n: last_click.get(n, 0.0)))
     return out.sort_values("ici_share", ascending=False).reset_index(drop=True)
-
-
-def preview(comparison: pd.DataFrame, target: str) -> pd.DataFrame:
-    """The comparison as the UI's table shows it: node, ICI share (rounded to its interval), last-click share, each
-    column named for what it is a share of (the target's variance, the target)."""
-    ici = [
-        round_to_interval(s, lo, hi)
-        for s, lo, hi in comparison[["ici_share", "share_low", "share_high"]].itertuples(index=False)
-    ]
-    return comparison.assign(ici_share=ici, last_click_share=comparison["last_click_share"].round(1)).rename(
-        columns={"ici_share": "ICI, % of variance", "last_click_share": f"last click, % of {target}"}
-    )[["node", "ICI, % of variance", f"last click, % of {target}"]]
 
 
 def interpret(comparison: pd.DataFrame, target: str) -> str:

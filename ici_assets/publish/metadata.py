@@ -24,11 +24,17 @@ if TYPE_CHECKING:
 
 SHOWN_COLUMNS = ["node", "share", "share_low", "share_high"]
 SUMMARY = "summary"
-#: The widest table preview (estimated, :func:`preview_width`) that the asset Overview tab's metadata box (about
-#: 756 px in a 1,400 px window, its key column included) shows without scrolling sideways and clipping the summary.
-TABLE_MAX_PX = 500
-CHAR_PX = 7.5
-CELL_PADDING_PX = 24
+#: The asset Overview tab's Metadata table in dagster-webserver 1.13 at 1,400 x 900 (measured in headless Chromium):
+#: a 756 px box; a row is its key (monospace, about 8.4 px a character), a 119 px timestamp, its value, and about
+#: 76 px of cell padding. A row wider than the box makes the whole table scroll sideways and clips the summary
+#: mid-word; markdown (the summary) wraps, a table preview, a path or a long text does not.
+OVERVIEW_BOX_PX = 756
+KEY_CHAR_PX = 8.4
+TIMESTAMP_PX = 119
+ROW_PADDING_PX = 76
+#: A table preview's cells: about 7.8 px a character (monospace) and 12 px of padding per column (measured).
+CHAR_PX = 7.8
+CELL_PADDING_PX = 12
 
 
 def summary(text: str) -> dict[str, dg.MetadataValue]:
@@ -102,12 +108,33 @@ def table_metadata(frame: pd.DataFrame, intervals: Mapping[str, tuple[str, str]]
 
 def preview_width(table: dg.TableMetadataValue) -> int:
     """Estimated width in pixels of a table preview in the UI: per column, its longest text (header or cell) at
-    :data:`CHAR_PX` a character plus :data:`CELL_PADDING_PX` (an estimate: the browser test measures the page)."""
+    :data:`CHAR_PX` a character plus :data:`CELL_PADDING_PX` (within a few percent of what Chromium lays out)."""
     width = 0
     for column in table.schema.columns:
         cells = [column.name, *(_cell_text(r.data.get(column.name)) for r in table.records)]
         width += round(max(len(c) for c in cells) * CHAR_PX) + CELL_PADDING_PX
     return width
+
+
+def value_width(value: Any) -> int:
+    """Estimated width in pixels of a metadata value that does not wrap in the Overview tab (a table preview, a
+    path, a text); 0 for what wraps or stays short (markdown, a JSON or markdown link, a number)."""
+    if isinstance(value, dg.TableMetadataValue):
+        return preview_width(value)
+    if isinstance(value, (dg.TextMetadataValue, dg.PathMetadataValue)) or isinstance(value, str):
+        text = value if isinstance(value, str) else str(value.value)
+        longest = max((len(w) for w in text.split()), default=0)  # a text wraps at its spaces, a path does not
+        return round(longest * KEY_CHAR_PX)
+    return 0
+
+
+def overview_width(metadata: Mapping[str, Any]) -> int:
+    """Estimated width in pixels of the Overview tab's Metadata table showing ``metadata``: the widest key, the
+    timestamp, the widest value that does not wrap, and the padding (constants above). At most
+    :data:`OVERVIEW_BOX_PX`, the table fits its box and the summary wraps inside it."""
+    key = round(max((len(k) for k in metadata), default=0) * KEY_CHAR_PX)
+    value = max((value_width(v) for v in metadata.values()), default=0)
+    return key + TIMESTAMP_PX + ROW_PADDING_PX + value
 
 
 def _cell_text(value: Any) -> str:

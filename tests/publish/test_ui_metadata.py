@@ -14,10 +14,11 @@ from ici_assets.publish import charts
 from ici_assets.publish.metadata import (
     CELL_PADDING_PX,
     CHAR_PX,
+    OVERVIEW_BOX_PX,
     SUMMARY,
-    TABLE_MAX_PX,
     chart_metadata,
     column_schema,
+    overview_width,
     preview_width,
     shares_metadata,
     table_metadata,
@@ -187,7 +188,12 @@ def test_shares_preview_says_what_each_number_is_and_fits_the_overview_box():
     preview = meta["shares"]
     assert [c.name for c in preview.schema.columns] == ["node", "share (%)", "95 % interval"]
     assert not any(v == "root" for r in preview.records for v in r.data.values())
-    assert preview_width(preview) <= TABLE_MAX_PX
+    assert overview_width(meta) <= OVERVIEW_BOX_PX
+    old = {
+        **meta,
+        "shares": table_metadata(shares_rows()[["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]]),
+    }
+    assert overview_width(old) > OVERVIEW_BOX_PX  # the seven-column preview it replaces
     assert next(iter(meta)) == SUMMARY
 
 
@@ -214,12 +220,35 @@ def test_table_preview_rounds_values_to_their_interval_and_writes_it_as_one_cell
     )
 
 
-def test_preview_width_grows_with_columns_and_text():
+def test_overview_width_reproduces_what_chromium_measured():
+    """The width model of the Overview tab's Metadata table against dagster-webserver 1.13 in headless Chromium at
+    1,400 x 900 (a 756 px box): the budget asset with its former four-column allocation table measured 819 px, the
+    spend_response asset with its former four-column response table 876 px."""
+    import dagster as dg
+
     narrow = table_metadata(pd.DataFrame({"node": ["demand"], "share": [29.5]}))
-    # the preview the shares asset used to attach: seven columns, too wide for the Overview tab's box
-    wide = table_metadata(shares_rows()[["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]])
     assert preview_width(narrow) == round(6 * CHAR_PX) + round(5 * CHAR_PX) + 2 * CELL_PADDING_PX  # 'demand', 'share'
-    assert preview_width(wide) > TABLE_MAX_PX > preview_width(narrow)
+    allocation = pd.DataFrame(
+        {
+            "node": ["tv_spend", "social_spend"],
+            "now (EUR)": [5114.0, 3006.0],
+            "recommended (EUR)": [3560.0, 4560.0],
+            "bounds (EUR)": ["1,000–12,000", "1,000–12,000"],
+        }
+    )
+    budget = {"summary": dg.MetadataValue.md("Move ..."), "no_diminishing_returns": False}
+    assert abs(overview_width({**budget, "allocation": table_metadata(allocation)}) - 819) <= 15
+    assert overview_width({**budget, "allocation": table_metadata(allocation.drop(columns="bounds (EUR)"))}) <= 756
+    response = pd.DataFrame(
+        {
+            "node": ["tv_spend", "social_spend"],
+            "spend (EUR)": [1000.0, 9000.0],
+            "revenue (EUR)": [19360.0, 24110.0],
+            "marginal return": [1.643, 0.2201],
+        }
+    )
+    spend_response = {"marginal_return/social_spend": 1.43, "response": table_metadata(response)}
+    assert abs(overview_width(spend_response) - 876) <= 15
 
 
 def test_fit_metadata_names_inputs_not_roots():
@@ -332,19 +361,17 @@ def test_no_ici_metadata_float_has_more_than_4_significant_digits(ici_materialis
         assert next(iter(meta)) == SUMMARY, f"{key}: first entry {next(iter(meta))}"
 
 
-def test_every_table_preview_fits_the_overview_box(ici_materialisations):
-    """A table wider than the Overview tab's metadata box made the whole table scroll sideways and clipped the
-    summary mid-word ('Move tv_spend 5,110 to 3,560, social_spend 3...')."""
-    import dagster as dg
-
+def test_every_overview_metadata_table_fits_its_box(ici_materialisations):
+    """A row wider than the Overview tab's metadata box (756 px) made the whole table scroll sideways and clipped the
+    summary mid-word ('Move tv_spend 5,110 to 3,560, social_spend 3...'): the widest key, the timestamp and the
+    widest value that does not wrap (a table preview) fit. Left out: the `path` Dagster's filesystem IO manager adds
+    to the scm asset (its length is the Dagster home's; not ours to shorten)."""
     widths = {
-        f"{key} {name}": preview_width(value)
+        key: overview_width({k: v for k, v in meta.items() if k != "path"})
         for key, meta in ici_materialisations.items()
-        for name, value in meta.items()
-        if isinstance(value, dg.TableMetadataValue)
     }
-    assert {"ici/media_nodes/budget allocation", "ici/marketing_nodes/shares shares"} <= set(widths)
-    assert all(w <= TABLE_MAX_PX for w in widths.values()), widths
+    assert {"ici/media_nodes/budget", "ici/marketing_nodes/shares", "ici/media_nodes/spend_response"} <= set(widths)
+    assert all(w <= OVERVIEW_BOX_PX for w in widths.values()), {k: w for k, w in widths.items() if w > 700}
 
 
 def test_no_worker_ids_jargon_or_unitless_ici_among_the_results(ici_materialisations, demo_run):
