@@ -156,7 +156,7 @@ def comparison_chart(comparison: pd.DataFrame, *, title: str, target: str = "the
             y=y_right, x="last_click_share:Q", text="last_click_label:N"
         ),
     ).properties(width=195, height=alt.Step(26), title=alt.Title("Last click", fontSize=13))
-    subtitle = [f"Left: how much of {target}'s variation each node causes by itself, 95 % intervals."]
+    subtitle = [f"Left: the share of {target}'s variation a node causes by itself; 95 % intervals."]
     subtitle.append(f"Right: the share of {target} finance's last-click model credits to it.")
     if len(own):
         r = own.iloc[0]
