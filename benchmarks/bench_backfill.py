@@ -71,6 +71,7 @@ class TreeMemory:
 
 def backfill(defs, instance, pool_config: dict, quiet: dict) -> list[tuple[str, int, float, dict]]:
     """One single run per partitioned job over all its partitions; (job, partitions, wall s, step phases)."""
+    from ici_assets.assets.fanout import logged_worker_pids
     from ici_assets.dev.runner import partition_jobs, range_tags
 
     out = []
@@ -84,9 +85,9 @@ def backfill(defs, instance, pool_config: dict, quiet: dict) -> list[tuple[str, 
         assert result.success, f"{job.name} failed"
         mats = result.get_asset_materialization_events()
         assert sorted(e.partition for e in mats) == sorted(keys), f"{job.name}: not every partition once"
-        last = next(e.materialization.metadata for e in mats if "step/read_seconds" in e.materialization.metadata)
-        phases = {k.split("/")[1].replace("_seconds", ""): v.value for k, v in last.items() if k.endswith("_seconds")}
-        phases["workers"] = len(last["step/worker_pids"].value)
+        last = next(e.materialization.metadata for e in mats if "seconds/read" in e.materialization.metadata)
+        phases = {k.split("/")[1]: v.value for k, v in last.items() if k.startswith("seconds/")}
+        phases["workers"] = len(logged_worker_pids(instance, result.run_id))
         out.append((job.name.replace("ici__marketing_nodes__", "").replace("_job", ""), len(keys), wall, phases))
         print(f"{out[-1][0]}: {len(keys)} partitions in {wall:.1f} s (step: {phases})", flush=True)
     return out

@@ -1,5 +1,8 @@
 """What every published ICI and decision asset shares: its key, group, blocking checks, pool and table schema.
 
+A model's ICI assets form one group, ``ici_<model>``: the lineage and the catalog tell two models' ``scm`` and
+``shares`` apart (one ``ici`` group for all would draw them side by side with the same labels).
+
 Each asset module states only what is its own (the upstream, the checks, the table it publishes, the
 description); :func:`published_asset_args` turns that into the ``@dg.asset`` arguments, so all of a model's
 ICI assets look alike in the UI and behave alike in a run.
@@ -24,9 +27,13 @@ PartitionsStep = Callable[
     [dg.AssetExecutionContext, Warehouse, Pool], Iterator[dg.AssetMaterialization | dg.AssetCheckResult]
 ]
 
-ICI_GROUP = "ici"
 #: Tag (empty value) of the partitioned ICI assets: jobs of whole-period assets select around them.
 PARTITIONED_TAG = "ici/partitioned"
+
+
+def ici_group(spec: IciSpec) -> str:
+    """``ici_<model>``: the asset group of one model's ICI and decision assets."""
+    return f"ici_{spec.model}"
 
 
 def ici_key(spec: IciSpec, name: str) -> dg.AssetKey:
@@ -57,7 +64,7 @@ def published_asset_args(
     key = ici_key(spec, name)
     args: dict[str, Any] = {
         "key": key,
-        "group_name": ICI_GROUP,
+        "group_name": ici_group(spec),
         "code_version": code_version,
         "check_specs": check_specs(key, checks, warn=warn_only(spec)),
         "output_required": False,

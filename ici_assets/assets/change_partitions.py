@@ -19,7 +19,13 @@ from ici_assets.assets.fanout import PartitionWork, fan_out, fit_settings
 from ici_assets.assets.nodes import fit_model, read_node_table
 from ici_assets.checks.decisions import CHANGE_CHECKS, MAX_RELATIVE_MC_ERROR, change_checks
 from ici_assets.compute import ChangeOutcome, Pool, change_slice
-from ici_assets.publish.decision_charts import change_sentence, monthly_change_chart, waterfall_chart
+from ici_assets.publish.decision_charts import (
+    change_sentence,
+    monthly_change_chart,
+    months_summary,
+    node_label,
+    waterfall_chart,
+)
 from ici_assets.publish.decision_rows import change_items, decision_bootstrap, stamp
 from ici_assets.publish.metadata import chart_metadata, summary, table_metadata
 from ici_assets.publish.rows import ResultKey
@@ -30,8 +36,6 @@ from ici_assets.warehouse import CHANGE_ATTRIBUTION, Read, Relation, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
-
-SHOWN = ["node", "part", "contribution", "low", "high", "share_of_change"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,16 @@ class MonthlyChanges:
             old = frame[(times >= before) & (times < start)].reset_index(drop=True)
             out[key] = (old, frame[(times >= start) & (times < end)].reset_index(drop=True))
         return out
+
+
+def contributions_table(rows: pd.DataFrame, unit: str | None) -> dg.MetadataValue:
+    """One month's attribution as the UI's table shows it: what moved ('demand', 'social_clicks mechanism') and its
+    part of the change in the target's unit with its 95 % interval (its share of the change is in the table
+    ``ici.change_attribution``; the summary gives the largest in points)."""
+    labels = [node_label(n, p).removeprefix("the ") for n, p in zip(rows["node"], rows["part"])]
+    change = f"change ({unit})" if unit else "change"
+    preview = rows.assign(node=labels).rename(columns={"contribution": change})
+    return table_metadata(preview[["node", change, "low", "high"]], {change: ("low", "high")})
 
 
 def _month(ts: pd.Timestamp) -> str:
@@ -133,23 +147,28 @@ def run_change_partitions(
         before, start, _ = scheme.bounds(part)
         title = f"{spec.target}: {_month(start)} against {_month(before)}"
         first = part_rows.iloc[0]
-        chart = waterfall_chart(part_rows, target=spec.target, title=title, y_title=y_title("mean"))
+        chart = waterfall_chart(part_rows, target=spec.target, title=title, x_title=y_title("change of mean"))
         return {
             **summary(str(first["sentence"])),
-            "observed_change": tidy(first["observed_change"]),
-            "observed_change_pct": tidy(100.0 * float(first["observed_change"]) / float(first["old_mean"]), 3),
-            "contributions": table_metadata(part_rows[SHOWN]),
+            "change": tidy(first["observed_change"]),  # short keys: the Overview tab's key column sets its width
+            "change_pct": tidy(100.0 * float(first["observed_change"]) / float(first["old_mean"]), 3),
+            "contributions": contributions_table(part_rows, unit),
             "code_version": code_version,
             "data_version": str(first["data_version"]),
             **chart_metadata("waterfall_chart", chart, title),
         }
 
     def run_metadata() -> dict:
-        columns = ("period", "node", "part", "contribution", "observed_change")
+        """Every month's current attribution: the summary of the months that moved most (it replaces the last
+        partition's own sentence: that materialisation is the one the asset's pages show) and their chart."""
+        columns = ("period", "node", "part", "contribution", "observed_change", "old_mean")
         current = warehouse.read(Read.of_asset(CHANGE_ATTRIBUTION.relation, key.to_user_string(), columns, "period"))
         title = f"Change of mean {spec.target} against the month before, by node"
         chart = monthly_change_chart(current, target=spec.target, title=title, y_title=y_title("change of mean"))
-        return chart_metadata("months_chart", chart, title, spec=True)
+        return {
+            **summary(months_summary(current, target=spec.target)),
+            **chart_metadata("months_chart", chart, title, spec=True),
+        }
 
     work = PartitionWork(
         fn=change_slice,

@@ -31,7 +31,7 @@ from ici_assets.checks.decisions import (
     response_checks,
 )
 from ici_assets.checks.ici import CheckOutcome
-from ici_assets.publish.decision_charts import budget_chart, response_chart
+from ici_assets.publish.decision_charts import budget_chart, response_chart, response_title
 from ici_assets.publish.decision_rows import (
     budget_items,
     decision_bootstrap,
@@ -41,7 +41,13 @@ from ici_assets.publish.decision_rows import (
 )
 from ici_assets.publish.metadata import chart_metadata, count, summary, table_metadata
 from ici_assets.publish.rows import ResultKey
-from ici_assets.publish.summaries import budget_summary, grain_label, returns_summary, round_to_interval, tidy
+from ici_assets.publish.summaries import (
+    budget_summary,
+    grain_label,
+    returns_summary,
+    round_to_interval,
+    tidy,
+)
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import (
     BUDGET_ALLOCATION,
@@ -56,8 +62,10 @@ from ici_assets.warehouse import (
 if TYPE_CHECKING:
     import pandas as pd
 
-RESPONSE_SHOWN = ["node", "level", "expected_target", "low", "high", "marginal_return", "incremental_return"]
-BUDGET_SHOWN = ["node", "current", "recommended", "lower_bound", "upper_bound", "marginal_return_recommended"]
+#: Columns of the budget's table preview (narrow: the Overview tab's metadata box; the full rows, bounds and marginal
+#: returns included, are in ici.budget_allocation). The response curves have no preview: 18 rows read better as
+#: the chart, and their rows are in ici.spend_response.
+BUDGET_SHOWN = ["node", "current", "recommended"]
 
 
 def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
@@ -78,6 +86,12 @@ def log_precision(context: dg.AssetExecutionContext, what: str, facts: Any) -> N
         + (" (every row: exact)" if exact else "")
         + (" (stopped at monte_carlo.max_samples)" if facts.mc_capped else "")
     )
+
+
+def allocation_preview(table: "pd.DataFrame", unit: str) -> "pd.DataFrame":
+    """The budget split as the UI's table shows it: spend per node now and recommended, in the spend's unit."""
+    suffix = f" ({unit})" if unit else ""
+    return table[BUDGET_SHOWN].rename(columns={"current": f"now{suffix}", "recommended": f"recommended{suffix}"})
 
 
 def fit_table_asset(
@@ -140,7 +154,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
 
     def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
         period = fit.facts.period
-        title = f"Expected {spec.target} under do(spend = level) ({fit.facts.label})"
+        title = response_title(spec.target, fit.facts.label)
         chart = response_chart(
             table,
             target=spec.target,
@@ -151,7 +165,6 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         current = table.groupby("node", sort=False).first()
         return {
             **summary(returns_summary(table, spec.target, spec.units)),
-            "response": table_metadata(table[RESPONSE_SHOWN]),
             "method": str(table["method"].iloc[0]),
             "max_mc_error_pct": tidy(100.0 * float((table["mc_se"] / table["expected_target"].abs()).max()), 4),
             "n_bootstrap": count(n_boot),
@@ -169,8 +182,9 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         "spend_response",
         SPEND_RESPONSE,
         RESPONSE_CHECKS,
-        f"Expected `{spec.target}` of `{spec.model}` under do(node = level) for each spend node "
-        f"({', '.join(decisions.spend_nodes)}), levels per row of the node table, with 95 % intervals "
+        f"Expected `{spec.target}` of `{spec.model}` if each spend node ({', '.join(decisions.spend_nodes)}) were "
+        "set to a level, everything downstream following the fitted model (an intervention, do(node = level)); "
+        "levels per row of the node table, with 95 % intervals "
         f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
         "`ici.spend_response_history`.",
         compute=compute,
@@ -214,7 +228,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         x_title = axis_label(spec, "spend", decisions.spend_nodes[0], fit.facts.period)
         return {
             **summary(budget_summary(table, spec.target, unit, per)),
-            "allocation": table_metadata(table[BUDGET_SHOWN]),
+            "allocation": table_metadata(allocation_preview(table, spec.units.get(decisions.spend_nodes[0], ""))),
             "note": dg.MetadataValue.text(str(first["note"])),
             "expected_uplift": round_to_interval(first["expected_uplift"], first["uplift_low"], first["uplift_high"]),
             "uplift_pct": tidy(first["uplift_pct"], 3),

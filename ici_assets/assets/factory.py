@@ -45,15 +45,20 @@ class IciModel:
     kind: str = "duckdb"  # the warehouse's type, for asset kinds
     owners: tuple[str, ...] = ()  # the dbt model's owners and tags (meta.dagster.owners, its group's owner,
     tags: Mapping[str, str] = field(default_factory=dict)  # dbt tags), which its ICI assets carry too
+    description: str = ""  # the dbt model's own description, which starts each of its ICI assets'
 
 
-def with_model_ownership(model: IciModel, asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    """The asset with the dbt model's owners and tags added to its own (an asset's own tag wins)."""
-    if not model.owners and not model.tags:
+def with_model_identity(model: IciModel, asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The asset with the dbt model's owners and tags added to its own (an asset's own tag wins), and its
+    description starting with the dbt model's: what the model is comes first, then what this asset computes."""
+    about = model.description.strip()
+    if not model.owners and not model.tags and not about:
         return asset
     return asset.map_asset_specs(
         lambda s: s.replace_attributes(
-            owners=list(dict.fromkeys([*s.owners, *model.owners])), tags={**model.tags, **s.tags}
+            owners=list(dict.fromkeys([*s.owners, *model.owners])),
+            tags={**model.tags, **s.tags},
+            description=f"{about}\n\n{s.description or ''}".strip() if about else s.description,
         )
     )
 
@@ -140,7 +145,16 @@ def ici_models(
                     "model of this dbt project."
                 )
             source = LastClickSource(key_for(uid), relation_of(nodes[uid]))
-        out.append(IciModel(spec, key_for(spec.unique_id), relation_of(nodes[spec.unique_id]), source))
+        props = nodes[spec.unique_id]
+        out.append(
+            IciModel(
+                spec,
+                key_for(spec.unique_id),
+                relation_of(props),
+                source,
+                description=str(props.get("description") or ""),
+            )
+        )
     return out
 
 
@@ -186,7 +200,7 @@ def ici_definitions(
     sensors: list[dg.SensorDefinition] = []
     for model in models:
         model = replace(model, pool=warehouse.pool, kind=warehouse.kind)  # no one-writer pool on a server
-        built = [with_model_ownership(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
+        built = [with_model_identity(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
         assets += built
         jobs += model_jobs(model, built, dbt_keys)
         sensors += model_sensors(model)

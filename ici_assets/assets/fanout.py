@@ -37,6 +37,8 @@ from ici_assets.warehouse import SHARES, Publish, Read, Relation, Warehouse
 if TYPE_CHECKING:
     import pandas as pd
 
+#: How the step's last log line names the pool's worker processes (ids are no result: not in the metadata).
+WORKERS_LOGGED = "worker processes"
 #: Partitions published per transaction: progress survives a crash, and few commits stay cheap.
 PUBLISH_BATCH = 50
 ALL_CHECKS = (*SCM_CHECKS, *SHARES_CHECKS, STABILITY_CHECK)
@@ -142,7 +144,7 @@ def fan_out(
     context.log.info(
         f"{progress.published} of {len(context.partition_keys)} partition(s) published; read "
         f"{progress.seconds['read']:.1f} s, compute {progress.seconds['compute']:.1f} s, publish "
-        f"{progress.seconds['publish']:.1f} s"
+        f"{progress.seconds['publish']:.1f} s; {WORKERS_LOGGED} {sorted(progress.worker_pids)}"
     )
     yield from check_results(progress.outcomes, work.check_names, not_evaluated=progress.errors, warn=work.warn)
     if progress.errors:
@@ -152,6 +154,20 @@ def fan_out(
             f"published for them: " + "; ".join(f"{k}: {v}" for k, v in sorted(errs.items())[:10]),
             metadata={"failed_partitions": dg.MetadataValue.json(sorted(errs))},
         )
+
+
+def logged_worker_pids(instance: dg.DagsterInstance, run_id: str) -> set[int]:
+    """The process ids of the pool workers a run's partitioned steps used, read back from the run's log (for tests
+    and benchmarks that check where the work ran)."""
+    import re
+
+    pattern = re.compile(rf"{WORKERS_LOGGED} \[([\d, ]*)\]")
+    found: set[int] = set()
+    for entry in instance.all_logs(run_id):
+        match = pattern.search(entry.user_message or "")
+        if match:
+            found |= {int(p) for p in match.group(1).replace(" ", "").split(",") if p}
+    return found
 
 
 def _publish(
@@ -178,13 +194,8 @@ def _publish(
         t0 = time.perf_counter()
         last = work.run_metadata()
         progress.seconds["chart"] = time.perf_counter() - t0
-        last.update({f"step/{k}_seconds": tidy(v, 3) for k, v in progress.seconds.items()})
-        last.update(
-            {
-                "step/partitions": count(len(context.partition_keys)),
-                "step/worker_pids": dg.MetadataValue.json(sorted(progress.worker_pids)),
-            }
-        )
+        last.update({f"seconds/{k}": tidy(v, 3) for k, v in progress.seconds.items()})
+        last["step/partitions"] = count(len(context.partition_keys))  # worker ids are no result: in the log
     for n, (part, rows) in enumerate(batch):
         metadata = work.metadata(part, rows)
         if n == len(batch) - 1:
@@ -268,5 +279,5 @@ def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: 
         chart = charts.shares_over_time_chart(current, title=title, target=spec.target)
     else:
         title = f"ICI shares of {spec.target} by {scheme.kind}"
-        chart = charts.shares_by_segment_chart(current, title=title)
+        chart = charts.shares_by_segment_chart(current, title=title, target=spec.target)
     return chart_metadata("partitions_chart", chart, title, spec=True)

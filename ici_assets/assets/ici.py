@@ -18,7 +18,7 @@ import dagster as dg
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets import last_click
-from ici_assets.assets.args import ICI_GROUP, fanned_out_asset, ici_key, published_asset_args
+from ici_assets.assets.args import fanned_out_asset, ici_group, ici_key, published_asset_args
 from ici_assets.assets.automation import automation_condition, shares_freshness
 from ici_assets.assets.fanout import ALL_CHECKS, current_shares, run_partitions
 from ici_assets.assets.logs import engine_log
@@ -43,7 +43,6 @@ from ici_assets.publish.metadata import (
     shares_chart_metadata,
     shares_metadata,
     summary,
-    table_metadata,
 )
 from ici_assets.publish.rows import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
 from ici_assets.publish.versions import scm_code_version, shares_code_version, slice_facts
@@ -69,13 +68,14 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         key=key,
         deps=[model_key],
         check_specs=check_specs(key, SCM_CHECKS),
-        group_name=ICI_GROUP,
+        group_name=ici_group(spec),
         code_version=scm_code_version(spec),
         kinds={"python", "scikitlearn"},  # fitted by the engine (numpy, scikit-learn), not by DoWhy
         automation_condition=automation_condition(spec, None),
         description=(
-            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): roots "
-            f"empirical, non-roots additive noise models ({spec.mechanisms}).\n\nGraph:\n{graph_md}"
+            f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): a node without parents "
+            "in the graph follows its observed distribution; every other node is a function of its parents plus "
+            f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}"
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -187,7 +187,7 @@ def vs_last_click_asset(
     @dg.asset(
         key=key,
         deps=[shares_key, source.key],
-        group_name=ICI_GROUP,
+        group_name=ici_group(spec),
         kinds={kind},
         pool=pool,
         metadata=column_schema(VS_LAST_CLICK),
@@ -236,7 +236,6 @@ def vs_last_click_asset(
                     "ICI vs last click",
                     spec=True,
                 ),
-                "ici_vs_last_click": table_metadata(comparison),
             }
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from ici_assets.publish.summaries import fmt
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Relation, SumBy, TimeRange, Warehouse
 
@@ -38,14 +39,20 @@ def comparison(shares: pd.DataFrame, last_click: dict[str, float]) -> pd.DataFra
 
 
 def interpret(comparison: pd.DataFrame, target: str) -> str:
-    """One sentence for the marketing director, generated from the numbers."""
+    """One sentence for the marketing director, generated from the numbers. ICI is a share of the target's
+    *variation* and last click a share of the target itself: the sentence names each for what it is."""
     gap = comparison.assign(gap=comparison["ici_share"] - comparison["last_click_share"])
     under = gap.sort_values("gap", ascending=False).iloc[0]
     over = gap.sort_values("gap").iloc[0]
     clicked = comparison[comparison["last_click_share"] > 0]
+
+    def ici(r: pd.Series) -> str:
+        return f"{fmt(r['ici_share'], r['share_low'], r['share_high'])} %"
+
     return (
-        f"Last click gives {under['node']} {under['last_click_share']:.1f} % of {target}, but its intrinsic causal "
-        f"influence is {under['ici_share']:.1f} %; it credits {over['node']} with {over['last_click_share']:.1f} % "
-        f"where its own influence is {over['ici_share']:.1f} % (the clicked channels get "
-        f"{clicked['last_click_share'].sum():.0f} % under last click versus {clicked['ici_share'].sum():.1f} % by ICI)."
+        f"Last click credits {under['node']} with {under['last_click_share']:.1f} % of {target}, yet it causes "
+        f"{ici(under)} of {target}'s variation by itself (intrinsic causal influence); it credits {over['node']} "
+        f"with {over['last_click_share']:.1f} % of {target}, which causes {ici(over)} of its variation. The clicked "
+        f"channels get {clicked['last_click_share'].sum():.0f} % of {target} under last click and cause "
+        f"{clicked['ici_share'].sum():.1f} % of its variation."
     )

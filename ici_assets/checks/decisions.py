@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ici_assets.checks.ici import CheckOutcome
+from ici_assets.checks.ici import CheckOutcome, rounded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,7 +74,7 @@ def response_checks(table: pd.DataFrame, with_intervals: bool, max_samples: int 
                 + ": raise meta.ici.monte_carlo.max_samples to let the engine draw more"
             )
             + ".",
-            {"max_relative_mc_se": ratio, "max_samples": max_samples or 0},
+            {"max_relative_mc_se": rounded(ratio, 2), "max_samples": max_samples or 0},
         ),
     ]
 
@@ -90,7 +90,7 @@ def change_checks(table: pd.DataFrame, with_intervals: bool) -> list[CheckOutcom
             "contributions_sum_to_change",
             relative <= SUM_TOLERANCE,
             f"Contributions miss the observed change {change:.6g} by {gap:.3g} (relative {relative:.1e}).",
-            {"observed_change": change, "relative_gap": relative},
+            {"observed_change": rounded(change, 4), "relative_gap": rounded(relative, 2)},
         ),
         CheckOutcome(
             "contributions_are_finite",
@@ -118,7 +118,7 @@ def budget_checks(table: pd.DataFrame) -> list[CheckOutcome]:
             "allocation_within_bounds",
             not off and gap <= tol,
             f"Split sums to {rec.sum():.6g} of {total:.6g}" + (f"; outside bounds: {off}" if off else "") + ".",
-            {"total": total, "gap": gap},
+            {"total": rounded(total, 4), "gap": rounded(gap, 2)},
         ),
         CheckOutcome(
             "uplift_not_negative",
@@ -126,7 +126,7 @@ def budget_checks(table: pd.DataFrame) -> list[CheckOutcome]:
             f"Expected uplift {uplift:.6g} over the current split"
             + ("" if feasible else " (current split outside the total or bounds: not compared)")
             + ".",
-            {"expected_uplift": uplift, "current_feasible": feasible},
+            {"expected_uplift": rounded(uplift, 4), "current_feasible": feasible},
         ),
     ]
 

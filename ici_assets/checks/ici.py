@@ -22,7 +22,7 @@ SCM_CHECKS = ("mechanisms_explain_variance", "graph_not_contradicted", "node_tab
 SHARES_CHECKS = ("shares_sum_to_100", "no_share_below_minus_one")
 DESCRIPTIONS = {
     "mechanisms_explain_variance": (
-        "Each non-root node's fitted mechanism explains at least meta.ici.checks.min_r2 of its variance (R^2)."
+        "The fitted mechanism of each node with parents explains at least meta.ici.checks.min_r2 of its variance (R^2)."
     ),
     "graph_not_contradicted": (
         "The data do not contradict the graph's local Markov statements (partial correlations, Bonferroni)."
@@ -47,6 +47,17 @@ class CheckOutcome:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+def rounded(x: float, digits: int) -> float:
+    """``x`` with ``digits`` significant digits: check metadata shows what the check's threshold can tell apart
+    (a p-value to 2 digits, a total to its tolerance), not a float's 17."""
+    import math
+
+    x = float(x)
+    if not math.isfinite(x) or x == 0.0:
+        return x
+    return float(f"{x:.{digits}g}")
+
+
 def mechanisms_check(limits: ChecksMeta, kinds: Mapping[str, str], r2: Mapping[str, float]) -> CheckOutcome:
     """Every non-root mechanism explains at least ``min_r2`` of its node's variance."""
     import pandas as pd
@@ -62,7 +73,7 @@ def mechanisms_check(limits: ChecksMeta, kinds: Mapping[str, str], r2: Mapping[s
             if weak
             else f"Every mechanism has R^2 >= {limits.min_r2}."
         ),
-        {"min_r2": limits.min_r2, **{f"r2/{n}": v for n, v in fitted.items()}},
+        {"min_r2": limits.min_r2, **{f"r2/{n}": rounded(v, 3) for n, v in fitted.items()}},
     )
 
 
@@ -85,7 +96,7 @@ def graph_check(limits: ChecksMeta, markov: pd.DataFrame) -> CheckOutcome:
         {
             "n_statements": len(markov),
             "n_rejected": len(bad),
-            "min_p_value": float(markov["p_value"].min()) if len(markov) else 1.0,
+            "min_p_value": rounded(markov["p_value"].min(), 2) if len(markov) else 1.0,
         },
     )
 
@@ -101,7 +112,9 @@ def shares_checks(shares: pd.Series) -> list[CheckOutcome]:
             "shares_sum_to_100",
             bool(np.isfinite(total) and abs(total - 100.0) <= 1e-6),
             f"Shares sum to {total:.9f}.",
-            {"total": total},
+            {"total": round(total, 6)},  # to the check's tolerance (1e-6): 100.0, not 99.99999999999999
         ),
-        CheckOutcome("no_share_below_minus_one", low >= -1.0, f"Smallest share {low:.3f} points.", {"min_share": low}),
+        CheckOutcome(
+            "no_share_below_minus_one", low >= -1.0, f"Smallest share {low:.3f} points.", {"min_share": rounded(low, 3)}
+        ),
     ]

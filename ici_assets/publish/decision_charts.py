@@ -43,6 +43,11 @@ def change_sentence(table: pd.DataFrame, *, target: str, period: str, baseline: 
     return f"{head}: {', '.join(parts)}."
 
 
+def response_title(target: str, period: str) -> str:
+    """The response chart's title in plain words: what E[target | do(spend = level)] means to a reader."""
+    return f"Expected {target} if each spend were set to a level ({period})"
+
+
 def response_chart(
     table: pd.DataFrame, *, target: str, title: str, x_title: str = "spend level", y_title: str | None = None
 ) -> alt.TopLevelMixin:
@@ -71,42 +76,56 @@ def response_chart(
     )
 
 
-def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, y_title: str | None = None) -> alt.TopLevelMixin:
-    """From the baseline mean through each node's contribution (largest first) to the new mean."""
+def waterfall_chart(table: pd.DataFrame, *, target: str, title: str, x_title: str | None = None) -> alt.TopLevelMixin:
+    """The change of the mean as a waterfall that starts at zero: one row per node's contribution (largest first),
+    each bar from the running total before it to the one after, then the observed change as a bar from zero. The
+    two means are stated in the subtitle, not drawn: bars of 22,000 and 19,000 on an axis cut at 16,000 would
+    exaggerate the change, and on an axis from zero they would hide it."""
     import altair as alt
     import pandas as pd
 
     old, new = float(table["old_mean"].iloc[0]), float(table["new_mean"].iloc[0])
     steps = table.reindex(table["contribution"].abs().sort_values(ascending=False).index)
-    rows = [{"step": "baseline", "start": 0.0, "end": old, "kind": "total", "value": old}]
-    level = old
+    rows = []
+    level = 0.0
     for _, r in steps.iterrows():
         c = float(r["contribution"])
         label = node_label(r["node"], r["part"]).removeprefix("the ")
         rows.append({"step": label, "start": level, "end": level + c, "kind": "up" if c >= 0 else "down", "value": c})
         level += c
-    rows.append({"step": "new", "start": 0.0, "end": new, "kind": "total", "value": new})
+    rows.append({"step": "observed change", "start": 0.0, "end": new - old, "kind": "total", "value": new - old})
     data = pd.DataFrame(rows)
-    data["label"] = [f"{v:,.1f}" if k == "total" else f"{v:+,.1f}" for v, k in zip(data["value"], data["kind"])]
-    lo = min(data[["start", "end"]].where(data["kind"] != "total").min().min(), old, new)
-    hi = max(data[["start", "end"]].where(data["kind"] != "total").max().max(), old, new)
-    pad = 0.6 * max(hi - lo, 1e-9)
-    y = alt.Y(
-        "start:Q", title=y_title or f"mean {target} per row", scale=alt.Scale(domain=[lo - pad, hi + pad], clamp=True)
+    data["label"] = [f"{v:+,.0f}" if abs(v) >= 10 else f"{v:+,.1f}" for v in data["value"]]
+    data["label_x"] = data[["start", "end"]].max(axis=1)
+    pct = 100.0 * (new - old) / old if old else float("nan")
+    y = alt.Y("step:N", sort=list(data["step"]), title=None, axis=alt.Axis(labelFontSize=12, labelLimit=220))
+    x_max = float(data[["start", "end"]].max().max())
+    x_min = float(data[["start", "end"]].min().min())
+    pad = 0.25 * max(x_max - x_min, 1e-9)
+    x = alt.X(
+        "start:Q",
+        title=x_title or f"change of mean {target}",
+        scale=alt.Scale(domain=[min(x_min, 0.0) - 0.05 * pad, max(x_max, 0.0) + pad], zero=True),
+        axis=alt.Axis(format="~s", tickCount=6, labelOverlap=True),
     )
-    x = alt.X("step:N", sort=list(data["step"]), title=None, axis=alt.Axis(labelAngle=-30))
     color = alt.Color(
         "kind:N",
         scale=alt.Scale(domain=["total", "up", "down"], range=["#9D9D9D", "#54A24B", "#E45756"]),
         legend=None,
     )
-    data["top"] = data[["start", "end"]].max(axis=1)
-    bars = alt.Chart().mark_bar().encode(x=x, y=y, y2="end:Q", color=color, tooltip=["step", "label"])
-    text = alt.Chart().mark_text(dy=-6, fontSize=10).encode(x=x, y="top:Q", text="label:N")
-    return alt.layer(bars, text, data=data).properties(
-        title=wrap(title, 66),
+    bars = (
+        alt.Chart().mark_bar(height={"band": 0.7}).encode(y=y, x=x, x2="end:Q", color=color, tooltip=["step", "label"])
+    )
+    text = alt.Chart().mark_text(align="left", dx=4, fontSize=11).encode(y=y, x="label_x:Q", text="label:N")
+    zero = alt.Chart().mark_rule(color="#333333", strokeWidth=1).encode(x=alt.datum(0))
+    subtitle = (
+        f"Mean {target} {old:,.0f} before, {new:,.0f} after ({pct:+.1f} %); bars: each node's part of the change, "
+        "from zero; grey: the observed change."
+    )
+    return alt.layer(bars, text, zero, data=data).properties(
+        title=alt.Title(wrap(title, 66), subtitle=wrap(subtitle, 80)),
         width=DIALOG_WIDTH,
-        height=260,
+        height=alt.Step(24),
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
 
@@ -148,27 +167,60 @@ def monthly_change_chart(
     data = current.copy()
     data["month"] = pd.to_datetime(data["period"]).dt.strftime("%Y-%m")
     data["label"] = [node_label(n, p).removeprefix("the ") for n, p in zip(data["node"], data["part"])]
-    x = alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-45))
+    x = alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-60, labelFontSize=10))
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("contribution:Q", stack="zero", title=y_title or f"change of mean {target} per row"),
+            y=alt.Y(
+                "contribution:Q",
+                stack="zero",
+                title=wrap(y_title or f"change of mean {target} per row", 30),
+                axis=alt.Axis(format="~s"),
+            ),
             color=alt.Color(
                 "label:N",
                 title=None,
                 scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(orient="bottom", columns=2),
+                legend=alt.Legend(orient="bottom", columns=3, labelLimit=170),
             ),
             tooltip=["month", "label", alt.Tooltip("contribution:Q", format=",.1f")],
         )
     )
     observed = data.drop_duplicates("month")[["month", "observed_change"]]
-    ticks = alt.Chart(observed).mark_tick(color="black", thickness=2, size=14).encode(x=x, y="observed_change:Q")
+    ticks = alt.Chart(observed).mark_tick(color="black", thickness=2, size=10).encode(x=x, y="observed_change:Q")
     return alt.layer(bars, ticks).properties(
-        title=wrap(title, 66),
+        title=alt.Title(wrap(title, 66), subtitle="Bars: each node's part of the change; black tick: observed change."),
         width=DIALOG_WIDTH,
-        height=260,
+        height=190,
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
+
+
+def months_summary(current: pd.DataFrame, *, target: str, top: int = 3) -> str:
+    """Markdown: the ``top`` months of the backfill whose mean target moved most (percent of the month before),
+    each with its largest contribution, then the latest month: the answer of a monthly change attribution is
+    which months moved and why, not only the last one.
+
+    ``current`` has one row per month and node: period, node, part, contribution, observed_change, old_mean."""
+    import pandas as pd
+
+    data = current.assign(month=pd.to_datetime(current["period"]).dt.strftime("%Y-%m"))
+    first = data.drop_duplicates("month")
+    old = {str(m): float(v) for m, v in zip(first["month"], first["old_mean"])}
+    pct = {str(m): 100.0 * float(c) / old[str(m)] for m, c in zip(first["month"], first["observed_change"])}
+    ranked = sorted(pct, key=lambda m: -abs(pct[m]))  # stable: the earlier month first on ties
+    parts = []
+    for month in ranked[:top]:
+        rows = data[data["month"] == month].to_dict("records")
+        biggest = max(rows, key=lambda r: abs(float(r["contribution"])))
+        points = 100.0 * float(biggest["contribution"]) / old[month]
+        what = node_label(str(biggest["node"]), str(biggest["part"]))
+        parts.append(f"**{month}** {pct[month]:+.1f} % ({what} {points:+.1f} points)")
+    latest = max(pct)
+    text = (
+        f"Largest monthly changes of mean {target} ({min(pct)} to {latest}, each against the month before): "
+        + ", ".join(parts)
+    )
+    return text + f". Latest month, {latest}: {pct[latest]:+.1f} %."

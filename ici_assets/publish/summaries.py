@@ -25,17 +25,23 @@ def tidy(x: Any, digits: int = MAX_DIGITS) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def interval_decimals(low: Any, high: Any, sig: int = 2) -> int:
-    """Decimals that show the half-width of [low, high] with ``sig`` significant digits (0 for wide intervals)."""
+def interval_decimals(low: Any, high: Any, sig: int | None = None) -> int:
+    """Decimals that show the half-width of [low, high] with ``sig`` significant digits (0 for wide intervals).
+
+    By default one digit, two when the half-width's leading digit is 1 (±1.0, not ±1: the usual rule for
+    uncertainties): one rule for the summaries, tables, chart labels and floats, so they show the same number."""
     half = (float(high) - float(low)) / 2.0
     if not math.isfinite(half) or half <= 0:
         return 2
-    return max(0, sig - 1 - math.floor(math.log10(half)))
+    exponent = math.floor(math.log10(half))
+    if sig is None:
+        sig = 2 if int(half / 10.0**exponent) == 1 else 1
+    return max(0, sig - 1 - exponent)
 
 
 def round_to_interval(x: Any, low: Any, high: Any) -> float:
-    """``x`` rounded to what its 95 % interval justifies (two significant digits of the half-width), and never to
-    more than :data:`MAX_DIGITS` significant digits; without an interval, to :data:`MAX_DIGITS` digits."""
+    """``x`` rounded to what its 95 % interval justifies (:func:`interval_decimals`), and never to more than
+    :data:`MAX_DIGITS` significant digits; without an interval, to :data:`MAX_DIGITS` digits."""
     import pandas as pd
 
     if low is None or high is None or pd.isna(low) or pd.isna(high):
@@ -56,9 +62,9 @@ def tidy_value(value: Any) -> Any:
     return value
 
 
-def fmt(x: Any, low: Any = None, high: Any = None, sig: int = 1) -> str:
-    """``x`` as text with the decimals its interval justifies (``sig`` digits of the half-width; thousands
-    separated); without an interval, 3 significant digits."""
+def fmt(x: Any, low: Any = None, high: Any = None, sig: int | None = None) -> str:
+    """``x`` as text with the decimals its interval justifies (:func:`interval_decimals`; thousands separated);
+    without an interval, 3 significant digits."""
     import pandas as pd
 
     if low is None or high is None or pd.isna(low) or pd.isna(high):
@@ -66,7 +72,7 @@ def fmt(x: Any, low: Any = None, high: Any = None, sig: int = 1) -> str:
     return f"{float(x):,.{min(interval_decimals(low, high, sig), 3)}f}"
 
 
-def with_interval(x: Any, low: Any, high: Any, unit: str = "", sig: int = 1) -> str:
+def with_interval(x: Any, low: Any, high: Any, unit: str = "", sig: int | None = None) -> str:
     """'29.5 % (28.5–30.6)': a value with its 95 % interval, both at the interval's precision."""
     import pandas as pd
 

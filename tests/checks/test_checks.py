@@ -93,6 +93,47 @@ def test_shares_checks_on_bad_shares():
     assert not bad_sum.passed and bad_sum.metadata["total"] == pytest.approx(99.0)
 
 
+def test_check_metadata_floats_are_rounded_to_what_the_check_can_tell():
+    """The UI showed total 99.99999999999999 and min_p_value 0.054460138893003204."""
+    from ici_assets.checks import decisions
+
+    shares = pd.Series([29.45, 27.0012, 25.2087, 17.9965, 0.17381, 0.17066])
+    shares = shares * (99.99999999999999 / shares.sum())
+    total, low = checks.shares_checks(shares)
+    assert total.passed and total.metadata["total"] == 100.0 and low.metadata["min_share"] == 0.171
+    markov = pd.DataFrame(
+        {
+            "node": ["a", "b"],
+            "independent_of": ["c", "d"],
+            "given": ["", "e"],
+            "partial_corr": [0.01, -0.02],
+            "p_value": [0.054460138893003204, 0.8123456],
+            "rejected_bonferroni": [False, False],
+        }
+    )
+    graph = checks.graph_check(checks.ChecksMeta(), markov)
+    assert graph.passed and graph.metadata["min_p_value"] == 0.054
+    fit = checks.mechanisms_check(checks.ChecksMeta(), {"x": "linear", "y": "root"}, {"x": 0.9921746552584593})
+    assert fit.metadata == {"min_r2": 0.1, "r2/x": 0.992}
+    budget = pd.DataFrame(
+        {
+            "node": ["tv", "social"],
+            "total": 8119.898334473324,
+            "recommended": [3560.0, 4559.898334473324],
+            "lower_bound": [1000.0, 1000.0],
+            "upper_bound": [12000.0, 12000.0],
+            "current": [5114.0, 3005.898334473324],
+            "expected_uplift": 976.3838585884987,
+            "expected_current": 23600.0,
+        }
+    )
+    within, uplift = decisions.budget_checks(budget)
+    assert within.metadata["total"] == 8120.0 and uplift.metadata["expected_uplift"] == 976.4
+    for outcome in (total, low, graph, fit, within, uplift):
+        digits = [len(f"{abs(v):.15g}".replace(".", "").strip("0")) for v in outcome.metadata.values()]
+        assert max(d for d, v in zip(digits, outcome.metadata.values()) if isinstance(v, float)) <= 4, outcome
+
+
 def test_check_results_over_partitions_name_the_failures():
     from ici_assets.checks.asset_checks import check_results
     from ici_assets.checks.ici import CheckOutcome

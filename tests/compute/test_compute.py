@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ici_assets.assets.fanout import logged_worker_pids
 from ici_assets.compute import DaskPool, FitSettings, InlinePool, LocalProcessPool, fit_slice
 from ici_assets.demo import simulate_nodes
 
@@ -132,11 +133,8 @@ def test_region_backfill_on_dask_publishes_the_local_shares(small_base, cluster,
         result = defs.resolve_job_def("ici__marketing_nodes__shares_by_region_job").execute_in_process(
             instance=instance, tags=range_tags(regions), run_config=config
         )
-        pids = next(
-            e.materialization.metadata["step/worker_pids"].value
-            for e in result.get_asset_materialization_events()
-            if "step/worker_pids" in e.materialization.metadata
-        )
+        pids = logged_worker_pids(instance, result.run_id)
+        assert pids
         assert (set(pids) <= worker_pids) == (kind == "dask"), (kind, pids, worker_pids)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             shares[kind] = con.execute(

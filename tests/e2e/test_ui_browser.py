@@ -199,7 +199,12 @@ def test_lineage_graph_in_browser(ui_server, page):
         node = page.locator("svg foreignObject").get_by_text(name, exact=True)
         node.first.wait_for(state="visible")
         assert node.count() == 1, f"{name}: {node.count()} graph nodes"
-    for group in ("raw", "staging", "marts", "ici"):  # group boxes, also drawn inside the SVG
+    for group in (
+        "raw",
+        "staging",
+        "marts",
+        "ici_marketing_nodes",
+    ):  # group boxes (one ICI group per model), in the SVG
         page.locator("svg foreignObject").get_by_text(group, exact=True).first.wait_for(state="visible")
     # Live data arrives after the layout: each node box turns green once Dagster reports it
     # materialised (an inline CSS variable of dagster-webserver 1.13's minimal asset node).

@@ -11,7 +11,18 @@ import pandas as pd
 import pytest
 
 from ici_assets.publish import charts
-from ici_assets.publish.metadata import SUMMARY, chart_metadata, column_schema
+from ici_assets.publish.metadata import (
+    CELL_PADDING_PX,
+    CHAR_PX,
+    OVERVIEW_BOX_PX,
+    SUMMARY,
+    chart_metadata,
+    column_schema,
+    overview_width,
+    preview_width,
+    shares_metadata,
+    table_metadata,
+)
 from ici_assets.publish.summaries import grain_label, round_to_interval, shares_summary, tidy, with_interval
 from ici_assets.warehouse import SHARES
 
@@ -45,18 +56,22 @@ def significant_digits(x: float) -> int:
 def test_floats_rounded_to_their_interval():
     assert tidy(0.054460138893003204) == 0.05446
     assert tidy(29.450028776078778) == 29.45
-    # half-width 1.03 -> two significant digits of it -> 1 decimal
+    # half-width 1.03, leading digit 1 -> two significant digits of it -> 1 decimal
     assert round_to_interval(29.450028776078778, 28.5012, 30.5511) == 29.5
-    # half-width 0.0047 -> 4 decimals, and never more than 4 significant digits
-    assert round_to_interval(0.17381, 0.16912, 0.17861) == 0.1738
-    assert round_to_interval(12345.678, 12000.0, 12700.0) == 12350.0
+    # half-width 0.0047 -> one significant digit of it -> 3 decimals
+    assert round_to_interval(0.17381, 0.16912, 0.17861) == 0.174
+    # half-width 0.66 -> 1 decimal; half-width 4.1 -> none
+    assert round_to_interval(27.0012, 26.4101, 27.7302) == 27.0
+    assert round_to_interval(57.5, 53.61, 61.87) == 58.0
+    assert round_to_interval(12345.678, 12000.0, 12700.0) == 12350.0  # never more than 4 significant digits
     assert round_to_interval(1.23456789, None, None) == 1.235
     assert significant_digits(0.05446) == 4 and significant_digits(29.45) == 4 and significant_digits(1200.0) == 2
 
 
 def test_with_interval_shows_the_interval_at_its_precision():
-    assert with_interval(29.450028776078778, 28.5012, 30.5511, " %", sig=2) == "29.5 % (28.5–30.6)"
+    assert with_interval(29.450028776078778, 28.5012, 30.5511, " %") == "29.5 % (28.5–30.6)"
     assert with_interval(27.0012, 26.4101, 27.7302, " %") == "27.0 % (26.4–27.7)"
+    assert with_interval(57.5, 53.61, 61.87, " %") == "58 % (54–62)"
     assert with_interval(1234.5, None, None, "EUR") == "1,230 EUR"
 
 
@@ -65,6 +80,7 @@ def test_shares_summary_names_top_drivers_with_intervals_and_the_targets_own_noi
     drivers = re.findall(r"\*\*(\w+)\*\*", text)
     assert drivers == ["demand", "social_clicks", "social_spend"]  # largest first, the target not among them
     assert "**social_clicks** 27.0 % (26.4–27.7)" in text
+    assert "**demand** 29.5 % (28.5–30.6)" in text  # was '29 % (28–31)' beside the table's 29.5
     assert "revenue's own noise, 0.174 % (0.169–0.179)" in text
     assert "2024-01-08 to 2025-12-31" in text
     assert len(text) < 300 and "\n" not in text  # one or two lines in the UI
@@ -110,7 +126,7 @@ def test_time_charts_carry_units_and_tell_series_apart():
     )
     spec = charts.chart_spec(charts.contributions_chart(contrib, title="C", unit="EUR", target="revenue"))
     layer = spec["spec"]["layer"][0]
-    assert layer["encoding"]["y"]["title"] == "EUR/week"
+    assert spec["title"]["subtitle"].startswith("EUR per week")  # once, not an axis title per panel
     assert layer["encoding"]["x"]["axis"]["format"] == "%b %Y"
     assert {r["node"] for r in spec["datasets"][next(iter(spec["datasets"]))]} == {"a", "b"}
 
@@ -140,6 +156,110 @@ def test_column_schema_is_the_declared_layout():
     not_null = {c.name for c in schema.columns if not c.constraints.nullable}
     assert {"asset_key", "node", "share"} <= not_null and "share_low" not in not_null
     assert meta["dagster/table_name"] == "ici.ici_shares"
+
+
+def shares_rows() -> pd.DataFrame:
+    """Rows of one whole-period result as :func:`shares_metadata` takes them (the demo's marketing shares)."""
+    extra = {"ici": 959000.0, "mechanism": "root", "r2": float("nan"), "code_version": "abc"}
+    return SHARES_TABLE.assign(**extra)
+
+
+def test_summary_table_and_floats_show_the_same_number():
+    """One rounding rule: the summary's 'demand 29.5 %', the table's 29.5 and the float share/demand agree (the
+    summary said '29 %' beside the table's 29.5)."""
+    from ici_assets.publish.versions import SliceFacts
+
+    facts = SliceFacts(14600, "v1", "2024-01-01", "2025-12-30", "day")
+    meta = shares_metadata(shares_rows(), facts, 200, "revenue")
+    table = {r.data["node"]: r.data for r in meta["shares"].records}
+    for node in ("demand", "social_clicks", "social_spend"):
+        shown = table[node]["share (%)"]
+        assert f"**{node}** {shown:.1f} % ({table[node]['95 % interval']})" in meta[SUMMARY].value, node
+        assert meta[f"share/{node}"] == shown
+    assert table["demand"] == {"node": "demand", "share (%)": 29.5, "95 % interval": "28.5–30.6"}
+
+
+def test_shares_preview_says_what_each_number_is_and_fits_the_overview_box():
+    """No bare 'ici 959000' (the variance, in EUR squared, stays in ici.ici_shares), no 'root', and a table narrow
+    enough for the Overview tab's metadata box (7 columns made it 1,079 px wide there)."""
+    from ici_assets.publish.versions import SliceFacts
+
+    meta = shares_metadata(shares_rows(), SliceFacts(14600, "v1", None, None), 200, "revenue")
+    preview = meta["shares"]
+    assert [c.name for c in preview.schema.columns] == ["node", "share (%)", "95 % interval"]
+    assert not any(v == "root" for r in preview.records for v in r.data.values())
+    assert overview_width(meta) <= OVERVIEW_BOX_PX
+    old = {
+        **meta,
+        "shares": table_metadata(shares_rows()[["node", "share", "share_low", "share_high", "ici", "mechanism", "r2"]]),
+    }
+    assert overview_width(old) > OVERVIEW_BOX_PX  # the seven-column preview it replaces
+    assert next(iter(meta)) == SUMMARY
+
+
+def test_table_preview_rounds_values_to_their_interval_and_writes_it_as_one_cell():
+    frame = pd.DataFrame(
+        {
+            "node": ["a", "b"],
+            "change (EUR)": [150.3412, -3678.02],
+            "low": [50.51, -3900.2],
+            "high": [303.04, -3450.7],
+            "% of change": [-4.41312, 108.0121],
+        }
+    )
+    table = table_metadata(frame, {"change (EUR)": ("low", "high")})
+    assert [c.name for c in table.schema.columns] == ["node", "change (EUR)", "95 % interval", "% of change"]
+    assert table.records[0].data == {
+        "node": "a",
+        "change (EUR)": 150.0,
+        "95 % interval": "51–303",
+        "% of change": -4.413,
+    }
+    assert (
+        table.records[1].data["change (EUR)"] == -3678.0 and table.records[1].data["95 % interval"] == "-3,900–-3,451"
+    )
+
+
+def test_overview_width_reproduces_what_chromium_measured():
+    """The width model of the Overview tab's Metadata table against dagster-webserver 1.13 in headless Chromium at
+    1,400 x 900 (a 756 px box): the budget asset with its former four-column allocation table measured 819 px, the
+    spend_response asset with its former four-column response table 876 px."""
+    import dagster as dg
+
+    narrow = table_metadata(pd.DataFrame({"node": ["demand"], "share": [29.5]}))
+    assert preview_width(narrow) == round(6 * CHAR_PX) + round(5 * CHAR_PX) + 2 * CELL_PADDING_PX  # 'demand', 'share'
+    allocation = pd.DataFrame(
+        {
+            "node": ["tv_spend", "social_spend"],
+            "now (EUR)": [5114.0, 3006.0],
+            "recommended (EUR)": [3560.0, 4560.0],
+            "bounds (EUR)": ["1,000–12,000", "1,000–12,000"],
+        }
+    )
+    budget = {"summary": dg.MetadataValue.md("Move ..."), "no_diminishing_returns": False}
+    assert abs(overview_width({**budget, "allocation": table_metadata(allocation)}) - 819) <= 15
+    assert overview_width({**budget, "allocation": table_metadata(allocation.drop(columns="bounds (EUR)"))}) <= 756
+    response = pd.DataFrame(
+        {
+            "node": ["tv_spend", "social_spend"],
+            "spend (EUR)": [1000.0, 9000.0],
+            "revenue (EUR)": [19360.0, 24110.0],
+            "marginal return": [1.643, 0.2201],
+        }
+    )
+    spend_response = {"marginal_return/social_spend": 1.43, "response": table_metadata(response)}
+    assert abs(overview_width(spend_response) - 876) <= 15
+
+
+def test_fit_metadata_names_inputs_not_roots():
+    from ici_assets.publish.metadata import fit_metadata
+    from ici_assets.publish.versions import SliceFacts
+
+    kinds = {"demand": "root", "tv_adstock": "root", "organic_clicks": "linear", "revenue": "linear"}
+    meta = fit_metadata(SliceFacts(100, "v", None, None), kinds, {"organic_clicks": 0.99217, "revenue": 0.9983})
+    assert meta["mechanisms"].value == {"organic_clicks": "linear", "revenue": "linear"}
+    assert meta["inputs"].value.startswith("demand, tv_adstock (no parents in the graph")
+    assert "root" not in str({k: getattr(v, "value", v) for k, v in meta.items()})
 
 
 # -- on a real materialisation -----------------------------------------------------------------------------------
@@ -192,32 +312,87 @@ def test_shares_materialisation_leads_with_the_summary_and_a_wide_chart(material
     assert "ici_vs_last_click_chart" in materialisations["ici/marketing_nodes/ici_vs_last_click"]
 
 
-def test_every_chart_is_sharp_and_fits_the_metadata_dialog(materialisations):
-    """Each chart PNG of the demo's ICI assets is rendered at 2x and 1,000-1,060 px wide: Dagster's dialog shows it
-    at its pixel width and has about 1,060 px of room in a 1,400 px window (the browser test looks at one)."""
-    widths = {
-        f"{key} {name}": png_size(md_png(value.value))[0]
-        for key, meta in materialisations.items()
-        if key.startswith("ici/")
+@pytest.fixture(scope="module")
+def ici_materialisations(materialisations, demo_backfill):
+    """Every ICI materialisation a user meets after ``make demo``: the whole-period ones and every partition of the
+    backfills (partitioned assets attach their run's chart and summary to the last), keyed 'asset [partition]'."""
+    out = {key: meta for key, meta in materialisations.items() if key.startswith("ici/")}
+    for _, result in demo_backfill["runs"].values():
+        for event in result.get_asset_materialization_events():
+            out[f"{event.asset_key.to_user_string()} [{event.partition}]"] = event.materialization.metadata
+    return out
+
+
+def test_every_chart_is_sharp_and_fits_the_metadata_dialog(ici_materialisations):
+    """Each chart PNG of the demo's ICI assets is rendered at 2x, 1,000-1,060 px wide and at most 700 px high:
+    Dagster's dialog shows it at its pixel size and has about 1,060 x 700 px in a 1,400 x 900 window
+    (contributions_chart was 952 px high, ici_vs_last_click_chart 874, months_chart 798)."""
+    sizes = {
+        f"{key} {name}": png_size(md_png(value.value))
+        for key, meta in ici_materialisations.items()
         for name, value in meta.items()
         if name.endswith("_chart")
     }
-    assert {"ici/marketing_nodes/shares contributions_chart", "ici/media_nodes/spend_response response_chart"} <= set(
-        widths
+    names = {k.rsplit(" ", 1)[-1] for k in sizes}
+    assert names == {
+        "shares_chart",
+        "contributions_chart",
+        "ici_vs_last_click_chart",
+        "partitions_chart",
+        "waterfall_chart",
+        "months_chart",
+        "response_chart",
+        "budget_chart",
+    }
+    assert sum(k.endswith("partitions_chart") for k in sizes) == 2  # by month and by region
+    assert all(1000 <= w <= charts.DIALOG_PX[0] and h <= charts.DIALOG_PX[1] for w, h in sizes.values()), sizes
+
+
+def test_no_ici_metadata_float_has_more_than_4_significant_digits(ici_materialisations):
+    assert {"ici/marketing_nodes/shares", "ici/media_nodes/spend_response", "ici/media_nodes/budget"} <= set(
+        ici_materialisations
     )
-    assert all(1000 <= w <= 1060 for w in widths.values()), widths
-
-
-def test_no_ici_metadata_float_has_more_than_4_significant_digits(materialisations):
-    ici = {k: m for k, m in materialisations.items() if k.startswith("ici/")}
-    assert {"ici/marketing_nodes/shares", "ici/media_nodes/spend_response", "ici/media_nodes/budget"} <= set(ici)
-    for key, meta in ici.items():
+    for key, meta in ici_materialisations.items():
         specs = [k for k in meta if k.endswith("_spec")]
         assert len(specs) <= 1, f"{key}: {specs}"
         for name, value in meta.items():
             bad = [x for x in _floats(value) if significant_digits(x) > 4]
             assert not bad, f"{key} {name}: {bad[:5]}"
         assert next(iter(meta)) == SUMMARY, f"{key}: first entry {next(iter(meta))}"
+
+
+def test_every_overview_metadata_table_fits_its_box(ici_materialisations):
+    """A row wider than the Overview tab's metadata box (756 px) made the whole table scroll sideways and clipped the
+    summary mid-word ('Move tv_spend 5,110 to 3,560, social_spend 3...'): the widest key, the timestamp and the
+    widest value that does not wrap (a table preview) fit. Left out: the `path` Dagster's filesystem IO manager adds
+    to the scm asset (its length is the Dagster home's; not ours to shorten)."""
+    widths = {
+        key: overview_width({k: v for k, v in meta.items() if k != "path"})
+        for key, meta in ici_materialisations.items()
+    }
+    assert {"ici/media_nodes/budget", "ici/marketing_nodes/shares", "ici/media_nodes/spend_response"} <= set(widths)
+    assert all(w <= OVERVIEW_BOX_PX for w in widths.values()), {k: w for k, w in widths.items() if w > 700}
+
+
+def test_no_worker_ids_jargon_or_unitless_ici_among_the_results(ici_materialisations, demo_run):
+    """No `step/worker_pids`, no `do(spend = level)`, no bare 'root', no `ici 959000` without a unit; check metadata
+    rounded too (`min_p_value 0.054460138893003204`, `total 99.99999999999999`)."""
+    import dagster as dg
+
+    for key, meta in ici_materialisations.items():
+        assert not any("worker" in name for name in meta), key
+        for name, value in meta.items():
+            if name == "path" or isinstance(value, dg.MarkdownMetadataValue) and "base64," in value.value:
+                continue  # the IO manager's file path; a PNG
+            text = str(value.value if not isinstance(value, dg.TableMetadataValue) else value.records)
+            assert "do(" not in text and not re.search(r"\broots?\b", text), (key, name, text[:200])
+            if isinstance(value, dg.TableMetadataValue):
+                assert "ici" not in {c.name for c in value.schema.columns}, (key, name)
+    checks = [e for e in demo_run["result"].get_asset_check_evaluations() if e.asset_key.path[0] == "ici"]
+    assert len(checks) >= 10
+    for check in checks:
+        floats = [v.value for v in check.metadata.values() if isinstance(v, dg.FloatMetadataValue)]
+        assert all(significant_digits(x) <= 4 for x in floats), (check.check_name, floats)
 
 
 def test_raw_and_ici_table_assets_declare_their_column_schema(demo_run):

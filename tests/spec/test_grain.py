@@ -95,7 +95,7 @@ def test_contributions_chart_sums_per_week_or_month(grain, per, n_points):
     spec_dict = contributions_chart(contrib, title="t", unit="EUR", grain=grain).to_dict()
     values = next(iter(spec_dict["datasets"].values()))
     encoding = spec_dict["spec"]["layer"][0]["encoding"]  # one panel per node, the area layer first
-    assert encoding["x"]["field"] == per and encoding["y"]["title"] == f"EUR/{per}"
+    assert encoding["x"]["field"] == per and spec_dict["title"]["subtitle"].startswith(f"EUR per {per},")
     assert len(values) == n_points and sum(v["contribution"] for v in values) == n
 
 
