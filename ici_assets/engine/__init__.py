@@ -1,7 +1,7 @@
 """Pure-Python causal engine: additive noise SCMs, intrinsic causal influence (ICI), and the decisions a fitted
 SCM answers (spend response curves, attribution of a change between two samples, budget split).
 
-Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution) returns an
+Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution, fit_transforms) returns an
 :class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
 takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
@@ -28,11 +28,22 @@ if TYPE_CHECKING:
     )
     from .resampling import Bootstrap, optimal_block_length, resampling_plan
     from .response import spend_response
-    from .result import BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
+    from .result import (
+        BudgetFacts,
+        ChangeFacts,
+        EngineResult,
+        Facts,
+        IciFacts,
+        IciResult,
+        ResponseFacts,
+        TransformFacts,
+    )
     from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
+    from .transformfit import fit_transforms
+    from .transforms import Transform, TransformSpec, apply_transform
     from .validation import validate_inputs
 
 #: Where each public name lives: the package imports a module (and its numeric stack: scipy, scikit-learn)
@@ -71,6 +82,11 @@ _LAZY = {
     "FittedSCM": "scm",
     "fit_scm": "scm",
     "Selection": "selection",
+    "fit_transforms": "transformfit",
+    "Transform": "transforms",
+    "TransformSpec": "transforms",
+    "apply_transform": "transforms",
+    "TransformFacts": "result",
     "SparseNode": "sparse",
     "flag_sparse_nodes": "sparse",
     "sparse_columns": "sparse",
@@ -99,11 +115,16 @@ __all__ = [
     "Selection",
     "SparseNode",
     "SplineMechanism",
+    "Transform",
+    "TransformFacts",
+    "TransformSpec",
+    "apply_transform",
     "change_attribution",
     "compute_ici",
     "contributions",
     "estimate_ici",
     "fit_scm",
+    "fit_transforms",
     "flag_sparse_nodes",
     "ici_from_scm",
     "linear_ici",

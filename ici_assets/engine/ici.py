@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,8 @@ def compute_ici(
     time_column: Any = None,
     mechanisms: MechanismSpec = "auto",
     bootstrap: Bootstrap | None = None,
+    transforms: Mapping[Any, Any] | None = None,
+    unit_column: Any = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Validate, fit the SCM on the target and its ancestors (seeded by the bootstrap's `seed`), and return
@@ -146,7 +149,8 @@ def compute_ici(
 
     With `time_column` (the column holding each row's period: date, week, month...), columns of `data`
     that are not graph nodes are ignored and the bootstrap resamples blocks of consecutive periods
-    by default (every unit of a period together).
+    by default (every unit of a period together). `transforms` and `unit_column`: learned carryover and saturation
+    of root spend nodes, as in :func:`fit_scm`.
     """
     settings, ici_options = Bootstrap.split("compute_ici", bootstrap, options)
     unknown = sorted(set(ici_options) - set(inspect.signature(estimate_ici).parameters))
@@ -155,6 +159,14 @@ def compute_ici(
     g = validate_inputs(data, graph, target)
     nodes = relevant_nodes(g, target)
     scm = fit_scm(
-        data, g, mechanisms=mechanisms, seed=settings.seed, nodes=nodes, validate=False, time_column=time_column
+        data,
+        g,
+        mechanisms=mechanisms,
+        seed=settings.seed,
+        nodes=nodes,
+        validate=False,
+        time_column=time_column,
+        transforms=transforms,
+        unit_column=unit_column,
     )
     return estimate_ici(scm, target, bootstrap=settings, **ici_options).table
