@@ -160,3 +160,22 @@ def transform_truth(case: TransformCase = WEEKLY_NATIONAL, n_long: int = 200_000
     return pd.DataFrame(
         {"node": list(ici), "ici": list(ici.values()), "share": [100 * v / total for v in ici.values()]}
     )
+
+
+def sample_truth(data: pd.DataFrame, case: TransformCase = WEEKLY_NATIONAL) -> pd.DataFrame:
+    """The ICI shares of revenue on this sample: as :func:`transform_truth`, with each root's variance taken on the
+    sample (a spend node's transformed series by the true transforms, per unit in time order) instead of the
+    population. Flighted spend over a few years has few flights, so its sample variance strays far from the
+    population's; this is the truth an estimator on this sample can be held to."""
+    from ici_assets.engine.transforms import apply_transform
+
+    ici = {"demand": (VISIT_VALUE * DEMAND_EFFECT) ** 2 * float(np.var(data["demand"]))}
+    for ch in case.channels:
+        g = apply_transform(ch.transform, data, time_column="period", unit_column="unit")
+        ici[ch.name] = (VISIT_VALUE * ch.effect) ** 2 * float(np.var(g))
+    ici["visits"] = (VISIT_VALUE * case.visits_sd) ** 2
+    ici["revenue"] = case.revenue_sd**2
+    total = sum(ici.values())
+    return pd.DataFrame(
+        {"node": list(ici), "ici": list(ici.values()), "share": [100 * v / total for v in ici.values()]}
+    )

@@ -131,16 +131,17 @@ def learn_transforms(
     with serial():
         families = {n: (s.carryover, s.saturation) for n, s in specs.items()}
         mse: dict[Any, dict[str, float]] = {}
+        zs: dict[Any, dict[str, float]] = {}
         if any("auto" in fam for fam in families.values()):
             # others at their fit with the most flexible declared families, then each auto node chosen in turn
             flexible = {n: _most_flexible(s) for n, s in specs.items()}
             current = {n: f.transform.apply(sub.lags[n]) for n, f in fit_nodes(sub, flexible).items()}
             for n, s in specs.items():
                 if "auto" in (s.carryover, s.saturation):
-                    families[n], mse[n] = choose_families(sub, n, current)
+                    families[n], mse[n], zs[n] = choose_families(sub, n, current)
         fits = fit_nodes(sub, families, diagnose=True)
     for n, m in mse.items():
-        fits[n].family_mse = m
+        fits[n].family_mse, fits[n].family_z = m, zs[n]
     columns = {n: f.transform.apply(problem.lags[n]) for n, f in fits.items()}
     return LearnedTransforms(fits, columns, problem, rows, families)
 
@@ -284,6 +285,7 @@ def fit_transforms(
         not_identified=tuple(str(n) for n in learned.flags),
         flags={str(n): v for n, v in learned.flags.items()},
         family_mse={str(n): f.family_mse for n, f in learned.fits.items() if f.family_mse},
+        family_z={str(n): f.family_z for n, f in learned.fits.items() if f.family_z},
         summary=tuple(summarise(table)),
         transforms=learned.transforms,
         **boot_facts,

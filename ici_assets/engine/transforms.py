@@ -10,8 +10,9 @@ unit): ``hill`` x^s / (x^s + K^s) (``slope`` s), ``michaelis_menten`` x / (x + K
 point), ``none`` (the level itself). Saturated values are fractions of the maximum effect (0..1); the child's
 coefficient carries the unit.
 
-The window runs per unit in time order and never crosses a unit or a gap: lags whose period is missing for that
-unit (the start of the series, a gap) are left out and the remaining weights renormalised.
+The window runs per unit in time order and never crosses a unit or a gap: from the first lag whose period is
+missing for that unit (the start of the series, a gap) on, lags are left out and the remaining weights
+renormalised (a level after a gap restarts from the spend seen since).
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ def time_positions(times: pd.Series | np.ndarray) -> np.ndarray:
 def lag_matrix(
     values: np.ndarray, units: np.ndarray | None, positions: np.ndarray, max_lag: int, *, node: Any = "spend"
 ) -> np.ndarray:
-    """(n, max_lag + 1): column l holds the same unit's value l periods earlier, NaN where that period is absent
-    (series start, a gap); rows stay in the data's order. Raises if a unit has two rows in one period."""
+    """(n, max_lag + 1): column l holds the same unit's value l periods earlier, NaN from the first absent period
+    on (series start, a gap: the window never reaches across it); rows stay in the data's order. Raises if a unit
+    has two rows in one period."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     unit_codes = np.zeros(n, dtype=np.int64) if units is None else pd.factorize(pd.Series(units))[0].astype(np.int64)
@@ -114,6 +116,7 @@ def lag_matrix(
         at = np.clip(np.searchsorted(sorted_key, want), 0, max(n - 1, 0))
         hit = sorted_key[at] == want
         out[hit, lag] = values[order[at[hit]]]
+    out[np.cumsum(np.isnan(out), axis=1) > 0] = np.nan  # a window stops at the first absent period
     return out
 
 
