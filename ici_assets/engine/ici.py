@@ -56,8 +56,10 @@ def estimate_ici(
     Linear SCMs: exact closed form; bootstrap by weighted moment matrices. Otherwise Shapley values of
     Var(E[Y|N_S]) from `n_samples` simulated rows (all subsets up to `max_exact` nodes, else `n_permutations`
     sampled orders); the bootstrap refits every mechanism per resample and simulates `bootstrap_n_samples` rows
-    (default: max(20,000, n_samples / 5)). Intervals and the seed: the :class:`Bootstrap` keywords (n_bootstrap,
-    seed, resampling, block_length, interval, level), or ``bootstrap=Bootstrap(...)``.
+    (default: max(20,000, n_samples / 5)). With learned transforms (``fit_scm(transforms=...)``) every resample
+    also refits their parameters (closed form on each resample when the model is linear). Intervals and the
+    seed: the :class:`Bootstrap` keywords (n_bootstrap, seed, resampling, block_length, interval, level), or
+    ``bootstrap=Bootstrap(...)``.
     """
     start = time.perf_counter()
     settings = Bootstrap.of("estimate_ici", bootstrap, resampling)
@@ -72,7 +74,7 @@ def estimate_ici(
     if settings.active:
         plan = resampling_plan(scm, order, settings.resampling, settings.block_length)
         rng = settings.rng(0xB007)
-        if info["method"] == "closed_form_linear":
+        if info["method"] == "closed_form_linear" and scm.transform_state is None:
             draws = linear_bootstrap(
                 scm, order, target, plan, settings.n_bootstrap, rng, jackknife=settings.interval == "bca"
             )

@@ -50,6 +50,7 @@ class FittedSCM:
     time_column: Any = None
     transforms: dict[Any, Any] = field(default_factory=dict)
     transform_flags: dict[Any, list[str]] = field(default_factory=dict)
+    transform_state: Any = field(default=None, repr=False)
 
     @property
     def kinds(self) -> dict[Any, str]:
@@ -102,13 +103,32 @@ class FittedSCM:
         )
 
     def refit(self, rows: np.ndarray) -> FittedSCM:
-        """The same kinds refitted on the given rows (with repeats): one bootstrap resample."""
-        sample = self.data.iloc[rows].reset_index(drop=True)
+        """The same kinds refitted on the given rows (with repeats): one bootstrap resample. Learned transforms
+        keep their families and refit their parameters on the same rows (each row's lag window from the original
+        series), so the resample's transformed series carry the parameters' uncertainty."""
+        data, transforms = self.data, self.transforms
+        if self.transform_state is not None:  # learned transforms: their parameters refitted on the resample too
+            columns, transforms = self.transform_state.refit(rows)
+            data = data.copy()
+            for node, column in columns.items():
+                if node in data.columns:
+                    data[node] = column
+        sample = data.iloc[rows].reset_index(drop=True)
         mechs = {n: m.clone() for n, m in self.mechanisms.items()}
         with serial():
             noise, r2 = _fit_all(sample.to_numpy(dtype=float), self.order, self.parents, mechs)
         periods = None if self.periods is None else self.periods[rows]
-        return replace(self, mechanisms=mechs, noise=noise, r2=r2, data=sample, selection={}, periods=periods)
+        return replace(
+            self,
+            mechanisms=mechs,
+            noise=noise,
+            r2=r2,
+            data=sample,
+            selection={},
+            periods=periods,
+            transforms=transforms,
+            transform_state=None,
+        )
 
     def to_dowhy(self) -> Any:
         """Return a fitted dowhy.gcm.InvertibleStructuralCausalModel wrapping the same mechanisms."""
@@ -197,6 +217,8 @@ def fit_scm(
     within a unit). Their parameters are fitted first, jointly with the children's linear parts; the fitted SCM
     then holds each such node as its transformed series (what its children respond to: its ICI is that series'
     influence), and records the transforms in ``transforms`` and what is not identified in ``transform_flags``.
+    The bootstrap of the shares refits the parameters on every resample (see ``refit``), so their intervals
+    include the parameters' uncertainty.
     """
     g = validate_data(data, graph) if validate else nx.DiGraph(graph)
     periods, period_values = None, None
@@ -214,6 +236,7 @@ def fit_scm(
     frame = data[order]
     learned_transforms: dict[Any, Any] = {}
     flags: dict[Any, list[str]] = {}
+    state = None
     if transforms:
         from .transformfit import learn_transforms
 
@@ -221,7 +244,7 @@ def fit_scm(
         frame = frame.copy()
         for node, column in learned.columns.items():
             frame[node] = column
-        learned_transforms, flags = learned.transforms, learned.flags
+        learned_transforms, flags, state = learned.transforms, learned.flags, learned
     X = frame.to_numpy(dtype=float)
     col = {n: i for i, n in enumerate(order)}
     parents = {n: ordered_parents(g, n) for n in order}
@@ -253,6 +276,7 @@ def fit_scm(
         time_column,
         learned_transforms,
         flags,
+        state,
     )
 
 

@@ -53,6 +53,19 @@ class LearnedTransforms:
     rows: np.ndarray
     families: dict[Any, tuple[str, str]] = field(default_factory=dict)
 
+    def refit(self, rows: np.ndarray) -> tuple[dict[Any, np.ndarray], dict[Any, Transform]]:
+        """(transformed series of every row, transforms) with the parameters refitted on the data's rows ``rows``
+        (repeats allowed; rows without a complete lag window left out when the point fit left them out), the
+        families held and the refinement started from the point estimate."""
+        fitted = np.zeros(self.problem.n, dtype=bool)
+        fitted[self.rows] = True
+        rows = np.asarray(rows)[fitted[np.asarray(rows)]]
+        start = {n: f.transform.params for n, f in self.fits.items()}
+        with serial():
+            fits = fit_nodes(self.problem, self.families, rows=rows, start=start)
+        transforms = {n: f.transform for n, f in fits.items()}
+        return {n: t.apply(self.problem.lags[n]) for n, t in transforms.items()}, transforms
+
     @property
     def transforms(self) -> dict[Any, Transform]:
         return {n: f.transform for n, f in self.fits.items()}
