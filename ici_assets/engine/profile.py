@@ -382,7 +382,7 @@ def _fold_errors(
 
 def choose_families(
     problem: Problem, node: Any, others: Mapping[Any, np.ndarray]
-) -> tuple[tuple[str, str], dict[str, float]]:
+) -> tuple[tuple[str, str], dict[str, float], dict[str, float]]:
     """The node's (carryover, saturation) families (declared ones kept, 'auto' chosen by held-out error), each
     tried family's held-out error, and the z-score of each challenger against the incumbent it met."""
     spec = problem.specs[node]

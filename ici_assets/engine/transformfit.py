@@ -33,7 +33,15 @@ from ._threads import serial
 from .profile import NodeFit, Problem, choose_families, fit_nodes
 from .resampling import Bootstrap, Plan, block_length_from_noise
 from .result import EngineResult, TransformFacts
-from .transforms import PARAMETERS, Transform, TransformSpec, lag_matrix, time_positions
+from .transforms import (
+    CARRYOVER_KINDS,
+    PARAMETERS,
+    SATURATION_KINDS,
+    Transform,
+    TransformSpec,
+    lag_matrix,
+    time_positions,
+)
 from .validation import GraphLike, period_codes
 
 COLUMNS = ["model", "node", "transform", "family", "parameter", "value", "low", "high", "identified"]
@@ -160,8 +168,6 @@ def learn_transforms(
 
 
 def _most_flexible(spec: TransformSpec) -> tuple[str, str]:
-    from .transforms import CARRYOVER_KINDS, SATURATION_KINDS
-
     return (
         CARRYOVER_KINDS[-1] if spec.carryover == "auto" else spec.carryover,
         SATURATION_KINDS[-1] if spec.saturation == "auto" else spec.saturation,
@@ -258,8 +264,8 @@ def fit_transforms(
         start_values = {n: f.transform.params for n, f in learned.fits.items()}
         draws = []
         with serial():
-            for rows in plan.resamples(settings.n_bootstrap, rng):
-                refit = fit_nodes(sub, learned.families, rows=rows, start=start_values)
+            for resample in plan.resamples(settings.n_bootstrap, rng):
+                refit = fit_nodes(sub, learned.families, rows=resample, start=start_values)
                 draws.append(_vector(refit)[1])
         boot = np.array(draws)
         low, high = intervals.interval(
@@ -271,20 +277,22 @@ def fit_transforms(
             bounds=None,
         )
         boot_facts = settings.facts(plan, 0)
-    rows = []
+    records: list[tuple[Any, ...]] = []
     for i, (n, part, kind, p) in enumerate(keys):
         fit = learned.fits[n]
         lo, hi = low[i], high[i]
         if fit.flags and p in fit.lr_sets:
             lo, hi = np.nanmin([lo, fit.lr_sets[p][0]]), np.nanmax([hi, fit.lr_sets[p][1]])
         d_lo, d_hi = DOMAIN[p]
-        rows.append((model, n, part, kind, p, est[i], np.clip(lo, d_lo, d_hi), np.clip(hi, d_lo, d_hi), not fit.flags))
+        records.append(
+            (model, n, part, kind, p, est[i], np.clip(lo, d_lo, d_hi), np.clip(hi, d_lo, d_hi), not fit.flags)
+        )
     for n, fit in learned.fits.items():
         tr = fit.transform
         for part, kind in (("carryover", tr.carryover), ("saturation", tr.saturation)):
             if not PARAMETERS[kind]:
-                rows.append((model, n, part, kind, None, np.nan, np.nan, np.nan, not fit.flags))
-    table = pd.DataFrame(rows, columns=COLUMNS)
+                records.append((model, n, part, kind, None, np.nan, np.nan, np.nan, not fit.flags))
+    table = pd.DataFrame(records, columns=COLUMNS)
     table["_order"] = table["node"].map({n: i for i, n in enumerate(learned.fits)})
     table = table.sort_values(["_order", "transform"], kind="stable").drop(columns="_order").reset_index(drop=True)
     problem = learned.problem

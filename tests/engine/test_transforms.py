@@ -147,7 +147,8 @@ def test_auto_carryover_on_same_day_tv_spend_gets_the_demo_tv_share_within_one_p
     graph = nx.DiGraph(edges + [("organic_clicks", "revenue"), ("social_clicks", "revenue")])
     truth = ground_truth_ici().set_index("node")["share"]["tv_adstock"]
     plain = compute_ici(data, graph, "revenue", time_column="date").set_index("node")["share"]["tv_spend"]
-    scm = fit_scm(data, graph, time_column="date", unit_column="region", transforms={"tv_spend": {"carryover": "auto"}})
+    both = {"tv_spend": {"carryover": "auto"}, "social_spend": {"carryover": "auto"}}
+    scm = fit_scm(data, graph, time_column="date", unit_column="region", transforms=both)
     learned = compute_ici(
         data, graph, "revenue", time_column="date", unit_column="region", transforms={"tv_spend": {"carryover": "auto"}}
     ).set_index("node")["share"]["tv_spend"]
@@ -155,6 +156,7 @@ def test_auto_carryover_on_same_day_tv_spend_gets_the_demo_tv_share_within_one_p
     assert abs(learned - truth) < 1.0
     tr = scm.transforms["tv_spend"]
     assert tr.carryover == "geometric" and abs(tr.params["decay"] - 0.6) < 0.03 and not scm.transform_flags
+    assert scm.transforms["social_spend"].carryover == "none"  # social acts the same day: auto keeps it so
 
 
 def test_declarations_are_checked_with_the_node_named():
