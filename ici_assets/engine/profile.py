@@ -54,7 +54,6 @@ from .transforms import (
     SATURATION_KINDS,
     Transform,
     TransformSpec,
-    carry,
     carryover_weights,
     saturate,
 )
@@ -68,6 +67,8 @@ SLOPES = np.array([0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0])
 N_HALF = 16
 Z_FAMILY = 2.0  # batch-means z of a family's held-out gain (selection.Z_GAIN is 4: see the module docstring)
 ROUNDS = 4
+FTOL = 1e-8  # L-BFGS-B's relative change of the objective (about 1e-5 log-likelihood units on 156 weeks)
+ROUND_TOL = 1e-3  # log-likelihood units: a round that gains less ends the coordinate rounds
 CHUNK = 4_000_000  # grid cells (rows x candidate columns) per vectorised block
 
 
@@ -165,6 +166,8 @@ class NodeProfile:
     def __init__(self, problem: Problem, node: Any, rows: np.ndarray, current: Mapping[Any, np.ndarray]):
         self.node = node
         self.lags = problem.lags[node][rows]
+        self._filled = np.nan_to_num(self.lags)  # carry's two matrices, built once for every candidate
+        self._present = (~np.isnan(self.lags)).astype(float)
         self.max_lag = problem.specs[node].max_lag
         self.half_range = half_range(problem.lags[node][:, 0])
         self.children: list[_Child] = []
@@ -179,8 +182,14 @@ class NodeProfile:
         """Negative profile log-likelihood (up to a constant): sum over children of n/2 log RSS_c."""
         return 0.5 * self.n * np.sum(np.log(np.maximum(rss, 1e-300)), axis=0)
 
+    def level(self, carry_kind: str, params: Mapping[str, float]) -> np.ndarray:
+        """The carryover level of the rows (as :func:`transforms.carry`, from the prebuilt matrices)."""
+        w = carryover_weights(carry_kind, params, self.max_lag)
+        num, den = self._filled[:, : len(w)] @ w, self._present[:, : len(w)] @ w
+        return np.asarray(np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0), dtype=float)
+
     def column(self, carry_kind: str, sat_kind: str, params: Mapping[str, float]) -> np.ndarray:
-        level = carry(self.lags, carryover_weights(carry_kind, params, self.max_lag))
+        level = self.level(carry_kind, params)
         return saturate(sat_kind, params, level)
 
     def grid(self, carry_kind: str, sat_kind: str) -> tuple[list[dict[str, float]], np.ndarray]:
@@ -194,7 +203,7 @@ class NodeProfile:
             block = carries[start : start + per]
             cols = []
             for cp in block:
-                level = carry(self.lags, carryover_weights(carry_kind, cp, self.max_lag))
+                level = self.level(carry_kind, cp)
                 for sp in sats:
                     cols.append(saturate(sat_kind, sp, level))
                     cands.append({**cp, **sp})
@@ -230,7 +239,7 @@ class NodeProfile:
         z0 = np.array([np.clip(np.log(best[p]) if log else best[p], lo, hi) for p, (lo, hi, log) in zip(names, spec)])
         f0 = f(z0)
         res = optimize.minimize(
-            f, z0, method="L-BFGS-B", bounds=[(lo, hi) for lo, hi, _ in spec], options={"maxiter": 200}
+            f, z0, method="L-BFGS-B", bounds=[(lo, hi) for lo, hi, _ in spec], options={"maxiter": 200, "ftol": FTOL}
         )
         if res.fun <= f0:
             return unpack(res.x), float(res.fun), cands, objs
@@ -287,7 +296,12 @@ def fit_nodes(
     nodes = list(families)
     params: dict[Any, dict[str, float]] = {}
     objective: dict[Any, float] = {}
-    current = {s: problem.lags[s][:, 0].copy() for s in nodes}  # raw spend until fitted
+    current = {  # the other nodes' columns: from the starting values, else raw spend until fitted
+        s: _transform(problem, s, families[s], dict(start[s])).apply(problem.lags[s])
+        if start is not None and s in start
+        else problem.lags[s][:, 0].copy()
+        for s in nodes
+    }
     last = np.inf
     for rnd in range(ROUNDS if len(nodes) > 1 else 1):
         for s in nodes:
@@ -296,7 +310,7 @@ def fit_nodes(
             params[s], objective[s], _, _ = prof.fit(*families[s], init)
             current[s] = _transform(problem, s, families[s], params[s]).apply(problem.lags[s])
         total = sum(objective.values())
-        if abs(last - total) <= 1e-9 * max(1.0, abs(total)):
+        if abs(last - total) <= ROUND_TOL:
             break
         last = total
     fits = {s: NodeFit(_transform(problem, s, families[s], params[s])) for s in nodes}
