@@ -27,6 +27,7 @@ from ici_assets.engine import (
     estimate_ici,
     fit_scm,
     fit_transforms,
+    spend_response,
 )
 from ici_assets.engine.transforms import carry, carryover_weights, lag_matrix, saturate, time_positions
 
@@ -157,6 +158,8 @@ def test_auto_carryover_on_same_day_tv_spend_gets_the_demo_tv_share_within_one_p
     tr = scm.transforms["tv_spend"]
     assert tr.carryover == "geometric" and abs(tr.params["decay"] - 0.6) < 0.03 and not scm.transform_flags
     assert scm.transforms["social_spend"].carryover == "none"  # social acts the same day: auto keeps it so
+    with pytest.raises(NotImplementedError, match="'tv_spend'.*not wired yet"):
+        spend_response(scm, "revenue", "tv_spend", [4_000.0, 6_000.0])  # levels would be in the transformed unit
 
 
 def test_declarations_are_checked_with_the_node_named():
