@@ -30,7 +30,8 @@ import pandas as pd
 
 from . import intervals
 from ._threads import serial
-from .profile import NodeFit, Problem, choose_families, fit_nodes
+from .families import choose_families
+from .profile import NodeFit, Problem, fit_nodes
 from .resampling import Bootstrap, Plan, block_length_from_noise
 from .result import EngineResult, TransformFacts
 from .transforms import (
