@@ -2,8 +2,9 @@
 SCM answers (spend response curves, attribution of a change between two samples, budget split, the
 nodes behind one unit-period's anomaly).
 
-Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution, attribute_anomalies) returns
-an :class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
+Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution, attribute_anomalies,
+fit_transforms) returns an :class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one
+vocabulary for all), and
 takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
 """
@@ -31,11 +32,23 @@ if TYPE_CHECKING:
     from .montecarlo import MonteCarlo
     from .resampling import Bootstrap, optimal_block_length, resampling_plan
     from .response import spend_response
-    from .result import AnomalyFacts, BudgetFacts, ChangeFacts, EngineResult, Facts, IciFacts, IciResult, ResponseFacts
+    from .result import (
+        AnomalyFacts,
+        BudgetFacts,
+        ChangeFacts,
+        EngineResult,
+        Facts,
+        IciFacts,
+        IciResult,
+        ResponseFacts,
+        TransformFacts,
+    )
     from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
+    from .transformfit import fit_transforms
+    from .transforms import Transform, TransformSpec, apply_transform
     from .validation import validate_inputs
 
 #: Where each public name lives: the package imports a module (and its numeric stack: scipy, scikit-learn)
@@ -77,6 +90,11 @@ _LAZY = {
     "FittedSCM": "scm",
     "fit_scm": "scm",
     "Selection": "selection",
+    "fit_transforms": "transformfit",
+    "Transform": "transforms",
+    "TransformSpec": "transforms",
+    "apply_transform": "transforms",
+    "TransformFacts": "result",
     "SparseNode": "sparse",
     "flag_sparse_nodes": "sparse",
     "sparse_columns": "sparse",
@@ -106,12 +124,17 @@ __all__ = [
     "Selection",
     "SparseNode",
     "SplineMechanism",
+    "Transform",
+    "TransformFacts",
+    "TransformSpec",
+    "apply_transform",
     "attribute_anomalies",
     "change_attribution",
     "compute_ici",
     "contributions",
     "estimate_ici",
     "fit_scm",
+    "fit_transforms",
     "flag_sparse_nodes",
     "ici_from_scm",
     "linear_ici",

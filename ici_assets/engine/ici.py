@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Mapping
 from math import ceil
 from typing import Any
 
@@ -105,8 +106,10 @@ def estimate_ici(
     Var(E[Y|N_S]) from `n_samples` simulated rows (all subsets up to `max_exact` nodes, else `n_permutations`
     sampled orders), more (up to `max_samples`, logged) while a share's Monte Carlo error is above `mc_tolerance`
     points (all subsets only); the bootstrap refits every mechanism per resample and simulates
-    `bootstrap_n_samples` rows (default: max(20,000, n_samples / 5)). Intervals and the seed: the
-    :class:`Bootstrap` keywords (n_bootstrap, seed, resampling, block_length, interval, level), or
+    `bootstrap_n_samples` rows (default: max(20,000, n_samples / 5)). With learned transforms
+    (``fit_scm(transforms=...)``) every resample also refits their parameters (closed form on each resample when
+    the model is linear). Intervals and the seed: the :class:`Bootstrap` keywords (n_bootstrap, seed, resampling,
+    block_length, interval, level), or
     ``bootstrap=Bootstrap(...)``.
     """
     start = time.perf_counter()
@@ -124,7 +127,7 @@ def estimate_ici(
     if settings.active:
         plan = resampling_plan(scm, order, settings.resampling, settings.block_length)
         rng = settings.rng(0xB007)
-        if info["method"] == "closed_form_linear":
+        if info["method"] == "closed_form_linear" and scm.transform_state is None:
             draws = linear_bootstrap(
                 scm, order, target, plan, settings.n_bootstrap, rng, jackknife=settings.interval == "bca"
             )
@@ -193,6 +196,8 @@ def compute_ici(
     time_column: Any = None,
     mechanisms: MechanismSpec = "auto",
     bootstrap: Bootstrap | None = None,
+    transforms: Mapping[Any, Any] | None = None,
+    unit_column: Any = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Validate, fit the SCM on the target and its ancestors (seeded by the bootstrap's `seed`), and return
@@ -200,7 +205,8 @@ def compute_ici(
 
     With `time_column` (the column holding each row's period: date, week, month...), columns of `data`
     that are not graph nodes are ignored and the bootstrap resamples blocks of consecutive periods
-    by default (every unit of a period together).
+    by default (every unit of a period together). `transforms` and `unit_column`: learned carryover and saturation
+    of root spend nodes, as in :func:`fit_scm`.
     """
     settings, ici_options = Bootstrap.split("compute_ici", bootstrap, options)
     unknown = sorted(set(ici_options) - set(inspect.signature(estimate_ici).parameters))
@@ -209,6 +215,14 @@ def compute_ici(
     g = validate_inputs(data, graph, target)
     nodes = relevant_nodes(g, target)
     scm = fit_scm(
-        data, g, mechanisms=mechanisms, seed=settings.seed, nodes=nodes, validate=False, time_column=time_column
+        data,
+        g,
+        mechanisms=mechanisms,
+        seed=settings.seed,
+        nodes=nodes,
+        validate=False,
+        time_column=time_column,
+        transforms=transforms,
+        unit_column=unit_column,
     )
     return estimate_ici(scm, target, bootstrap=settings, **ici_options).table

@@ -58,6 +58,13 @@ class Interventional:
                     f"node {node!r} is not an ancestor of target {target!r} in the fitted SCM: do({node}) cannot move "
                     "the target; fix the node name or the graph"
                 )
+        learned = [n for n in self.nodes if n in scm.transforms]
+        if learned:
+            raise NotImplementedError(
+                f"node(s) {learned!r} carry learned carryover or saturation: the fitted SCM holds them as their "
+                "transformed series, so a level here would not be spend. Spend response and budgets through learned "
+                "transforms are not wired yet: fit the SCM without transforms= for these decisions"
+            )
         if len(set(map(str, self.nodes))) != len(self.nodes):
             raise ValueError(f"nodes {self.nodes!r} repeat a node: give each once")
         data = scm.data

@@ -140,6 +140,21 @@ class AnomalyFacts(Facts):
     max_sum_error: float = 0.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class TransformFacts(Facts):
+    """fit_transforms' own facts: nodes whose transform the data cannot pin down (``not_identified``) and why
+    (``flags``: node -> reasons), the held-out error of each family 'auto' tried (``family_mse``: node -> {family:
+    error}) and the z-score of each challenger's gain (``family_z``), one summary line per node, and the fitted
+    transforms (not in ``as_dict``)."""
+
+    not_identified: tuple[str, ...] = ()
+    flags: dict[str, list[str]] = field(default_factory=dict)
+    family_mse: dict[str, dict[str, float]] = field(default_factory=dict)
+    family_z: dict[str, dict[str, float]] = field(default_factory=dict)
+    summary: tuple[str, ...] = ()
+    transforms: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"json": False})
+
+
 F = TypeVar("F", bound=Facts)
 
 

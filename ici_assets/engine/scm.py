@@ -48,6 +48,9 @@ class FittedSCM:
     periods: np.ndarray | None = None
     period_values: np.ndarray | None = None
     time_column: Any = None
+    transforms: dict[Any, Any] = field(default_factory=dict)
+    transform_flags: dict[Any, list[str]] = field(default_factory=dict)
+    transform_state: Any = field(default=None, repr=False)
 
     @property
     def kinds(self) -> dict[Any, str]:
@@ -100,13 +103,32 @@ class FittedSCM:
         )
 
     def refit(self, rows: np.ndarray) -> FittedSCM:
-        """The same kinds refitted on the given rows (with repeats): one bootstrap resample."""
-        sample = self.data.iloc[rows].reset_index(drop=True)
+        """The same kinds refitted on the given rows (with repeats): one bootstrap resample. Learned transforms
+        keep their families and refit their parameters on the same rows (each row's lag window from the original
+        series), so the resample's transformed series carry the parameters' uncertainty."""
+        data, transforms = self.data, self.transforms
+        if self.transform_state is not None:  # learned transforms: their parameters refitted on the resample too
+            columns, transforms = self.transform_state.refit(rows)
+            data = data.copy()
+            for node, column in columns.items():
+                if node in data.columns:
+                    data[node] = column
+        sample = data.iloc[rows].reset_index(drop=True)
         mechs = {n: m.clone() for n, m in self.mechanisms.items()}
         with serial():
             noise, r2 = _fit_all(sample.to_numpy(dtype=float), self.order, self.parents, mechs)
         periods = None if self.periods is None else self.periods[rows]
-        return replace(self, mechanisms=mechs, noise=noise, r2=r2, data=sample, selection={}, periods=periods)
+        return replace(
+            self,
+            mechanisms=mechs,
+            noise=noise,
+            r2=r2,
+            data=sample,
+            selection={},
+            periods=periods,
+            transforms=transforms,
+            transform_state=None,
+        )
 
     def to_dowhy(self) -> Any:
         """Return a fitted dowhy.gcm.InvertibleStructuralCausalModel wrapping the same mechanisms."""
@@ -179,6 +201,8 @@ def fit_scm(
     nodes: list[Any] | None = None,
     validate: bool = True,
     time_column: Any = None,
+    transforms: Mapping[Any, Any] | None = None,
+    unit_column: Any = None,
 ) -> FittedSCM:
     """Fit an additive noise model for every non-root node (roots: empirical distribution).
 
@@ -187,6 +211,14 @@ def fit_scm(
     parents. `time_column`: a column of `data` (not a node) holding each row's period (date, week,
     month...); it is recorded so the bootstrap resamples blocks of consecutive periods. Columns that
     are not graph nodes are ignored.
+
+    `transforms`: learned carryover and saturation of root spend nodes, {node: {"carryover": kind, "saturation":
+    kind}} (see :func:`transformfit.fit_transforms`; `unit_column` names the unit, e.g. region, so windows stay
+    within a unit). Their parameters are fitted first, jointly with the children's linear parts; the fitted SCM
+    then holds each such node as its transformed series (what its children respond to: its ICI is that series'
+    influence), and records the transforms in ``transforms`` and what is not identified in ``transform_flags``.
+    The bootstrap of the shares refits the parameters on every resample (see ``refit``), so their intervals
+    include the parameters' uncertainty.
     """
     g = validate_data(data, graph) if validate else nx.DiGraph(graph)
     periods, period_values = None, None
@@ -202,6 +234,17 @@ def fit_scm(
         g = nx.DiGraph(g.subgraph(keep))
     order = relevant_nodes_all(g)
     frame = data[order]
+    learned_transforms: dict[Any, Any] = {}
+    flags: dict[Any, list[str]] = {}
+    state = None
+    if transforms:
+        from .transformfit import learn_transforms
+
+        learned = learn_transforms(data, g, transforms, time_column=time_column, unit_column=unit_column)
+        frame = frame.copy()
+        for node, column in learned.columns.items():
+            frame[node] = column
+        learned_transforms, flags, state = learned.transforms, learned.flags, learned
     X = frame.to_numpy(dtype=float)
     col = {n: i for i, n in enumerate(order)}
     parents = {n: ordered_parents(g, n) for n in order}
@@ -218,7 +261,23 @@ def fit_scm(
                 selection[n] = sel
             mechs[n] = make_mechanism(sel.kind, seed)
         noise, r2 = _fit_all(X, order, parents, mechs)
-    return FittedSCM(g, order, parents, mechs, noise, r2, frame, selection, seed, periods, period_values, time_column)
+    return FittedSCM(
+        g,
+        order,
+        parents,
+        mechs,
+        noise,
+        r2,
+        frame,
+        selection,
+        seed,
+        periods,
+        period_values,
+        time_column,
+        learned_transforms,
+        flags,
+        state,
+    )
 
 
 def relevant_nodes_all(graph: nx.DiGraph) -> list[Any]:
