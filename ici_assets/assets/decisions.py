@@ -37,7 +37,10 @@ from ici_assets.publish.decision_rows import (
     decision_bootstrap,
     decision_code_version,
     response_items,
+    returns_items,
+    returns_preview,
     stamp,
+    with_marginal,
 )
 from ici_assets.publish.metadata import chart_metadata, count, summary, table_metadata
 from ici_assets.publish.rows import ResultKey
@@ -52,6 +55,7 @@ from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import (
     BUDGET_ALLOCATION,
     CHANGE_ATTRIBUTION,
+    CHANNEL_RETURNS,
     SPEND_RESPONSE,
     WAREHOUSE_POOL,
     Publish,
@@ -104,23 +108,33 @@ def fit_table_asset(
     compute: "Callable[[dg.AssetExecutionContext, ModelFit], pd.DataFrame]",
     evaluate: "Callable[[pd.DataFrame], list[CheckOutcome]]",
     items: "Callable[[pd.DataFrame], list[Publish]]",
-    present: "Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit], dict[str, Any]]",
+    present: "Callable[[dg.AssetExecutionContext, pd.DataFrame, ModelFit, dict[str, pd.DataFrame]], dict[str, Any]]",
     pool: str | None,
     kind: str,
+    companions: "Callable[[dg.AssetExecutionContext, ModelFit, pd.DataFrame], dict[str, pd.DataFrame]] | None" = None,
+    companion_items: "dict[str, tuple[TableLayout, Callable[[pd.DataFrame], list[Publish]]]] | None" = None,
 ) -> dg.AssetsDefinition:
     """``ici/<model>/<name>`` over the fitted model: ``compute`` a table, ``evaluate`` its blocking checks and,
-    only if all pass, publish its rows (``items``, one transaction) and report ``present``'s metadata."""
+    only if all pass, publish its rows (``items``, one transaction) and report ``present``'s metadata.
+    ``companions`` computes further tables from the same fit and the first table (by name; each published
+    with its ``companion_items`` entry, layout and items, in the same transaction)."""
     key, code = ici_key(spec, name), decision_code_version(spec, name)
 
     @dg.asset(**published_asset_args(spec, name, layout, checks, code, description, pool=pool, kind=kind))
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fit: ModelFit):
         with engine_log(context):
             table = compute(context, fit)
+            extras = companions(context, fit, table) if companions is not None else {}
         results = check_results({None: evaluate(table)}, checks)
         if all(r.passed for r in results):
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
-            warehouse.get().publish(items(stamp(table, layout, spec, result_key, fit.facts.data_version)))
-            metadata = {**present(context, table, fit), "code_version": code, "data_version": fit.facts.data_version}
+            version = fit.facts.data_version
+            publish = items(stamp(table, layout, spec, result_key, version))
+            for name, frame in extras.items():
+                extra_layout, extra_items = (companion_items or {})[name]
+                publish += extra_items(stamp(frame, extra_layout, spec, result_key, version))
+            warehouse.get().publish(publish)
+            metadata = {**present(context, table, fit, extras), "code_version": code, "data_version": version}
             yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         yield from report_checks(context, results)
 
@@ -152,8 +166,21 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
             tables.append(result.table)
         return pd.concat(tables, ignore_index=True)
 
-    def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
+    def returns(context: dg.AssetExecutionContext, fit: ModelFit, table: "pd.DataFrame") -> "dict[str, pd.DataFrame]":
+        result = engine.channel_returns(
+            fit.scm,
+            spec.target,
+            decisions.spend_nodes,
+            bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
+        )
+        context.log.info(f"channel returns of {spec.target}: {result.facts.method}, {result.facts.seconds:.1f} s")
+        return {"channel_returns": with_marginal(result.table, table)}
+
+    def present(
+        context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit, extras: "dict[str, pd.DataFrame]"
+    ) -> dict[str, Any]:
         period = fit.facts.period
+        channel = extras["channel_returns"].set_index("node")
         title = response_title(spec.target, fit.facts.label)
         chart = response_chart(
             table,
@@ -174,6 +201,11 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
                 )
                 for node, row in current.iterrows()
             },
+            **{
+                f"roi/{node}": round_to_interval(row["roi"], row["roi_low"], row["roi_high"])
+                for node, row in channel.iterrows()
+            },
+            "channel_returns": table_metadata(returns_preview(channel)),
             **chart_metadata("response_chart", chart, title, spec=True),
         }
 
@@ -186,13 +218,16 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         "set to a level, everything downstream following the fitted model (an intervention, do(node = level)); "
         "levels per row of the node table, with 95 % intervals "
         f"({n_boot} resamples), marginal and incremental returns. Tables `ici.spend_response` and "
-        "`ici.spend_response_history`.",
+        "`ici.spend_response_history`; from the same fit, each node's incremental revenue against zero spend, "
+        "ROI and marginal ROI in `ici.channel_returns` and `ici.channel_returns_history`.",
         compute=compute,
         evaluate=lambda table: response_checks(table, n_boot > 0, max_samples=spec.max_samples),
         items=response_items,
         present=present,
         pool=pool,
         kind=kind,
+        companions=returns,
+        companion_items={"channel_returns": (CHANNEL_RETURNS, returns_items)},
     )
 
 
@@ -216,7 +251,9 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         log_precision(context, f"budget of {spec.target}", result.facts)
         return result.table
 
-    def present(context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit) -> dict[str, Any]:
+    def present(
+        context: dg.AssetExecutionContext, table: "pd.DataFrame", fit: ModelFit, _: "dict[str, pd.DataFrame]"
+    ) -> dict[str, Any]:
         first = table.iloc[0]
         per = grain_label(spec.unit, spec.time_column, fit.facts.period)
         unit = spec.units.get(spec.target, "")

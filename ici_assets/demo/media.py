@@ -17,6 +17,8 @@ puts 1.6 times the usual spend on air. Both spend channels saturate (diminishing
 Truth, written to `raw` beside the article model's ICI truth:
 - ground_truth_response: E[revenue | do(node = level)] for the whole period (the day-weighted average
   of each month's curve, which is what a model fitted on all days estimates), levels every 250 EUR.
+- ground_truth_returns: per spend node, the revenue it causes over the generated rows against zero spend
+  (through the true mechanisms) and the true ROI.
 - ground_truth_change: each month's change in mean revenue against the month before, split by the exact
   Shapley attribution over the six nodes (roots: distribution; others: mechanism) of the two months'
   parameters (population values: the observed change of a sample also carries its sampling noise).
@@ -76,11 +78,14 @@ def month_case(month: pd.Period) -> SpendCase:
 
 def media_tables(seed: int = 0, n_regions: int = N_REGIONS) -> dict[str, pd.DataFrame]:
     """The media model's raw tables: the daily export (``n_regions`` regions) and its two truth tables
-    (population values: the same for any number of regions)."""
+    (population values: the same for any number of regions) and the true return on each channel's spend over
+    these rows."""
+    daily = media_daily(seed, n_regions)
     return {
-        "media_daily": media_daily(seed, n_regions),
+        "media_daily": daily,
         "ground_truth_response": ground_truth_response(),
         "ground_truth_change": ground_truth_change(),
+        "ground_truth_returns": ground_truth_returns(daily),
     }
 
 
@@ -146,3 +151,30 @@ def ground_truth_change() -> pd.DataFrame:
         for node in SPEND_NODES:
             rows.append((month.start_time.date(), before.start_time.date(), node, truth[node], change))
     return pd.DataFrame(rows, columns=["period", "baseline_period", "node", "contribution", "change"])
+
+
+def ground_truth_returns(daily: pd.DataFrame) -> pd.DataFrame:
+    """raw.ground_truth_returns: per spend node, its total over the rows of ``daily`` (raw.media_daily), the
+    revenue it causes there (revenue as generated minus with that spend at zero, each row through the true
+    mechanisms of its month: noise and the other nodes unchanged) and their ratio, the true ROI (EUR per EUR)."""
+    month = pd.to_datetime(daily["date"]).dt.to_period("M")
+    columns = {"tv_spend": "tv_spend_eur", "social_spend": "social_spend_eur"}
+    totals = {node: 0.0 for node in columns}
+    for m, rows in daily.groupby(month):
+        case = month_case(m)
+        tv, social = rows["tv_spend_eur"].to_numpy(float), rows["social_spend_eur"].to_numpy(float)
+        totals["tv_spend"] += (
+            case.revenue_per_search * case.search_cap * float(np.sum(1 - np.exp(-tv / case.search_scale)))
+        )
+        totals["social_spend"] += (
+            case.revenue_per_social * case.social_cap * float(np.sum(1 - np.exp(-social / case.social_scale)))
+        )
+    spend = {node: float(daily[column].sum()) for node, column in columns.items()}
+    return pd.DataFrame(
+        {
+            "node": list(columns),
+            "spend": [spend[n] for n in columns],
+            "incremental_revenue": [totals[n] for n in columns],
+            "roi": [totals[n] / spend[n] for n in columns],
+        }
+    )

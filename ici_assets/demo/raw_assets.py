@@ -101,11 +101,12 @@ def _generate(
         )
 
 
-MEDIA_TABLES = ("media_daily", "ground_truth_response", "ground_truth_change")
+MEDIA_TABLES = ("media_daily", "ground_truth_response", "ground_truth_change", "ground_truth_returns")
 MEDIA_DESCRIPTIONS = {
     "media_daily": "Second shop's daily export per region: demand index, TV and social spend, sessions, revenue.",
     "ground_truth_response": "True E[revenue | do(spend = level)] of the media model, per node and level.",
     "ground_truth_change": "True attribution of each month's change in mean revenue of the media model.",
+    "ground_truth_returns": "True revenue each spend channel causes in media_daily against zero spend, and its ROI.",
 }
 
 

@@ -24,6 +24,7 @@ RAW_LAYOUTS: dict[str, TableLayout] = {
         "search_sessions integer, social_sessions integer, revenue_eur money",
         "ground_truth_response": "node text, level float, expected_revenue float",
         "ground_truth_change": "period date, baseline_period date, node text, contribution float, change float",
+        "ground_truth_returns": "node text, spend float, incremental_revenue float, roi float",
     }.items()
 }
 

@@ -98,6 +98,21 @@ def print_decisions(warehouse: Warehouse) -> None:
         budget = warehouse.read(Read(BUDGET_ALLOCATION.relation, cols))
         print("\nBudget split per region-day (ici.budget_allocation):")
         print(budget.round(1).to_string(index=False))
+    print_returns(warehouse)
+
+
+def print_returns(warehouse: Warehouse) -> None:
+    """Print each channel's ROI (ici.channel_returns) beside the true ROI of the demo's generator."""
+    from ici_assets.warehouse import CHANNEL_RETURNS, Read, Relation
+
+    truth = Relation("raw", "ground_truth_returns")
+    if not (warehouse.exists(CHANNEL_RETURNS.relation) and warehouse.exists(truth)):
+        return
+    cols = ("model", "node", "roi", "roi_low", "roi_high", "marginal_roi", "spend_share", "contribution_share")
+    returns = warehouse.read(Read(CHANNEL_RETURNS.relation, cols))
+    true = warehouse.read(Read(truth, ("node", "roi"))).rename(columns={"roi": "true_roi"})
+    print("\nReturn on spend, EUR of revenue per EUR (ici.channel_returns; truth from raw.ground_truth_returns):")
+    print(returns.merge(true, on="node", how="left").round(3).to_string(index=False))
 
 
 def local_postgres_dir() -> Path:

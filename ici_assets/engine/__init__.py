@@ -41,8 +41,10 @@ if TYPE_CHECKING:
         IciFacts,
         IciResult,
         ResponseFacts,
+        ReturnsFacts,
         TransformFacts,
     )
+    from .returns import channel_returns
     from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
@@ -59,6 +61,7 @@ _LAZY = {
     "attribute_anomalies": "anomalies",
     "AnomalyFacts": "result",
     "change_attribution": "attribution",
+    "channel_returns": "returns",
     "optimise_budget": "budget",
     "contributions": "rowwise",
     "linear_ici": "effects",
@@ -87,6 +90,7 @@ _LAZY = {
     "IciFacts": "result",
     "IciResult": "result",
     "ResponseFacts": "result",
+    "ReturnsFacts": "result",
     "FittedSCM": "scm",
     "fit_scm": "scm",
     "Selection": "selection",
@@ -121,6 +125,7 @@ __all__ = [
     "Mechanism",
     "Poly2Mechanism",
     "ResponseFacts",
+    "ReturnsFacts",
     "Selection",
     "SparseNode",
     "SplineMechanism",
@@ -130,6 +135,7 @@ __all__ = [
     "apply_transform",
     "attribute_anomalies",
     "change_attribution",
+    "channel_returns",
     "compute_ici",
     "contributions",
     "estimate_ici",

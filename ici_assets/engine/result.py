@@ -2,7 +2,7 @@
 
 ``EngineResult(table, facts)``: ``facts`` is a :class:`Facts` (the names every entry point shares: method,
 target, n_rows, seed, seconds, the bootstrap's, Monte Carlo sizes) or a subclass adding the entry point's own
-(:class:`IciFacts`, :class:`ResponseFacts`, :class:`BudgetFacts`, :class:`ChangeFacts`,
+(:class:`IciFacts`, :class:`ResponseFacts`, :class:`ReturnsFacts`, :class:`BudgetFacts`, :class:`ChangeFacts`,
 :class:`AnomalyFacts`); ``facts.as_dict()``
 gives them JSON-ready for metadata.
 """
@@ -97,6 +97,14 @@ class ResponseFacts(Facts):
     target_mean: float
     max_relative_mc_se: float = 0.0
     mc_capped: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnsFacts(Facts):
+    """channel_returns' own facts: the target's total over the rows (the denominator of contribution_share);
+    max_mc_se is the largest Monte Carlo error of an incremental target (0: exact)."""
+
+    target_total: float
 
 
 @dataclass(frozen=True, kw_only=True)

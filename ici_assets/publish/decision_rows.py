@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.summaries import tidy
 from ici_assets.publish.versions import scm_code_version, stable_hash
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import (
@@ -18,6 +19,8 @@ from ici_assets.warehouse import (
     BUDGET_ALLOCATION_HISTORY,
     CHANGE_ATTRIBUTION,
     CHANGE_ATTRIBUTION_HISTORY,
+    CHANNEL_RETURNS,
+    CHANNEL_RETURNS_HISTORY,
     SPEND_RESPONSE,
     SPEND_RESPONSE_HISTORY,
     Append,
@@ -42,11 +45,13 @@ def decision_code_version(spec: IciSpec, kind: str) -> str:
     assert spec.decisions is not None
     block = spec.decisions.model_dump(mode="json")
     relevant = {
-        "spend_response": ("spend_nodes", "levels"),
+        "spend_response": ("spend_nodes", "levels"),  # and the channel returns of the same fit
         "budget": ("spend_nodes", "budget"),
         "change_attribution": ("change_attribution",),
     }[kind]
     payload = {k: block[k] for k in relevant} | {"kind": kind, "n_bootstrap": decision_bootstrap(spec)}
+    if kind == "spend_response":
+        payload["publishes"] = ["spend_response", "channel_returns"]  # the returns joined the asset's output
     payload["max_samples"] = spec.max_samples  # the Monte Carlo cap: changes the numbers when it binds
     return stable_hash({"scm": scm_code_version(spec), **payload})
 
@@ -83,3 +88,26 @@ def change_items(rows: pd.DataFrame) -> list[Publish]:
 def budget_items(rows: pd.DataFrame) -> list[Publish]:
     """Replace the asset's budget split; append it to the history."""
     return _current_and_history(BUDGET_ALLOCATION, BUDGET_ALLOCATION_HISTORY, rows, ("asset_key",))
+
+
+def returns_items(rows: pd.DataFrame) -> list[Publish]:
+    """Replace the asset's channel returns; append them to the history."""
+    return _current_and_history(CHANNEL_RETURNS, CHANNEL_RETURNS_HISTORY, rows, ("asset_key",))
+
+
+def with_marginal(returns: pd.DataFrame, response: pd.DataFrame) -> pd.DataFrame:
+    """The engine's channel returns with each node's marginal ROI at current spend taken from the response curves
+    of the same fit (``current_marginal_*``: the same estimate and interval, not recomputed)."""
+    current = response.groupby("node", sort=False)[
+        ["current_marginal_return", "current_marginal_low", "current_marginal_high"]
+    ].first()
+    current.columns = ["marginal_roi", "marginal_roi_low", "marginal_roi_high"]
+    return returns.merge(current, left_on="node", right_index=True, how="left")
+
+
+def returns_preview(returns: pd.DataFrame) -> pd.DataFrame:
+    """ROI per node as the UI's narrow table shows it: the estimate and its 95 % bounds, 3 significant digits."""
+    out = returns.reset_index()[["node", "roi", "roi_low", "roi_high"]].copy()
+    for c in ("roi", "roi_low", "roi_high"):
+        out[c] = [tidy(float(v), 3) for v in out[c]]
+    return out

@@ -151,9 +151,20 @@ _ANOMALY_COLUMNS = f"""
 #: The latest unit-periods' deviation of the target from expectation, split over the nodes: current rows per asset.
 ANOMALIES = table(ICI_SCHEMA, "anomalies", _ANOMALY_COLUMNS)
 ANOMALIES_HISTORY = table(ICI_SCHEMA, "anomalies_history", _ANOMALY_COLUMNS)
+_RETURNS_COLUMNS = f"""
+    asset_key text not null, model text not null, target text not null, node text not null, spend float not null,
+    incremental_target float not null, incremental_low float, incremental_high float, roi float not null,
+    roi_low float, roi_high float, marginal_roi float, marginal_roi_low float, marginal_roi_high float,
+    spend_share float, contribution_share float, mc_se float, method text, {_RUN}
+"""
+#: Per spend node: incremental target against zero spend over the period, ROI and marginal ROI with intervals.
+CHANNEL_RETURNS = table(ICI_SCHEMA, "channel_returns", _RETURNS_COLUMNS)
+CHANNEL_RETURNS_HISTORY = table(ICI_SCHEMA, "channel_returns_history", _RETURNS_COLUMNS)
 DECISION_TABLES = (
     SPEND_RESPONSE,
     SPEND_RESPONSE_HISTORY,
+    CHANNEL_RETURNS,
+    CHANNEL_RETURNS_HISTORY,
     CHANGE_ATTRIBUTION,
     CHANGE_ATTRIBUTION_HISTORY,
     BUDGET_ALLOCATION,

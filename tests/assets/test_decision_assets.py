@@ -78,6 +78,35 @@ def test_spend_response_within_3_percent_of_the_true_curve(demo_run) -> None:
     )
 
 
+def test_channel_returns_cover_the_true_roi(demo_run) -> None:
+    """ici.channel_returns: the true ROI of each channel (raw.ground_truth_returns, from the generator's mechanisms
+    on the generated rows) inside the published 95 % interval; marginal ROI the response asset's own numbers."""
+    wh = demo_run["warehouse"]
+    rows = query(
+        wh,
+        """SELECT c.*, t.roi AS true_roi, t.spend AS true_spend FROM ici.channel_returns c
+           JOIN raw.ground_truth_returns t USING (node) WHERE c.model = 'media_nodes' ORDER BY c.node""",
+    ).set_index("node")
+    assert list(rows.index) == ["social_spend", "tv_spend"]
+    for node, row in rows.iterrows():
+        assert row["roi_low"] < row["true_roi"] < row["roi_high"], (node, row[["roi", "roi_low", "roi_high"]])
+        assert row["spend"] == pytest.approx(row["true_spend"], rel=1e-9)  # spend over the period, EUR
+        assert row["incremental_target"] == pytest.approx(row["roi"] * row["spend"], rel=1e-9)
+    assert rows["spend_share"].sum() == pytest.approx(100.0)
+    current = query(
+        wh,
+        """SELECT DISTINCT node, current_marginal_return, current_marginal_low, current_marginal_high
+           FROM ici.spend_response WHERE model = 'media_nodes' ORDER BY node""",
+    ).set_index("node")
+    np.testing.assert_array_equal(rows["marginal_roi"], current["current_marginal_return"])
+    np.testing.assert_array_equal(rows["marginal_roi_high"], current["current_marginal_high"])
+    assert (rows["marginal_roi"] < rows["roi"]).all()  # diminishing returns: the last euro earns less than the mean
+    history = query(wh, "SELECT count(*) AS n FROM ici.channel_returns_history WHERE model = 'media_nodes'")
+    assert history["n"].iloc[0] == 2
+    metadata = metadata_of(demo_run["result"], RESPONSE)
+    assert metadata["roi/tv_spend"].value == pytest.approx(rows.loc["tv_spend", "roi"], rel=0.01)
+
+
 def test_budget_recommends_the_true_best_split(demo_run) -> None:
     rows = query(demo_run["warehouse"], "SELECT * FROM ici.budget_allocation WHERE model = 'media_nodes'")
     rows = rows.set_index("node")

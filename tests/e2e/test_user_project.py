@@ -44,6 +44,7 @@ DEMO_KEYS = {
         "ground_truth_ici",
         "ground_truth_change",
         "ground_truth_response",
+        "ground_truth_returns",
     )
 }
 SEEDS_FOR_FLOOR = 50
