@@ -106,6 +106,7 @@ def test_component_lists_its_own_attributes_before_dagster_dbts():
         "compute_pool",
         "automation",
         "warehouse_lock_wait_seconds",
+        "reports_dir",
         "prepare_if_dev",
         "prepare_if_stale",
     ]

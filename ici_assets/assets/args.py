@@ -44,7 +44,7 @@ def ici_key(spec: IciSpec, name: str) -> dg.AssetKey:
 def published_asset_args(
     spec: IciSpec,
     name: str,
-    table: TableLayout,
+    table: TableLayout | None,
     checks: Iterable[str],
     code_version: str,
     description: str,
@@ -70,7 +70,7 @@ def published_asset_args(
         "output_required": False,
         "kinds": {"python", kind},
         "pool": pool,
-        "metadata": column_schema(table),
+        "metadata": column_schema(table) if table is not None else {},
         "description": description,
         "automation_condition": automation_condition(spec, partitions_def),
     }

@@ -27,6 +27,7 @@ from ici_assets.assets.decisions import budget_asset, change_attribution_asset, 
 from ici_assets.assets.ici import LastClickSource, partitioned_asset, scm_asset, shares_asset
 from ici_assets.assets.ici import vs_last_click_asset as _vs_last_click_asset
 from ici_assets.assets.partitions import schemes
+from ici_assets.assets.report import report_asset
 from ici_assets.assets.resources import ComputePoolResource, WarehouseResource
 from ici_assets.spec.automation import AutomationSettings
 from ici_assets.spec.parse import IciMetaError, IciSpec, specs_from_manifest
@@ -46,6 +47,7 @@ class IciModel:
     owners: tuple[str, ...] = ()  # the dbt model's owners and tags (meta.dagster.owners, its group's owner,
     tags: Mapping[str, str] = field(default_factory=dict)  # dbt tags), which its ICI assets carry too
     description: str = ""  # the dbt model's own description, which starts each of its ICI assets'
+    reports_dir: str | None = None  # where ici/<model>/report writes its page (None: beside the DuckDB file)
 
 
 def with_model_identity(model: IciModel, asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
@@ -105,6 +107,11 @@ def anomaly_assets(model: IciModel) -> list[dg.AssetsDefinition]:
     return [anomalies_asset(model.spec, model.relation, model.pool, model.kind)]
 
 
+def report_assets(model: IciModel) -> list[dg.AssetsDefinition]:
+    """``ici/<model>/report``: the model's one-page HTML report."""
+    return [report_asset(model.spec, model.reports_dir, model.pool, model.kind)]
+
+
 #: What every model with an ``ici`` meta gets, in order.
 ASSET_BUILDERS: list[AssetBuilder] = [
     whole_period_assets,
@@ -112,6 +119,7 @@ ASSET_BUILDERS: list[AssetBuilder] = [
     partitioned_assets,
     decision_assets,
     anomaly_assets,
+    report_assets,
 ]
 
 
@@ -192,14 +200,18 @@ def ici_definitions(
     builders: list[AssetBuilder] | None = None,
     automation: AutomationSettings | None = None,
     sensor_name: str = "ici_automation",
+    reports_dir: str | None = None,
 ) -> dg.Definitions:
     """The ICI assets and jobs of ``models``, with the resources they use and the sensor that materialises them
-    by themselves (``automation``: its settings; each model's own conditions come from its meta)."""
+    by themselves (``automation``: its settings; each model's own conditions come from its meta). ``reports_dir``:
+    where the models' HTML reports go (None: a ``reports/`` folder beside the DuckDB warehouse)."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list = []
     sensors: list[dg.SensorDefinition] = []
     for model in models:
         model = replace(model, pool=warehouse.pool, kind=warehouse.kind)  # no one-writer pool on a server
+        if reports_dir is not None:
+            model = replace(model, reports_dir=reports_dir)
         built = [with_model_identity(model, a) for build in (builders or ASSET_BUILDERS) for a in build(model)]
         assets += built
         jobs += model_jobs(model, built, dbt_keys)

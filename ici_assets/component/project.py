@@ -114,6 +114,14 @@ class IciDbtProjectComponent(DbtProjectComponent):
             "is publishing on a server) before failing."
         ),
     ] = DEFAULT_LOCK_WAIT_SECONDS
+    reports_dir: Annotated[
+        str | None,
+        dg.Resolver.default(
+            description="Folder the models' HTML reports (`ici/<model>/report`) are written to. Default: a "
+            "`reports/` folder beside the DuckDB warehouse; required when the warehouse is a server.",
+            examples=["{{ context.project_root }}/reports"],
+        ),
+    ] = None
     prepare_if_dev: Annotated[
         bool,
         dg.Resolver.default(
@@ -193,6 +201,7 @@ class IciDbtProjectComponent(DbtProjectComponent):
             compute_pool=ComputePoolResource.of(self.compute_pool or PoolSettings.from_env()),
             automation=self.automation,
             sensor_name=f"ici_automation__{manifest.get('metadata', {}).get('project_name') or 'dbt'}",
+            reports_dir=self.reports_dir,
         )
         return dg.Definitions.merge(dbt_defs, ici)
 

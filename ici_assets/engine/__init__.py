@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .attribution import change_attribution
     from .budget import optimise_budget
     from .effects import linear_ici, total_effects
+    from .holdout import time_split_fit
     from .ici import compute_ici, estimate_ici, ici_from_scm
     from .interventions import Interventional
     from .markov import local_markov_test
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         ChangeFacts,
         EngineResult,
         Facts,
+        HoldoutFacts,
         IciFacts,
         IciResult,
         ResponseFacts,
@@ -61,6 +63,8 @@ _LAZY = {
     "attribute_anomalies": "anomalies",
     "AnomalyFacts": "result",
     "change_attribution": "attribution",
+    "time_split_fit": "holdout",
+    "HoldoutFacts": "result",
     "channel_returns": "returns",
     "optimise_budget": "budget",
     "contributions": "rowwise",
@@ -118,6 +122,7 @@ __all__ = [
     "EngineResult",
     "Facts",
     "FittedSCM",
+    "HoldoutFacts",
     "IciFacts",
     "IciResult",
     "Interventional",
@@ -152,6 +157,7 @@ __all__ = [
     "resampling_plan",
     "sparse_columns",
     "spend_response",
+    "time_split_fit",
     "total_effects",
     "validate_inputs",
 ]

@@ -108,6 +108,19 @@ class ReturnsFacts(Facts):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldoutFacts(Facts):
+    """time_split_fit's own facts (method: the target mechanism's kind): R^2 and mean absolute percentage error of
+    the later periods from the mechanism refitted on the earlier ones, the in-sample R^2, and the rows of each part."""
+
+    holdout_r2: float
+    holdout_mape: float | None
+    in_sample_r2: float
+    n_train: int
+    n_test: int
+    test_fraction: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class BudgetFacts(Facts):
     """optimise_budget's own facts: the total split, the expected uplift, whether the model has no diminishing
     returns (linear), and the plain sentence saying what that means for the split; the Monte Carlo error of the
