@@ -28,6 +28,8 @@ def build_demo_definitions(
     from ici_assets.demo.raw_assets import demo_definitions
     from ici_assets.warehouse.dbt_target import WAREHOUSE_ENV
 
+    if warehouse is None:  # the profile's target, perhaps a server: reports in data/reports beside the project
+        component_args.setdefault("reports_dir", str(Path(project_dir).resolve().parent / "data" / "reports"))
     defs = build_definitions(project_dir, warehouse, target=target, **component_args)
     project = dbt_project(project_dir, component_args.get("profiles_dir"), target)
     env = {WAREHOUSE_ENV: str(Path(warehouse).resolve())} if warehouse else {}

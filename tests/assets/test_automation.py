@@ -78,6 +78,7 @@ def test_defaults_whole_period_and_segments_eager_months_on_cron_all_after_check
         "shares": EAGER,
         "spend_response": EAGER,
         "budget": EAGER,
+        "report": EAGER,  # re-rendered when the fit, the shares or a decision changes
         "shares_by_region": EAGER,
         "shares_by_month": "on cron 0 6 1 * * after upstream checks pass",
     }
