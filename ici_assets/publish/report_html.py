@@ -140,7 +140,8 @@ def drivers_section(d: ReportData) -> str:
         "<p>ICI (intrinsic causal influence) is the share of the variation in "
         f"{e(d.target)} from {e(d.period)} that each node causes by its own movements, not what it passes on from "
         "the nodes upstream of it. It is a share of <em>variation</em> (why one day differs from another), "
-        f"not a share of {e(d.target)} itself: see the next section for that.</p>"
+        f"not a share of {e(d.target)} itself"
+        + (": see the next section for that.</p>" if d.returns is not None and len(d.returns) else ".</p>")
         + img(chart, f"ICI shares of {d.target}")
         + table_html(
             ["node", "share of variation (95 % interval)"],

@@ -67,8 +67,9 @@ def test_every_asset_materialised_with_no_pool(pg_demo):
     keys = {e.asset_key for e in result.get_asset_materialization_events()}
     for path in (["raw", "orders"], ["stg_orders"], ["marketing_nodes"], ["last_click_revenue"]):
         assert dg.AssetKey(path) in keys
-    for name in ("scm", "shares", "ici_vs_last_click"):
+    for name in ("scm", "shares", "ici_vs_last_click", "report"):
         assert dg.AssetKey(["ici", "marketing_nodes", name]) in keys
+    assert dg.AssetKey(["ici", "media_nodes", "report"]) in keys  # reports_dir set by the demo on a server
     graph = pg_demo["defs"].resolve_asset_graph()
     writers = [k for k in graph.get_all_asset_keys() if k.path[0] in ("raw", "ici") or len(k.path) == 1]
     assert writers and all(graph.get(k).assets_def.op.pool is None for k in writers)  # a server: no one-slot pool
@@ -146,6 +147,11 @@ DECISIONS = {
         "SELECT node, total, current, recommended, expected_uplift, uplift_low, uplift_high, at_bound "
         "FROM ici.budget_allocation ORDER BY node",
         ["total", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high"],
+    ),
+    "channel_returns": (
+        "SELECT node, spend, incremental_target, roi, roi_low, roi_high, marginal_roi, spend_share, "
+        "contribution_share FROM ici.channel_returns ORDER BY node",
+        ["spend", "incremental_target", "roi", "roi_low", "roi_high", "marginal_roi", "spend_share"],
     ),
     "anomalies": (
         "SELECT period, unit, node, contribution, deviation, expected, score, flagged, rank, sentence "
