@@ -158,6 +158,15 @@ ICI_DEMO_JOB = dg.define_asset_job(
 )
 
 
+#: The models' reports again, after the backfills: their "why revenue moved" section reads the monthly changes.
+ICI_REPORTS_JOB = dg.define_asset_job(
+    "ici_reports",
+    selection=dg.AssetSelection.tag("dagster/kind/html", ""),
+    description="Every model's HTML report (ici/<model>/report), from the tables published so far",
+    executor_def=dg.in_process_executor,
+)
+
+
 def demo_definitions(project_dir: str | Path, warehouse: WarehouseResource | None = None) -> dg.Definitions:
     """The demo generators (marketing and media models) and the ``ici_demo`` job, for the dbt project there;
     in the one-writer pool unless the warehouse (default: the project's dbt target) is a server."""
@@ -167,6 +176,6 @@ def demo_definitions(project_dir: str | Path, warehouse: WarehouseResource | Non
             build_raw_marketing_tables(resource.pool, resource.kind),
             build_raw_media_tables(resource.pool, resource.kind),
         ],
-        jobs=[ICI_DEMO_JOB],
+        jobs=[ICI_DEMO_JOB, ICI_REPORTS_JOB],
         resources={"demo_dbt": DemoDbtProject(project_dir=str(Path(project_dir).resolve()))},
     )

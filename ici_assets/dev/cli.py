@@ -164,7 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from ici_assets.demo.location import defs as demo_defs
-    from ici_assets.demo.raw_assets import ICI_DEMO_JOB
+    from ici_assets.demo.raw_assets import ICI_DEMO_JOB, ICI_REPORTS_JOB
     from ici_assets.dev.launch import CodeLocationServer, launch_all
 
     defs = demo_defs()  # the demo's code location (its manifest is prepared when missing or stale)
@@ -176,7 +176,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         CodeLocationServer("-w", str(demo_root() / "workspace.yaml"), cwd=demo_root(), daemon=False) as server,
     ):
         results = launch_all(
-            server, defs, instance, first_job=ICI_DEMO_JOB.name, run_config=quiet, partitions=not args.no_partitions
+            server,
+            defs,
+            instance,
+            first_job=ICI_DEMO_JOB.name,
+            run_config=quiet,
+            partitions=not args.no_partitions,
+            last_job=ICI_REPORTS_JOB.name if not args.no_partitions else None,
         )
     result = results[0]
     failed = [r for r in results if not r.success]
@@ -187,10 +193,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     warehouse = resource.get()
     print(f"Warehouse:      {warehouse.location}  (dbt target '{resource.dbt_target}')")
     print(f"Dagster home:   {home}  (run `make dev` to browse lineage, charts and runs)")
-    print(f"Runs:           {len(results)} (ici_demo {result.run_id} + {len(results) - 1} single-run backfills)")
+    print(f"Runs:           {len(results)} (ici_demo {result.run_id}, single-run backfills, then ici_reports)")
     print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
     print_shares(warehouse)
     print_decisions(warehouse)
+    reports = sorted((demo_root() / "data" / "reports").glob("*.html"))  # the demo's reports_dir (defs.yaml)
+    if reports:
+        print("\nReports (one self-contained HTML page per model; open in any browser):")
+        for path in reports:
+            print(f"  {path}")
     print(f"\nDone in {time.perf_counter() - start:.0f} s.")
     return 0
 

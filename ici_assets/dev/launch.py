@@ -194,11 +194,13 @@ def launch_all(
     first_job: str,
     run_config: Mapping[str, Any] | None = None,
     partitions: bool = True,
+    last_job: str | None = None,
     log: Any = print,
 ) -> list[LaunchedRun]:
     """Through the code location, as the UI launches them: ``first_job`` (the demo's ``ici_demo``), then, if it
     succeeded, every partition of each partitioned job in one run per job, those runs launched together (their
-    processes start side by side; their steps take turns in the instance's pools).
+    processes start side by side; their steps take turns in the instance's pools), then ``last_job`` if every run
+    succeeded (the demo's reports, which read what the partitions published).
 
     Launching them while the first run still computes (once it has built what they read) was measured slower
     here: every step then waits for the one-writer pool slot, and a waiting step polls for it."""
@@ -215,4 +217,7 @@ def launch_all(
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
         log(f"{job.name}: {len(keys)} partitions in one run")
         launched.append((job.name, server.launch(job.name, part_config, range_tags(keys))))
-    return results + [server.wait(run_id, job) for job, run_id in launched]
+    results += [server.wait(run_id, job) for job, run_id in launched]
+    if last_job is not None and all(r.success for r in results):
+        results.append(server.run(last_job, run_config))
+    return results
