@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from ici_assets.publish.report_html import SECTIONS
@@ -105,3 +106,17 @@ def test_report_after_the_backfill_says_why_revenue_moved(demo_backfill) -> None
     assert len(months) == 3 and set(months[:2]) == {CTR_DROP_MONTH, "2025-04"}, months
     paragraphs = {re.search(r"<b>(\d{4}-\d{2})</b>", p).group(1): p for p in changes.split("</p>")[1:-1]}
     assert all("social_clicks" in paragraphs[m] for m in (CTR_DROP_MONTH, "2025-04")), paragraphs
+
+
+def test_largest_months_by_absolute_change() -> None:
+    from ici_assets.assets.report import largest_months
+
+    rows = [
+        (m, n, c)
+        for m, c in (("2025-01", 1.0), ("2025-02", -5.0), ("2025-03", 3.0), ("2025-04", -2.0))
+        for n in ("a", "b")
+    ]
+    frame = pd.DataFrame(rows, columns=["period", "node", "observed_change"])
+    top = largest_months(frame)
+    assert top["period"].drop_duplicates().tolist() == ["2025-02", "2025-03", "2025-04"]
+    assert len(top) == 6 and largest_months(frame.iloc[:0]) is None and largest_months(None) is None

@@ -81,3 +81,19 @@ def test_returns_and_budget_sections_with_their_numbers() -> None:
         "today's total",
         "+20 %",
     ]
+
+
+def test_transforms_and_changes_sections_only_when_given() -> None:
+    changes = pd.DataFrame(
+        {
+            "period": ["2025-03-01", "2025-03-01"],
+            "node": ["social_clicks", "demand"],
+            "observed_change": [-9.0, -9.0],
+            "sentence": ["Revenue fell 15 %, mostly social_clicks.", "Revenue fell 15 %, mostly social_clicks."],
+        }
+    )
+    html = render_report(data(transforms=["tv: geometric decay 0.7"], changes=changes))
+    ids = re.findall(r'<section id="(\w+)">', html)
+    assert ids == ["answer", "drivers", "fit", "transforms", "changes", "checks", "glossary"]
+    assert "<li>tv: geometric decay 0.7</li>" in html
+    assert html.count("<b>2025-03</b>: Revenue fell 15 %, mostly social_clicks.") == 1  # one line per month
