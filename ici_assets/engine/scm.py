@@ -31,7 +31,8 @@ def ordered_parents(graph: nx.DiGraph, node: Any) -> list[Any]:
 class FittedSCM:
     """A fitted additive-noise SCM: graph, one mechanism per node, residual noises, R^2. Picklable.
 
-    Roots are their empirical distribution (noise = the column itself). `periods` holds each row's
+    Roots are their empirical distribution (noise = the column itself). `calibration` is set on a model
+    calibrated to lift tests (:func:`calibration.calibrate_scm`): which coefficients moved, and by how much. `periods` holds each row's
     period code (0..n_periods-1, in time order) when the model was fitted with a time column, so the
     bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
     """
@@ -51,6 +52,7 @@ class FittedSCM:
     transforms: dict[Any, Any] = field(default_factory=dict)
     transform_flags: dict[Any, list[str]] = field(default_factory=dict)
     transform_state: Any = field(default=None, repr=False)
+    calibration: Any = field(default=None, repr=False)
 
     @property
     def kinds(self) -> dict[Any, str]:

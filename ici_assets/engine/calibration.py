@@ -1,0 +1,274 @@
+"""Calibrating a linear SCM to lift tests: the experiments pin down the confounding bias of the tested paths.
+
+Why not a prior. Thousands of observational rows give a precise but biased coefficient when spend follows a demand
+signal that is not a node: precision-weighting a lift test against them leaves the bias in place (the test is
+outvoted, see docs/engine.md). So the bias is a free parameter that only the experiment identifies.
+
+The model. For a tested node s and the edge s -> c chosen to carry the calibration (``edges``; default: s's only
+child on a path to the target, else its direct edge into the target), c's equation is read as
+c = f(parents) + delta_s (s - mean s) + e with e uncorrelated with the parents: the hidden confounder reaches c's
+parents only through s (it drives the spend, and the spend's other co-parents are independent of it given s).
+Least squares then estimates b_cs + delta_s for s and the other coefficients without bias, so the calibrated model
+keeps every other coefficient at its least-squares value (they are the least-squares fit given the bias term) and
+moves b_cs by -delta_s. The deltas (one per tested node) minimise sum_k ((implied_k - lift_k) / lift_se_k)^2, the
+implied lift of test k being the target's expected change under do(s_k := s_k + spend_change_k spread over the
+test): a_s * spend_change with a_s the total effect through every path (linear, no carryover). One test per node
+fits exactly; several tests on a node give their precision-weighted mean; tests on nested nodes are solved jointly
+(least squares over the deltas).
+
+ICI of the calibrated model (the definition, testable): noise_c = c - f_calibrated(parents), which now co-varies
+with s; ICI is computed on the SCM in which every node's noise is independent of the others (as the estimators
+sample it): ICI_j = a_j^2 Var(noise_j) in closed form. The hidden confounder's part of the child is credited to the
+child's own noise, the spend gets its variation times its experimental return. The covariance the definition leaves
+out (2 a_s a_c Cov(noise_s, noise_c), summed over pairs) is reported as ``noise_covariance_share`` of Var(target):
+the part of the target's variance that the independent-noise model does not reproduce.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .effects import total_effects
+from .experiments import validate_lift_tests
+from .mechanisms import LinearMechanism
+from .result import EngineResult, Facts
+from .scm import FittedSCM
+from .validation import relevant_nodes
+
+CALIBRATION_COLUMNS = [
+    "test",
+    "node",
+    "child",
+    "unit",
+    "start_period",
+    "end_period",
+    "spend_change",
+    "lift",
+    "lift_se",
+    "implied_before",
+    "implied_after",
+    "z_before",
+    "z_after",
+]
+
+ICI_DEFINITION = "independent_noise"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What calibration moved: per tested node, the edge (node, child) and the shift of its coefficient."""
+
+    edges: dict[Any, Any]
+    shift: dict[Any, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalibrationFacts(Facts):
+    """calibrate_scm's own facts: per tested node the calibrated edge, its coefficient and the node's total effect
+    on the target (its marginal return) before and after, the calibrated return's standard error (from the tests),
+    the chi-square of the tests after calibration and its degrees of freedom (tests - tested nodes), the ICI
+    definition used, the share of Var(target) in noise covariances the definition leaves out, and the calibrated
+    SCM (not in ``as_dict``)."""
+
+    edges: dict[str, str]
+    coefficient_before: dict[str, float]
+    coefficient_after: dict[str, float]
+    return_before: dict[str, float]
+    return_after: dict[str, float]
+    return_after_se: dict[str, float]
+    chi2: float
+    chi2_dof: int
+    ici_definition: str = ICI_DEFINITION
+    noise_covariance_share: float = 0.0
+    scm: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
+
+
+def _check_linear(scm: FittedSCM, order: list[Any]) -> None:
+    bad = [n for n in order if scm.kinds[n] not in ("root", "linear")]
+    if bad:
+        raise ValueError(
+            f"calibration to lift tests needs linear mechanisms; node(s) {bad!r} are nonlinear: fit with "
+            "mechanisms='linear' (nonlinear calibration is not built yet)"
+        )
+    if scm.transforms:
+        raise ValueError(
+            f"calibration with learned carryover or saturation (node(s) {sorted(map(str, scm.transforms))!r}) is not "
+            "built yet: fit without transforms= to calibrate"
+        )
+
+
+def _choose_edge(scm: FittedSCM, node: Any, target: Any, order: list[Any], given: Mapping[Any, Any]) -> Any:
+    """The child whose coefficient on `node` carries the calibration (see the module docstring)."""
+    on_path = [c for c in scm.graph.successors(node) if c in order]
+    if node in given:
+        child = given[node]
+        if child not in on_path:
+            raise ValueError(
+                f"edges[{node!r}] = {child!r} is not an edge from {node!r} on a path to {target!r}; "
+                f"use one of {sorted(map(str, on_path))!r}"
+            )
+        return child
+    if len(on_path) == 1:
+        return on_path[0]
+    if target in on_path:
+        return target
+    raise ValueError(
+        f"node {node!r} reaches {target!r} through several children ({sorted(map(str, on_path))!r}) and has no "
+        f"direct edge into it: say which edge carries the confounding, e.g. edges={{{node!r}: {on_path[0]!r}}}"
+    )
+
+
+def calibrate_scm(
+    scm: FittedSCM,
+    target: Any,
+    tests: pd.DataFrame,
+    *,
+    edges: Mapping[Any, Any] | None = None,
+    units: Any = None,
+) -> EngineResult[CalibrationFacts]:
+    """Calibrate a linear SCM to lift tests: one row per test with the lift implied before and after, the measured
+    lift and the z-scores; ``facts.scm`` is the calibrated model (its ICI: ``estimate_ici(facts.scm, target,
+    n_bootstrap=0)``, under the independent-noise definition of the module docstring). The tests are validated first
+    (``validate_lift_tests``: nodes, the SCM's periods when it knows its time column, ``units`` when given); the
+    implied lift of a test is a_s x spend_change, so with linear mechanisms and no carryover the unit and the period
+    of a test do not change it. ``edges`` {tested node: child} chooses the edge whose coefficient moves."""
+    start = time.perf_counter()
+    if target not in scm.graph:
+        raise ValueError(f"target {target!r} is not a node of the fitted SCM's graph")
+    order = relevant_nodes(scm.graph, target)
+    _check_linear(scm, order)
+    tests = validate_lift_tests(tests, scm.order, periods=scm.period_values, units=units)
+    if tests.empty:
+        raise ValueError("no lift tests given: calibration needs at least one row")
+    for label, row in tests.iterrows():
+        if row["node"] not in order or row["node"] == target:
+            raise ValueError(
+                f"lift test row {label!r}: node {row['node']!r} has no directed path to {target!r} in the graph, so "
+                "the model implies a lift of 0: add the path or drop the test"
+            )
+    tested = list(dict.fromkeys(tests["node"]))
+    chosen = {s: _choose_edge(scm, s, target, order, edges or {}) for s in tested}
+    base = {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}
+    spend = tests["spend_change"].to_numpy(float)
+    lift = tests["lift"].to_numpy(float)
+    se = tests["lift_se"].to_numpy(float)
+    which = [tested.index(s) for s in tests["node"]]
+
+    def effects(shift: np.ndarray) -> dict[Any, float]:
+        coefs = {c: dict(b) for c, b in base.items()}
+        for i, s in enumerate(tested):
+            coefs[chosen[s]][s] = coefs[chosen[s]][s] + shift[i]
+        return total_effects(order, coefs, target)
+
+    def returns(shift: np.ndarray) -> np.ndarray:
+        a = effects(shift)
+        return np.array([a[s] for s in tested])
+
+    def residuals(shift: np.ndarray) -> np.ndarray:
+        return (returns(shift)[which] * spend - lift) / se
+
+    zero = np.zeros(len(tested))
+    fit = optimize.least_squares(residuals, zero, method="trf", x_scale=1.0, xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    shift = fit.x
+    before, after = returns(zero), returns(shift)
+    jac_r = _jacobian(returns, shift)  # d returns / d shift
+    jac = fit.jac
+    cov = np.linalg.pinv(jac.T @ jac)
+    ret_se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", jac_r, cov, jac_r), 0.0))
+    implied_before = before[which] * spend
+    implied_after = after[which] * spend
+    table = pd.DataFrame(
+        {
+            "test": list(tests.index),
+            "node": tests["node"].to_numpy(),
+            "child": [chosen[s] for s in tests["node"]],
+            "unit": tests["unit"].to_numpy(),
+            "start_period": tests["start_period"].to_numpy(),
+            "end_period": tests["end_period"].to_numpy(),
+            "spend_change": spend,
+            "lift": lift,
+            "lift_se": se,
+            "implied_before": implied_before,
+            "implied_after": implied_after,
+            "z_before": (implied_before - lift) / se,
+            "z_after": (implied_after - lift) / se,
+        },
+        columns=CALIBRATION_COLUMNS,
+    )
+    calibrated = _apply(scm, Calibration(chosen, {s: float(shift[i]) for i, s in enumerate(tested)}))
+    key = {s: f"{s} -> {chosen[s]}" for s in tested}
+    facts = CalibrationFacts(
+        method="calibrated_linear",
+        target=str(target),
+        n_rows=len(scm.data),
+        seed=scm.seed,
+        n_periods=scm.n_periods,
+        edges={str(s): str(chosen[s]) for s in tested},
+        coefficient_before={key[s]: float(base[chosen[s]][s]) for s in tested},
+        coefficient_after={key[s]: float(base[chosen[s]][s] + shift[i]) for i, s in enumerate(tested)},
+        return_before={str(s): float(before[i]) for i, s in enumerate(tested)},
+        return_after={str(s): float(after[i]) for i, s in enumerate(tested)},
+        return_after_se={str(s): float(ret_se[i]) for i, s in enumerate(tested)},
+        chi2=float(np.sum(residuals(shift) ** 2)),
+        chi2_dof=len(tests) - len(tested),
+        noise_covariance_share=noise_covariance_share(calibrated, target),
+        scm=calibrated,
+        seconds=time.perf_counter() - start,
+    )
+    return EngineResult(table, facts)
+
+
+def _jacobian(fn: Any, x: np.ndarray) -> np.ndarray:
+    """Central finite differences of a vector function (exact for the linear maps of the usual case)."""
+    y0 = fn(x)
+    out = np.empty((len(y0), len(x)))
+    for j in range(len(x)):
+        h = 1e-4 * max(1.0, abs(x[j]))
+        e = np.zeros(len(x))
+        e[j] = h
+        out[:, j] = (fn(x + e) - fn(x - e)) / (2 * h)
+    return out
+
+
+def _apply(scm: FittedSCM, calibration: Calibration) -> FittedSCM:
+    """The SCM with each calibrated edge's coefficient shifted: f_c(parents) + shift (s - mean s), so the noise of c
+    keeps mean 0 and every other coefficient keeps its least-squares value; noises and R^2 recomputed."""
+    mechanisms, noise, r2 = dict(scm.mechanisms), dict(scm.noise), dict(scm.r2)
+    for s, c in calibration.edges.items():
+        mech = mechanisms[c]
+        assert isinstance(mech, LinearMechanism)
+        moved = deepcopy(mech)
+        i = scm.parents[c].index(s)
+        mean_s = float(scm.data[s].to_numpy(dtype=float).mean())
+        moved.coef_ = np.array(moved.coef_, dtype=float)
+        moved.coef_[i] += calibration.shift[s]
+        moved.intercept_ = float(moved.intercept_ - calibration.shift[s] * mean_s)
+        mechanisms[c] = moved
+    for c in set(calibration.edges.values()):
+        X = scm.data[scm.parents[c]].to_numpy(dtype=float)
+        y = scm.data[c].to_numpy(dtype=float)
+        noise[c] = mechanisms[c].noise(X, y)
+        var = y.var()
+        r2[c] = float(1.0 - noise[c].var() / var) if var > 0 else 0.0
+    return replace(scm, mechanisms=mechanisms, noise=noise, r2=r2, calibration=calibration)
+
+
+def noise_covariance_share(scm: FittedSCM, target: Any) -> float:
+    """The share of Var(target) (data) that is covariance between noise terms, 2 sum_{j<k} a_j a_k Cov(N_j, N_k):
+    what the independent-noise ICI leaves out (about 0 for a least-squares fit of a graph the data agree with)."""
+    order = relevant_nodes(scm.graph, target)
+    coefs = {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}
+    a = total_effects(order, coefs, target)
+    Z = np.column_stack([a[n] * (scm.noise[n] - scm.noise[n].mean()) for n in order])
+    C = Z.T @ Z / len(Z)
+    var_y = float(np.var(scm.data[target].to_numpy(dtype=float)))
+    cross = float(C.sum() - np.trace(C))
+    return cross / var_y if var_y > 0 else 0.0
