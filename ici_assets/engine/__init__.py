@@ -3,8 +3,8 @@ SCM answers (spend response curves, attribution of a change between two samples,
 nodes behind one unit-period's anomaly).
 
 Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution, attribute_anomalies,
-fit_transforms, calibrate_scm, confounding_sensitivity) returns an :class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one
-vocabulary for all), and
+fit_transforms, calibrate_scm, confounding_sensitivity) returns an :class:`EngineResult`: ``.table`` (a DataFrame)
+and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
 takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
 """

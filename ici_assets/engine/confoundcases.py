@@ -66,7 +66,9 @@ def confounded_truth(
             var[n] = sd**2 + c.get(hidden, 0.0) ** 2 * h_sd**2
     else:
         for n in nodes:
-            own = data[n].to_numpy(dtype=float) - sum(b * data[p].to_numpy(dtype=float) for p, b in coefs.get(n, {}).items())
+            own = data[n].to_numpy(dtype=float)
+            for p, b in coefs.get(n, {}).items():
+                own = own - b * data[p].to_numpy(dtype=float)
             var[n] = float(np.var(own))
     ici = {n: a[n] ** 2 * var[n] for n in nodes}
     total = sum(ici.values())

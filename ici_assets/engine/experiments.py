@@ -60,8 +60,8 @@ def validate_lift_tests(
         data_periods = _periods(list(periods))
         span = (data_periods.min(), data_periods.max())
     problems: list[str] = []
-    for label, row in out.iterrows():
-        what = _describe(label, tests.loc[label])
+    for pos, (label, row) in enumerate(out.iterrows()):
+        what = _describe(label, tests.iloc[pos])
         if row["node"] not in known:
             problems.append(f"{what}: unknown node {row['node']!r}; use one of {', '.join(map(repr, known))}")
         if unit_set is not None and not pd.isna(row["unit"]) and row["unit"] not in unit_set:
@@ -94,8 +94,9 @@ def _overlaps(parsed: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
     problems: list[str] = []
     labels = list(parsed.index)
     for i, a in enumerate(labels):
-        for b in labels[i + 1 :]:
-            ra, rb = parsed.loc[a], parsed.loc[b]
+        for j in range(i + 1, len(labels)):
+            b = labels[j]
+            ra, rb = parsed.iloc[i], parsed.iloc[j]
             if ra["node"] != rb["node"] or pd.isna(ra["start_period"]) or pd.isna(rb["start_period"]):
                 continue
             same_unit = pd.isna(ra["unit"]) or pd.isna(rb["unit"]) or ra["unit"] == rb["unit"]
@@ -105,7 +106,7 @@ def _overlaps(parsed: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
                 continue
             if same_unit and intersect:
                 problems.append(
-                    f"{_describe(b, raw.loc[b])}: overlaps lift test row {a!r} on the same node and unit; "
+                    f"{_describe(b, raw.iloc[j])}: overlaps lift test row {a!r} on the same node and unit; "
                     "one intervention per node and unit at a time (merge them or drop one)"
                 )
     return problems

@@ -75,9 +75,7 @@ EDIT_COLUMNS = [
 ]
 
 
-def suggest_edits(
-    data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01, min_abs_corr: float = 0.0
-) -> pd.DataFrame:
+def suggest_edits(data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01, min_abs_corr: float = 0.0) -> pd.DataFrame:
     """Which edge the data contradict: for every statement X _||_ Z | parents(X) the local Markov test rejects (at
     family-wise `alpha`, Bonferroni, and |partial corr| >= `min_abs_corr`, as the graph check), the edges Z -> X and
     X -> Z that keep the graph acyclic, each re-tested: one row per edit, ranked by the rejection left after it

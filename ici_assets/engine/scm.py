@@ -32,9 +32,9 @@ class FittedSCM:
     """A fitted additive-noise SCM: graph, one mechanism per node, residual noises, R^2. Picklable.
 
     Roots are their empirical distribution (noise = the column itself). `calibration` is set on a model
-    calibrated to lift tests (:func:`calibration.calibrate_scm`): which coefficients moved, and by how much. `periods` holds each row's
-    period code (0..n_periods-1, in time order) when the model was fitted with a time column, so the
-    bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
+    calibrated to lift tests (:func:`calibration.calibrate_scm`): which coefficients moved, and by how much.
+    `periods` holds each row's period code (0..n_periods-1, in time order) when the model was fitted with a
+    time column, so the bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
     """
 
     graph: nx.DiGraph
