@@ -7,6 +7,7 @@ small matrix inversions, so it is fast (milliseconds at 20,000 rows).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
@@ -75,12 +76,25 @@ EDIT_COLUMNS = [
 ]
 
 
-def suggest_edits(data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01, min_abs_corr: float = 0.0) -> pd.DataFrame:
+def suggest_edits(
+    data: pd.DataFrame,
+    graph: GraphLike,
+    alpha: float = 0.01,
+    min_abs_corr: float = 0.0,
+    *,
+    roots: Iterable[Any] = (),
+) -> pd.DataFrame:
     """Which edge the data contradict: for every statement X _||_ Z | parents(X) the local Markov test rejects (at
     family-wise `alpha`, Bonferroni, and |partial corr| >= `min_abs_corr`, as the graph check), the edges Z -> X and
     X -> Z that keep the graph acyclic, each re-tested: one row per edit, ranked by the rejection left after it
-    (statements still rejected, then their sum of squared Fisher z), best first. Empty when nothing is rejected."""
+    (statements still rejected, then their sum of squared Fisher z), best first. Empty when nothing is rejected.
+    `roots`: nodes the time order keeps without causes in the data (spend set before the period): no edit adds a
+    parent to them."""
     g = validate_data(data, graph)
+    fixed = set(roots)
+    unknown = sorted(map(str, fixed - set(g.nodes)))
+    if unknown:
+        raise ValueError(f"roots {unknown!r} are not nodes of the graph: fix the names")
     table = local_markov_test(data, g, alpha=alpha)
     bad = table[table["rejected_bonferroni"] & (table["partial_corr"].abs() >= min_abs_corr)]
     n_before, z2_before = _rejection(data, g, alpha, min_abs_corr)
@@ -89,7 +103,7 @@ def suggest_edits(data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01, min
     for _, st in bad.iterrows():
         x, z = st["node"], st["independent_of"]
         for parent, child in ((z, x), (x, z)):
-            if (parent, child) in seen or g.has_edge(parent, child) or nx.has_path(g, child, parent):
+            if (parent, child) in seen or child in fixed or g.has_edge(parent, child) or nx.has_path(g, child, parent):
                 continue
             seen.add((parent, child))
             edited = nx.DiGraph(g)

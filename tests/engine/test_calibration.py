@@ -147,3 +147,8 @@ def test_missing_edge_fails_the_check_and_is_ranked_first():
     assert edits.loc[0, "rejected_after"] == 0 < edits.loc[0, "rejected_before"]
     full = [*edges, MISSING_EDGE]
     assert suggest_edits(data, full).empty
+    # the time order: spend is set before the period, so no edit gives tv_spend a parent
+    kept = suggest_edits(data, edges, roots=["demand", "tv_spend", "social_spend"])
+    assert "tv_spend" not in set(kept["child"]) and len(kept) == len(edits) - 1
+    with pytest.raises(ValueError, match="'tv'"):
+        suggest_edits(data, edges, roots=["tv"])
