@@ -22,11 +22,15 @@ sample it): ICI_j = a_j^2 Var(noise_j) in closed form. The hidden confounder's p
 child's own noise, the spend gets its variation times its experimental return. The covariance the definition leaves
 out (2 a_s a_c Cov(noise_s, noise_c), summed over pairs) is reported as ``noise_covariance_share`` of Var(target):
 the part of the target's variance that the independent-noise model does not reproduce.
+
+Intervals: a bootstrap resample of the calibrated SCM is fitted by least squares and calibrated again with each lift
+redrawn from N(lift, lift_se) (``Calibration.reapply``, called by ``FittedSCM.refit``).
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
@@ -64,10 +68,80 @@ ICI_DEFINITION = "independent_noise"
 
 @dataclass(frozen=True)
 class Calibration:
-    """What calibration moved: per tested node, the edge (node, child) and the shift of its coefficient."""
+    """What calibration moved (per tested node: the edge (node, child) and the shift of its coefficient) and what
+    it was calibrated to (target and the validated tests), so a bootstrap resample can calibrate again."""
 
     edges: dict[Any, Any]
     shift: dict[Any, float]
+    target: Any = None
+    tests: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def reapply(self, scm: FittedSCM, rows: np.ndarray) -> FittedSCM:
+        """Calibrate a least-squares refit (a bootstrap resample on `rows`) again, each lift redrawn from
+        N(lift, lift_se) with a seed derived from the SCM's seed and the rows: the resample's calibrated model
+        carries the tests' uncertainty as well as the data's."""
+        assert self.tests is not None
+        missing = [n for n in [self.target, *self.edges, *self.edges.values()] if n not in scm.graph]
+        if missing:
+            raise ValueError(f"the calibrated SCM was restricted to nodes without {missing!r}: keep the tested paths")
+        rng = np.random.default_rng([scm.seed, zlib.crc32(np.ascontiguousarray(rows).tobytes())])
+        tests = self.tests.assign(
+            lift=self.tests["lift"] + rng.standard_normal(len(self.tests)) * self.tests["lift_se"]
+        )
+        plain = replace(scm, calibration=None)
+        shift = _solve(plain, self.target, tests, self.edges).shift
+        return _apply(plain, replace(self, shift=shift))
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """The deltas and what they imply: returns before and after, their Jacobian, the fit's residuals."""
+
+    tested: list[Any]
+    shift: dict[Any, float]
+    before: np.ndarray
+    after: np.ndarray
+    which: list[int]
+    residuals: np.ndarray
+    return_se: np.ndarray
+    base: dict[Any, dict[Any, float]]
+
+
+def _solve(scm: FittedSCM, target: Any, tests: pd.DataFrame, chosen: Mapping[Any, Any]) -> _Solution:
+    """The shifts of the chosen edges' coefficients minimising the tests' squared z-scores (module docstring)."""
+    order = relevant_nodes(scm.graph, target)
+    tested = list(dict.fromkeys(tests["node"]))
+    base = {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}
+    spend = tests["spend_change"].to_numpy(float)
+    lift = tests["lift"].to_numpy(float)
+    se = tests["lift_se"].to_numpy(float)
+    which = [tested.index(s) for s in tests["node"]]
+
+    def returns(shift: np.ndarray) -> np.ndarray:
+        coefs = {c: dict(b) for c, b in base.items()}
+        for i, s in enumerate(tested):
+            coefs[chosen[s]][s] = coefs[chosen[s]][s] + shift[i]
+        a = total_effects(order, coefs, target)
+        return np.array([a[s] for s in tested])
+
+    def residuals(shift: np.ndarray) -> np.ndarray:
+        return (returns(shift)[which] * spend - lift) / se
+
+    zero = np.zeros(len(tested))
+    fit = optimize.least_squares(residuals, zero, method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    jac_r = _jacobian(returns, fit.x)  # d returns / d shift
+    cov = np.linalg.pinv(fit.jac.T @ fit.jac)
+    ret_se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", jac_r, cov, jac_r), 0.0))
+    return _Solution(
+        tested,
+        {s: float(fit.x[i]) for i, s in enumerate(tested)},
+        returns(zero),
+        returns(fit.x),
+        which,
+        residuals(fit.x),
+        ret_se,
+        base,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,33 +230,9 @@ def calibrate_scm(
             )
     tested = list(dict.fromkeys(tests["node"]))
     chosen = {s: _choose_edge(scm, s, target, order, edges or {}) for s in tested}
-    base = {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}
-    spend = tests["spend_change"].to_numpy(float)
-    lift = tests["lift"].to_numpy(float)
-    se = tests["lift_se"].to_numpy(float)
-    which = [tested.index(s) for s in tests["node"]]
-
-    def effects(shift: np.ndarray) -> dict[Any, float]:
-        coefs = {c: dict(b) for c, b in base.items()}
-        for i, s in enumerate(tested):
-            coefs[chosen[s]][s] = coefs[chosen[s]][s] + shift[i]
-        return total_effects(order, coefs, target)
-
-    def returns(shift: np.ndarray) -> np.ndarray:
-        a = effects(shift)
-        return np.array([a[s] for s in tested])
-
-    def residuals(shift: np.ndarray) -> np.ndarray:
-        return (returns(shift)[which] * spend - lift) / se
-
-    zero = np.zeros(len(tested))
-    fit = optimize.least_squares(residuals, zero, method="trf", x_scale=1.0, xtol=1e-15, ftol=1e-15, gtol=1e-15)
-    shift = fit.x
-    before, after = returns(zero), returns(shift)
-    jac_r = _jacobian(returns, shift)  # d returns / d shift
-    jac = fit.jac
-    cov = np.linalg.pinv(jac.T @ jac)
-    ret_se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", jac_r, cov, jac_r), 0.0))
+    sol = _solve(scm, target, tests, chosen)
+    spend, lift, se = (tests[c].to_numpy(float) for c in ("spend_change", "lift", "lift_se"))
+    before, after, which, base = sol.before, sol.after, sol.which, sol.base
     implied_before = before[which] * spend
     implied_after = after[which] * spend
     table = pd.DataFrame(
@@ -203,7 +253,7 @@ def calibrate_scm(
         },
         columns=CALIBRATION_COLUMNS,
     )
-    calibrated = _apply(scm, Calibration(chosen, {s: float(shift[i]) for i, s in enumerate(tested)}))
+    calibrated = _apply(scm, Calibration(chosen, sol.shift, target, tests))
     key = {s: f"{s} -> {chosen[s]}" for s in tested}
     facts = CalibrationFacts(
         method="calibrated_linear",
@@ -213,11 +263,11 @@ def calibrate_scm(
         n_periods=scm.n_periods,
         edges={str(s): str(chosen[s]) for s in tested},
         coefficient_before={key[s]: float(base[chosen[s]][s]) for s in tested},
-        coefficient_after={key[s]: float(base[chosen[s]][s] + shift[i]) for i, s in enumerate(tested)},
+        coefficient_after={key[s]: float(base[chosen[s]][s] + sol.shift[s]) for s in tested},
         return_before={str(s): float(before[i]) for i, s in enumerate(tested)},
         return_after={str(s): float(after[i]) for i, s in enumerate(tested)},
-        return_after_se={str(s): float(ret_se[i]) for i, s in enumerate(tested)},
-        chi2=float(np.sum(residuals(shift) ** 2)),
+        return_after_se={str(s): float(sol.return_se[i]) for i, s in enumerate(tested)},
+        chi2=float(np.sum(sol.residuals**2)),
         chi2_dof=len(tests) - len(tested),
         noise_covariance_share=noise_covariance_share(calibrated, target),
         scm=calibrated,

@@ -190,11 +190,6 @@ def resampling_plan(
     """Rows, or circular blocks of periods ('auto': blocks when the SCM knows each row's period)."""
     if resampling not in RESAMPLING:
         raise ValueError(f"unknown resampling {resampling!r}: use one of {', '.join(map(repr, RESAMPLING))}")
-    if scm.calibration is not None:
-        raise ValueError(
-            "intervals of an SCM calibrated to lift tests are not built yet (a resample would refit the coefficients "
-            "the experiments moved): pass n_bootstrap=0 for the calibrated point estimate"
-        )
     n = len(scm.data)
     if resampling == "row" or (resampling == "auto" and scm.periods is None):
         return Plan(n)

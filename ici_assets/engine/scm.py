@@ -107,7 +107,8 @@ class FittedSCM:
     def refit(self, rows: np.ndarray) -> FittedSCM:
         """The same kinds refitted on the given rows (with repeats): one bootstrap resample. Learned transforms
         keep their families and refit their parameters on the same rows (each row's lag window from the original
-        series), so the resample's transformed series carry the parameters' uncertainty."""
+        series), so the resample's transformed series carry the parameters' uncertainty. A model calibrated to lift
+        tests is calibrated again on the resample (``Calibration.reapply``)."""
         data, transforms = self.data, self.transforms
         if self.transform_state is not None:  # learned transforms: their parameters refitted on the resample too
             columns, transforms = self.transform_state.refit(rows)
@@ -120,7 +121,7 @@ class FittedSCM:
         with serial():
             noise, r2 = _fit_all(sample.to_numpy(dtype=float), self.order, self.parents, mechs)
         periods = None if self.periods is None else self.periods[rows]
-        return replace(
+        out = replace(
             self,
             mechanisms=mechs,
             noise=noise,
@@ -131,6 +132,8 @@ class FittedSCM:
             transforms=transforms,
             transform_state=None,
         )
+        # calibrated to lift tests: calibrate the resample again, each lift redrawn within its standard error
+        return out if self.calibration is None else self.calibration.reapply(out, rows)
 
     def to_dowhy(self) -> Any:
         """Return a fitted dowhy.gcm.InvertibleStructuralCausalModel wrapping the same mechanisms."""

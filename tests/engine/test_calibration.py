@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ici_assets.engine import estimate_ici, fit_scm
+from ici_assets.engine import estimate_ici, fit_scm, spend_response
 from ici_assets.engine.calibration import calibrate_scm
 from ici_assets.engine.confoundcases import (
     CONFOUNDED_EDGES,
@@ -66,14 +66,28 @@ def test_two_tests_on_one_node_give_their_precision_weighted_mean(confounded):
     )
 
 
-def test_calibration_refuses_bootstrap_and_nonlinear(confounded):
+def test_calibrated_intervals_carry_the_tests_uncertainty(confounded):
     df, scm = confounded
-    calibrated = calibrate_scm(scm, "revenue", lift_test()).facts.scm
-    with pytest.raises(ValueError, match="n_bootstrap=0"):
-        estimate_ici(calibrated, "revenue", n_bootstrap=5)
+    calibrated = calibrate_scm(scm, "revenue", lift_test(measured_return=1.02, relative_se=0.10)).facts.scm
+    truth = confounded_truth(df)["shares"]
+    shares = estimate_ici(calibrated, "revenue", n_bootstrap=100, seed=1).table.set_index("node")
+    assert all(shares.loc[n, "share_low"] <= truth[n] <= shares.loc[n, "share_high"] for n in truth)
+    plain = estimate_ici(scm, "revenue", n_bootstrap=100, seed=1).table.set_index("node")
+    assert plain.loc["tv_spend", "share_low"] > truth["tv_spend"]  # the uncalibrated interval misses the truth
+    # every resample recalibrates with the lift redrawn: the return's interval is the test's, 1.02 +- 1.96 x 0.102
+    row = spend_response(calibrated, "revenue", "tv_spend", [100.0], n_bootstrap=100, seed=1).table.iloc[0]
+    assert row["current_marginal_return"] == pytest.approx(1.02, rel=1e-9)
+    assert row["current_marginal_low"] < 1.0 < row["current_marginal_high"]
+    assert 0.33 < row["current_marginal_high"] - row["current_marginal_low"] < 0.50
+
+
+def test_calibration_refuses_nonlinear_and_unreachable_nodes(confounded):
+    df, scm = confounded
     nonlinear = fit_scm(df, CONFOUNDED_EDGES, mechanisms={"revenue": "poly2"}, time_column="date")
     with pytest.raises(ValueError, match="'revenue'.*nonlinear"):
         calibrate_scm(nonlinear, "revenue", lift_test())
+    with pytest.raises(ValueError, match="row 0: node 'search_clicks' has no directed path to 'tv_spend'"):
+        calibrate_scm(scm, "tv_spend", lift_test(node="search_clicks"))
 
 
 def test_lift_test_validation_names_the_row(confounded):
