@@ -60,6 +60,7 @@ def main() -> None:
                 "max_share_err_calibrated": max(abs(cal[n] - truth[n]) for n in truth),
                 "max_share_err_uncalibrated": max(abs(unc[n] - truth[n]) for n in truth),
                 "noise_cov_share": f.noise_covariance_share,
+                "confounder_r2_needed": f.confounder_r2_needed["tv_spend"],
             }
         )
         if seed == 0:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .anomalies import attribute_anomalies
     from .attribution import change_attribution
     from .budget import optimise_budget
-    from .calibration import CalibrationFacts, calibrate_scm
+    from .calibration import CalibrationFacts, calibrate_scm, lift_test_disagreements
     from .effects import linear_ici, total_effects
     from .experiments import validate_lift_tests
     from .ici import compute_ici, estimate_ici, ici_from_scm
@@ -65,6 +65,7 @@ _LAZY = {
     "optimise_budget": "budget",
     "calibrate_scm": "calibration",
     "CalibrationFacts": "calibration",
+    "lift_test_disagreements": "calibration",
     "validate_lift_tests": "experiments",
     "suggest_edits": "markov",
     "confounding_sensitivity": "sensitivity",
@@ -149,6 +150,7 @@ __all__ = [
     "fit_transforms",
     "flag_sparse_nodes",
     "ici_from_scm",
+    "lift_test_disagreements",
     "linear_ici",
     "local_markov_test",
     "make_mechanism",

@@ -41,10 +41,11 @@ import pandas as pd
 from scipy import optimize
 
 from .effects import total_effects
-from .experiments import validate_lift_tests
+from .experiments import format_period, validate_lift_tests
 from .mechanisms import LinearMechanism
 from .result import EngineResult, Facts
 from .scm import FittedSCM
+from .sensitivity import edge_t_statistics, robustness_value
 from .validation import relevant_nodes
 
 CALIBRATION_COLUMNS = [
@@ -149,8 +150,10 @@ class CalibrationFacts(Facts):
     """calibrate_scm's own facts: per tested node the calibrated edge, its coefficient and the node's total effect
     on the target (its marginal return) before and after, the calibrated return's standard error (from the tests),
     the chi-square of the tests after calibration and its degrees of freedom (tests - tested nodes), the ICI
-    definition used, the share of Var(target) in noise covariances the definition leaves out, and the calibrated
-    SCM (not in ``as_dict``)."""
+    definition used, the share of Var(target) in noise covariances the definition leaves out, per tested node the
+    strength of the hidden confounder the calibration implies (``confounder_r2_needed``: the partial R^2 with both
+    the node and the child, Cinelli and Hazlett's RV_q with q = |shift| / |least-squares coefficient|; near 1 says
+    the test is hard to reconcile with the graph), and the calibrated SCM (not in ``as_dict``)."""
 
     edges: dict[str, str]
     coefficient_before: dict[str, float]
@@ -162,6 +165,7 @@ class CalibrationFacts(Facts):
     chi2_dof: int
     ici_definition: str = ICI_DEFINITION
     noise_covariance_share: float = 0.0
+    confounder_r2_needed: dict[str, float] = field(default_factory=dict)
     scm: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
 
 
@@ -270,10 +274,40 @@ def calibrate_scm(
         chi2=float(np.sum(sol.residuals**2)),
         chi2_dof=len(tests) - len(tested),
         noise_covariance_share=noise_covariance_share(calibrated, target),
+        confounder_r2_needed={str(s): _r2_needed(scm, s, chosen[s], sol.shift[s]) for s in tested},
         scm=calibrated,
         seconds=time.perf_counter() - start,
     )
     return EngineResult(table, facts)
+
+
+def _r2_needed(scm: FittedSCM, node: Any, child: Any, shift: float) -> float:
+    """RV_q of the edge node -> child with q = |shift| / |least-squares coefficient|: the confounder strength (equal
+    partial R^2 with node and child) that would bias least squares by the shift calibration applied."""
+    parents = scm.parents[child]
+    beta, se, dof = edge_t_statistics(scm.data, parents, child)
+    i = parents.index(node)
+    if beta[i] == 0 or se[i] <= 0:
+        return float("nan")
+    return robustness_value(float(beta[i] / se[i]), dof, q=abs(shift) / abs(float(beta[i])))
+
+
+def lift_test_disagreements(result: EngineResult[CalibrationFacts], max_z: float = 3.0) -> list[str]:
+    """One message per test the calibrated model still disagrees with beyond `max_z` standard errors (the
+    experiments_agree check): which test, the implied and measured lifts, and the path that could not absorb it."""
+    out = []
+    for row in result.table.to_dict("records"):
+        z = float(row["z_after"])
+        if abs(z) > max_z:
+            unit = "all units" if row["unit"] is None or pd.isna(row["unit"]) else f"unit {row['unit']!r}"
+            span = f"{format_period(row['start_period'])} to {format_period(row['end_period'])}"
+            out.append(
+                f"lift test row {row['test']!r} ({row['node']}, {unit}, {span}): the calibrated model implies "
+                f"{row['implied_after']:,.0f} against a measured {row['lift']:,.0f} +- {row['lift_se']:,.0f} "
+                f"(z {z:+.1f}) through {row['node']} -> {row['child']}; another test on {row['node']} or the "
+                "graph's paths from it disagree: check the tests and the graph"
+            )
+    return out
 
 
 def _jacobian(fn: Any, x: np.ndarray) -> np.ndarray:

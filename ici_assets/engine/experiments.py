@@ -28,9 +28,18 @@ def _periods(values: Any) -> Any:
         return series
 
 
+def format_period(value: Any) -> str:
+    """A period for messages: a date without its midnight time, anything else as it is."""
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else str(stamp)
+    return str(value)
+
+
 def _describe(label: Any, row: pd.Series) -> str:
     unit = "all units" if pd.isna(row["unit"]) else f"unit {row['unit']!r}"
-    return f"lift test row {label!r} (node {row['node']!r}, {unit}, {row['start_period']} to {row['end_period']})"
+    span = f"{format_period(row['start_period'])} to {format_period(row['end_period'])}"
+    return f"lift test row {label!r} (node {row['node']!r}, {unit}, {span})"
 
 
 def validate_lift_tests(

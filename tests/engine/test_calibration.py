@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ici_assets.engine import estimate_ici, fit_scm, spend_response
-from ici_assets.engine.calibration import calibrate_scm
+from ici_assets.engine.calibration import calibrate_scm, lift_test_disagreements
 from ici_assets.engine.confoundcases import (
     CONFOUNDED_EDGES,
     MISSING_EDGE,
@@ -51,6 +51,30 @@ def test_calibrated_return_and_shares_against_truth(confounded):
     ici = estimate_ici(facts.scm, "revenue", n_bootstrap=0).table.set_index("node")["ici"]
     assert ici["revenue"] == pytest.approx(np.var(noise), rel=1e-9)
     assert facts.noise_covariance_share > 0.05  # the left-out covariance is reported, not hidden
+
+
+def test_confounder_strength_the_calibration_implies_brackets_the_hidden_one(confounded):
+    df, scm = confounded
+    needed = calibrate_scm(scm, "revenue", lift_test(measured_return=1.02)).facts.confounder_r2_needed["tv_spend"]
+    parents = scm.parents["revenue"]
+    others = [df[p].to_numpy() for p in parents if p != "tv_spend"]
+    demand = df["demand"].to_numpy()
+    r2d = _partial_r2(df["tv_spend"].to_numpy(), others, demand)
+    r2y = _partial_r2(df["revenue"].to_numpy(), [df[p].to_numpy() for p in parents], demand)
+    assert min(r2d, r2y) <= needed <= max(r2d, r2y)
+
+
+def test_conflicting_tests_are_named(confounded):
+    _, scm = confounded
+    low = lift_test(measured_return=0.6, relative_se=0.05, start="2025-03-01", end="2025-03-10")
+    high = lift_test(measured_return=1.4, relative_se=0.05)
+    result = calibrate_scm(scm, "revenue", pd.concat([low, high], ignore_index=True))
+    assert result.facts.chi2_dof == 1 and result.facts.chi2 > 9
+    messages = lift_test_disagreements(result, max_z=3.0)
+    assert len(messages) == 2
+    assert messages[0].startswith("lift test row 0 (tv_spend, all units, 2025-03-01 to 2025-03-10)")
+    assert "through tv_spend -> revenue" in messages[1]
+    assert lift_test_disagreements(calibrate_scm(scm, "revenue", low)) == []
 
 
 def test_two_tests_on_one_node_give_their_precision_weighted_mean(confounded):
