@@ -21,6 +21,7 @@ from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.experiments import ExperimentsMeta
 from ici_assets.spec.montecarlo import MonteCarloMeta
 
 Grain = Literal["day", "week", "month"]
@@ -134,6 +135,10 @@ class ModelMeta(IciSettings):
     )
     anomalies: AnomaliesMeta | None = Field(  # its own module: ici_assets/spec/anomalies.py
         default=None, description="Opt-in anomalies asset: why the latest unit-periods' target was off."
+    )
+    experiments: ExperimentsMeta | None = Field(  # its own module: ici_assets/spec/experiments.py
+        default=None,
+        description="The team's lift tests (a dbt model): the SCM is calibrated so its implied lifts agree with them.",
     )
 
 

@@ -10,6 +10,7 @@ from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.experiments import ExperimentsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
 if TYPE_CHECKING:
@@ -98,6 +99,11 @@ class IciSpec:
     def anomalies(self) -> AnomaliesMeta | None:
         """The anomalies asset's settings (opt-in)."""
         return self.meta.anomalies
+
+    @property
+    def experiments(self) -> ExperimentsMeta | None:
+        """Where the lift tests live (opt-in): the SCM is calibrated to them."""
+        return self.meta.experiments
 
     @property
     def nodes(self) -> list[str]:
