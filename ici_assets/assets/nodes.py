@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ici_assets.engine import FittedSCM
+    from ici_assets.publish.transforms import LearnedTable
 
 
 def node_columns(spec: IciSpec) -> tuple[str, ...]:
@@ -45,9 +46,36 @@ def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
     from ici_assets.engine import fit_scm  # the engine's numeric stack loads only when needed
 
     columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
+    if not spec.transforms:
+        return fit_scm(
+            frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+        )
+    data, unit_column = with_unit_column(spec, frame[list(dict.fromkeys([*columns, *spec.unit]))])
     return fit_scm(
-        frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+        data,
+        spec.graph(),
+        mechanisms=spec.mechanisms,
+        seed=spec.seed,
+        time_column=spec.time_column,
+        transforms=dict(spec.transforms),
+        unit_column=unit_column,
     )
+
+
+#: The column holding each row's unit when the grain has several unit columns (their values joined by '/').
+UNIT_KEY = "_ici_unit"
+
+
+def with_unit_column(spec: IciSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """(frame, the column naming each row's unit) for learned carryover, whose windows stay within a unit: the
+    one unit column of the grain, a joined key of several, or None for one national series."""
+    units = [c for c in spec.unit if c != spec.time_column]
+    if not units:
+        return frame, None
+    if len(units) == 1:
+        return frame, units[0]
+    key = frame[units].astype(str).agg("/".join, axis=1)
+    return frame.assign(**{UNIT_KEY: key}), UNIT_KEY
 
 
 def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
@@ -61,8 +89,10 @@ def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
 
 @dataclass
 class ModelFit:
-    """The SCM asset's value: the fitted model, the facts of its rows, and each row's time (for contributions)."""
+    """The SCM asset's value: the fitted model, the facts of its rows, each row's time (for contributions) and the
+    learned transforms' table."""
 
     scm: FittedSCM
     facts: SliceFacts
     times: np.ndarray | None = None
+    transforms: LearnedTable | None = None  # learned carryover/saturation with intervals (the shares publish them)

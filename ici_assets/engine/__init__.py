@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
-    from .transformfit import fit_transforms
+    from .transformfit import fit_transforms, transform_table
     from .transforms import Transform, TransformSpec, apply_transform
     from .validation import validate_inputs
 
@@ -91,6 +91,7 @@ _LAZY = {
     "fit_scm": "scm",
     "Selection": "selection",
     "fit_transforms": "transformfit",
+    "transform_table": "transformfit",
     "Transform": "transforms",
     "TransformSpec": "transforms",
     "apply_transform": "transforms",
@@ -138,6 +139,7 @@ __all__ = [
     "flag_sparse_nodes",
     "ici_from_scm",
     "linear_ici",
+    "transform_table",
     "local_markov_test",
     "make_mechanism",
     "MonteCarlo",
