@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ici_assets.compute.worker import with_unit_column
 from ici_assets.publish.versions import SliceFacts
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Filter, MissingColumnsError, MissingRelationError, Read, Relation, Warehouse
@@ -50,7 +51,7 @@ def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
         return fit_scm(
             frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
         )
-    data, unit_column = with_unit_column(spec, frame[list(dict.fromkeys([*columns, *spec.unit]))])
+    data, unit_column = with_unit_column(frame[list(dict.fromkeys([*columns, *spec.unit]))], unit_columns(spec))
     return fit_scm(
         data,
         spec.graph(),
@@ -62,20 +63,9 @@ def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
     )
 
 
-#: The column holding each row's unit when the grain has several unit columns (their values joined by '/').
-UNIT_KEY = "_ici_unit"
-
-
-def with_unit_column(spec: IciSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """(frame, the column naming each row's unit) for learned carryover, whose windows stay within a unit: the
-    one unit column of the grain, a joined key of several, or None for one national series."""
-    units = [c for c in spec.unit if c != spec.time_column]
-    if not units:
-        return frame, None
-    if len(units) == 1:
-        return frame, units[0]
-    key = frame[units].astype(str).agg("/".join, axis=1)
-    return frame.assign(**{UNIT_KEY: key}), UNIT_KEY
+def unit_columns(spec: IciSpec) -> tuple[str, ...]:
+    """The grain's unit columns besides the time column (a unit's carryover window never leaves it)."""
+    return tuple(c for c in spec.unit if c != spec.time_column)
 
 
 def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:

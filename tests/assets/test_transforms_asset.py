@@ -181,3 +181,20 @@ def test_the_chart_per_node_fits_the_dialog(materialised) -> None:
     learned = LearnedTable(table, {}, {"tv_spend": np.linspace(0, 90_000, 50)})
     size = rendered_size(transform_chart(spec, learned, "tv_spend"))
     assert fits_dialog(size) and size[0] > 700, size
+
+
+def test_partitions_fit_the_same_transforms_as_the_whole_period_asset(materialised) -> None:
+    """A partition's worker (fit_slice) applies the declared transforms too: on the whole table it gives the
+    shares the whole-period asset published."""
+    from ici_assets.assets.fanout import fit_settings
+    from ici_assets.compute import fit_slice
+
+    path, _ = materialised
+    spec = spec_with({"tv_spend": TV, "social_spend": SOCIAL})
+    with duckdb.connect(str(path), read_only=True) as con:
+        frame = con.execute("SELECT * FROM main.weekly_nodes ORDER BY unit, period").df()
+        published = con.execute("SELECT node, share, share_low, share_high FROM ici.ici_shares ORDER BY node").df()
+    settings = fit_settings(spec, markov_alpha=0.01)
+    assert settings.units == ("unit",) and settings.transforms == {n: dict(t) for n, t in spec.transforms.items()}
+    table = fit_slice(frame, settings).table.sort_values("node").reset_index(drop=True)
+    pd.testing.assert_frame_equal(table[list(published.columns)], published, check_exact=False, rtol=1e-9)
