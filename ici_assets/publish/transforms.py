@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+#: Metadata keys of the learned values: ``half_sat/tv_spend`` (short, so the Overview tab does not scroll).
+SHORT_KEYS = {"half_saturation": "half_sat"}
 #: Points of each saturation curve in the chart.
 CURVE_POINTS = 60
 
@@ -263,27 +265,23 @@ def transform_chart(spec: IciSpec, learned: LearnedTable, node: str) -> alt.TopL
 def transforms_metadata(
     spec: IciSpec, learned: LearnedTable, lines: list[str], metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The SCM asset's metadata with the learned transforms: the summary gains one line per spend node, a table
-    preview, the nodes not identified, each learned value as a float (plotted over materialisations) and a chart
-    per spend node."""
+    """The SCM asset's metadata with the learned transforms: the summary gains one line per spend node (values and
+    intervals: no table preview, which would widen the Overview tab past its box), the nodes not identified,
+    each learned value as a float (plotted over materialisations) and a chart per spend node."""
     import dagster as dg
     import numpy as np
 
-    from ici_assets.publish.metadata import SUMMARY, chart_metadata, table_metadata, tidy
+    from ici_assets.publish.metadata import SUMMARY, chart_metadata, tidy
 
     out = dict(metadata)
     head = str(out[SUMMARY].value) if SUMMARY in out else ""
     out[SUMMARY] = dg.MetadataValue.md("\n\n".join([head, "Learned: " + "; ".join(lines) + "."]).strip())
-    shown = learned.table[["node", "family", "parameter", "value", "low", "high"]].copy()
-    shown = shown[shown["parameter"].notna()].astype({"parameter": str})
-    for c in ("value", "low", "high"):
-        shown[c] = shown[c].astype(float).where(np.isfinite(shown[c].astype(float)))
-    out["learned_transforms"] = table_metadata(shown.reset_index(drop=True), {"value": ("low", "high")})
     out["not_identified"] = dg.MetadataValue.text(", ".join(learned.flags) or "none")
+    shown = learned.table[learned.table["parameter"].notna()]
     for node, parameter, value in zip(shown["node"], shown["parameter"], shown["value"].astype(float)):
-        if np.isfinite(value):
-            out[f"{parameter}/{node}"] = tidy(value)
+        if np.isfinite(value):  # short keys: the Overview tab's metadata box stays unscrolled
+            out[f"{SHORT_KEYS.get(str(parameter), parameter)}/{node}"] = tidy(value)
     for node in dict.fromkeys(learned.table["node"].astype(str)):
         chart = transform_chart(spec, learned, node)
-        out.update(chart_metadata(f"transforms_chart/{node}", chart, f"{node}: learned carryover and saturation"))
+        out.update(chart_metadata(f"chart/{node}", chart, f"{node}: learned carryover and saturation"))
     return out

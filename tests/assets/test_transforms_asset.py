@@ -17,6 +17,7 @@ from ici_assets.assets.ici import scm_asset, shares_asset
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.demo.transform_cases import GRAPH_EDGES, simulate_transform_case
 from ici_assets.publish.charts import fits_dialog, rendered_size
+from ici_assets.publish.metadata import OVERVIEW_BOX_PX, overview_width
 from ici_assets.publish.transforms import LearnedTable, transform_chart
 from ici_assets.publish.versions import scm_code_version
 from ici_assets.spec.model import IciSpec
@@ -153,7 +154,9 @@ def test_scm_summary_names_the_values_and_warns_about_the_unidentified_node(mate
     assert "social_spend: no carryover, half-saturation EUR" in text and "(not identified: flat profile" in text
     assert metadata["not_identified"].value == "social_spend"
     assert abs(metadata["decay/tv_spend"].value - 0.7) < 0.05
-    assert "transforms_chart/tv_spend" in metadata and "transforms_chart/social_spend" in metadata
+    assert "chart/tv_spend" in metadata and "chart/social_spend" in metadata
+    assert abs(metadata["half_sat/tv_spend"].value / 40_000 - 1) < 0.15
+    assert overview_width(metadata) <= OVERVIEW_BOX_PX  # the Overview tab's metadata box does not scroll sideways
     checks = {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key == SCM}
     warning = checks["transforms_identified"]
     assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
