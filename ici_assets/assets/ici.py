@@ -151,7 +151,13 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
         f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
         f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
-        "`ici.ici_contributions`. Not published when its checks fail."
+        "`ici.ici_contributions`"
+        + (
+            ", and the learned carryover and saturation in `ici.transforms`, `ici.transforms_history`"
+            if spec.transforms
+            else ""
+        )
+        + ". Not published when its checks fail."
     )
 
     checks, warn = (*SHARES_CHECKS, STABILITY_CHECK), warn_only(spec)
