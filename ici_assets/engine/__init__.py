@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .selection import Selection
     from .sensitivity import confounding_sensitivity, robustness_value
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
-    from .transformfit import fit_transforms
+    from .transformfit import fit_transforms, transform_table
     from .transforms import Transform, TransformSpec, apply_transform
     from .validation import validate_inputs
 
@@ -101,6 +101,7 @@ _LAZY = {
     "fit_scm": "scm",
     "Selection": "selection",
     "fit_transforms": "transformfit",
+    "transform_table": "transformfit",
     "Transform": "transforms",
     "TransformSpec": "transforms",
     "apply_transform": "transforms",
@@ -152,6 +153,7 @@ __all__ = [
     "ici_from_scm",
     "lift_test_disagreements",
     "linear_ici",
+    "transform_table",
     "local_markov_test",
     "make_mechanism",
     "MonteCarlo",

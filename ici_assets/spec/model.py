@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
@@ -32,6 +32,8 @@ class IciSpec:
     parents: Mapping[str, tuple[str, ...]]
     meta: ModelMeta
     units: Mapping[str, str] = field(default_factory=dict)  # node -> its unit (EUR, sessions), from column meta
+    #: root spend node -> its learned carryover and saturation, as the engine takes them (``fit_scm(transforms=)``)
+    transforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def target(self) -> str:

@@ -151,6 +151,15 @@ _ANOMALY_COLUMNS = f"""
 #: The latest unit-periods' deviation of the target from expectation, split over the nodes: current rows per asset.
 ANOMALIES = table(ICI_SCHEMA, "anomalies", _ANOMALY_COLUMNS)
 ANOMALIES_HISTORY = table(ICI_SCHEMA, "anomalies_history", _ANOMALY_COLUMNS)
+_TRANSFORM_COLUMNS = f"""
+    asset_key text not null, model text not null, node text not null, transform text not null, family text not null,
+    parameter text, value float, low float, high float, identified boolean not null, unit text, max_lag integer,
+    note text, n_rows integer, period_start date, period_end date, {_RUN}
+"""
+#: Learned carryover and saturation of spend nodes: one row per parameter (a family without parameters: one row
+#: with no parameter), value with its 95 % interval (null: unbounded); current rows per SCM asset.
+TRANSFORMS = table(ICI_SCHEMA, "transforms", _TRANSFORM_COLUMNS)
+TRANSFORMS_HISTORY = table(ICI_SCHEMA, "transforms_history", _TRANSFORM_COLUMNS)
 DECISION_TABLES = (
     SPEND_RESPONSE,
     SPEND_RESPONSE_HISTORY,
@@ -161,5 +170,5 @@ DECISION_TABLES = (
     ANOMALIES,
     ANOMALIES_HISTORY,
 )
-ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, *DECISION_TABLES)
+ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, TRANSFORMS, TRANSFORMS_HISTORY, *DECISION_TABLES)
 ICI_VIEWS = (SHARES_OVER_TIME,)
