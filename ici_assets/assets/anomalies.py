@@ -39,7 +39,9 @@ from ici_assets.warehouse import ANOMALIES, WAREHOUSE_POOL, Relation
 if TYPE_CHECKING:
     import pandas as pd
 
-SHOWN = ["period", "unit", "score", "deviation", "node", "contribution", "points"]
+#: The preview's columns: each unit-period's top contributor, its points of the expected target and the score (the
+#: deviation and the contribution in the target's unit are in ici.anomalies: seven columns overflow the Overview box).
+SHOWN = ["period", "unit", "score", "node", "points"]
 #: Flagged unit-periods listed in the metadata as sentences (all of them are in the table).
 LISTED = 20
 #: The metadata entry holding the flagged unit-periods as JSON records (read by the webhook sensor).

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from ici_assets.assets.nodes import read_node_table
+from ici_assets.assets.nodes import read_node_table, unit_columns
 from ici_assets.assets.partitions import MonthlyWindows, Scheme
 from ici_assets.checks.asset_checks import check_results
 from ici_assets.checks.coverage import coverage_check
@@ -56,6 +56,8 @@ def fit_settings(spec: IciSpec, *, markov_alpha: float) -> FitSettings:
         markov_alpha=markov_alpha,
         time_column=spec.time_column,
         max_samples=spec.max_samples,
+        transforms={n: dict(t) for n, t in spec.transforms.items()} or None,
+        units=unit_columns(spec),
     )
 
 

@@ -30,9 +30,11 @@ from ici_assets.checks.coverage import coverage_check
 from ici_assets.checks.ici import (
     SCM_CHECKS,
     SHARES_CHECKS,
+    TRANSFORMS_CHECK,
     graph_check,
     mechanisms_check,
     shares_checks,
+    transforms_check,
 )
 from ici_assets.checks.stability import STABILITY_CHECK, previous_shares, stability_check, warn_only
 from ici_assets.publish import charts
@@ -45,6 +47,13 @@ from ici_assets.publish.metadata import (
     summary,
 )
 from ici_assets.publish.rows import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
+from ici_assets.publish.transforms import (
+    learned_table,
+    transform_items,
+    transform_lines,
+    transform_rows,
+    transforms_metadata,
+)
 from ici_assets.publish.versions import scm_code_version, shares_code_version, slice_facts
 from ici_assets.spec.grain import CHART_PERIOD
 from ici_assets.spec.model import IciSpec
@@ -64,10 +73,18 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
     segments = next((s for s in schemes(spec) if isinstance(s, Segments)), None)
     graph_md = "\n".join(f"- `{p}` -> `{c}`" for p, c in spec.edges)
 
+    checks = (*SCM_CHECKS, TRANSFORMS_CHECK) if spec.transforms else SCM_CHECKS
+    learned_md = (
+        "\n\nLearned carryover and saturation (table `ici.transforms`, published with the shares): "
+        + ", ".join(f"`{n}`" for n in spec.transforms)
+        if spec.transforms
+        else ""
+    )
+
     @dg.asset(
         key=key,
         deps=[model_key],
-        check_specs=check_specs(key, SCM_CHECKS),
+        check_specs=check_specs(key, checks, warn=(TRANSFORMS_CHECK,)),
         group_name=ici_group(spec),
         code_version=scm_code_version(spec),
         kinds={"python", "scikitlearn"},  # fitted by the engine (numpy, scikit-learn), not by DoWhy
@@ -75,7 +92,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         description=(
             f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): a node without parents "
             "in the graph follows its observed distribution; every other node is a function of its parents plus "
-            f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}"
+            f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}{learned_md}"
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -95,15 +112,26 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         if segments is not None:
             _register_segments(context, segments, wh.distinct(relation, segments.column))
         times = pd.to_datetime(frame[spec.time_column]).to_numpy() if spec.time_column else None
-        fit = ModelFit(scm=scm, facts=facts, times=times)
-        yield dg.Output(fit, metadata=fit_metadata(facts, kinds, r2), data_version=dg.DataVersion(facts.data_version))
+        metadata = fit_metadata(facts, kinds, r2)
+        learned = None
+        if spec.transforms:
+            context.log.info(f"Intervals of the learned transforms: {spec.n_bootstrap} block-bootstrap resamples")
+            learned = learned_table(scm, spec, spec.n_bootstrap)
+            lines = transform_lines(spec, learned)
+            for line in lines:
+                context.log.info(f"Learned {line}")
+            metadata = transforms_metadata(spec, learned, lines, metadata)
+        fit = ModelFit(scm=scm, facts=facts, times=times, transforms=learned)
+        yield dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(facts.data_version))
         markov = engine.local_markov_test(frame[spec.nodes], spec.graph(), alpha=spec.checks.markov_alpha)
         outcomes = [
             mechanisms_check(spec.checks, kinds, r2),
             graph_check(spec.checks, markov),
             coverage_check(spec, frame),
         ]
-        yield from report_checks(context, check_results({None: outcomes}, SCM_CHECKS))
+        if learned is not None:
+            outcomes.append(transforms_check(learned.flags))
+        yield from report_checks(context, check_results({None: outcomes}, checks, warn=(TRANSFORMS_CHECK,)))
 
     return _scm
 
@@ -123,7 +151,13 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
         f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
         f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
-        "`ici.ici_contributions`. Not published when its checks fail."
+        "`ici.ici_contributions`"
+        + (
+            ", and the learned carryover and saturation in `ici.transforms`, `ici.transforms_history`"
+            if spec.transforms
+            else ""
+        )
+        + ". Not published when its checks fail."
     )
 
     checks, warn = (*SHARES_CHECKS, STABILITY_CHECK), warn_only(spec)
@@ -152,7 +186,10 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             if fit.times is not None:
                 per_row = engine.contributions(fit.scm, spec.target)
                 contrib = contributions_rows(spec, per_row, fit.times, fit.facts, result_key)
-            warehouse.get().publish(shares_items(rows, contrib))
+            learned = transform_rows(spec, fit.transforms, fit.facts, result_key)
+            warehouse.get().publish([*shares_items(rows, contrib), *transform_items(learned)])
+            if len(learned):
+                context.log.info(f"Published {len(learned)} rows to ici.transforms and ici.transforms_history")
             context.log.info(f"Published {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
             title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
             metadata = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ici_assets.compute.worker import with_unit_column
 from ici_assets.publish.versions import SliceFacts
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Filter, MissingColumnsError, MissingRelationError, Read, Relation, Warehouse
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ici_assets.engine import FittedSCM
+    from ici_assets.publish.transforms import LearnedTable
 
 
 def node_columns(spec: IciSpec) -> tuple[str, ...]:
@@ -45,9 +47,25 @@ def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
     from ici_assets.engine import fit_scm  # the engine's numeric stack loads only when needed
 
     columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
+    if not spec.transforms:
+        return fit_scm(
+            frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+        )
+    data, unit_column = with_unit_column(frame[list(dict.fromkeys([*columns, *spec.unit]))], unit_columns(spec))
     return fit_scm(
-        frame[columns], spec.graph(), mechanisms=spec.mechanisms, seed=spec.seed, time_column=spec.time_column
+        data,
+        spec.graph(),
+        mechanisms=spec.mechanisms,
+        seed=spec.seed,
+        time_column=spec.time_column,
+        transforms=dict(spec.transforms),
+        unit_column=unit_column,
     )
+
+
+def unit_columns(spec: IciSpec) -> tuple[str, ...]:
+    """The grain's unit columns besides the time column (a unit's carryover window never leaves it)."""
+    return tuple(c for c in spec.unit if c != spec.time_column)
 
 
 def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
@@ -61,8 +79,10 @@ def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
 
 @dataclass
 class ModelFit:
-    """The SCM asset's value: the fitted model, the facts of its rows, and each row's time (for contributions)."""
+    """The SCM asset's value: the fitted model, the facts of its rows, each row's time (for contributions) and the
+    learned transforms' table."""
 
     scm: FittedSCM
     facts: SliceFacts
     times: np.ndarray | None = None
+    transforms: LearnedTable | None = None  # learned carryover/saturation with intervals (the shares publish them)

@@ -149,6 +149,9 @@ def anomaly_checks(table: pd.DataFrame) -> list[CheckOutcome]:
     )
     return [
         CheckOutcome(
-            "anomaly_contributions_sum_to_deviation", ok, what, {"max_error": error, "n_unit_periods": len(per_row)}
+            "anomaly_contributions_sum_to_deviation",
+            ok,
+            what,
+            {"max_error": rounded(error, 2), "n_unit_periods": len(per_row)},
         )
     ]

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCM_CHECKS = ("mechanisms_explain_variance", "graph_not_contradicted", "node_table_coverage")
+#: A warning on the SCM asset of a model whose spend columns declare carryover or saturation.
+TRANSFORMS_CHECK = "transforms_identified"
 SHARES_CHECKS = ("shares_sum_to_100", "no_share_below_minus_one")
 DESCRIPTIONS = {
     "mechanisms_explain_variance": (
@@ -31,6 +33,10 @@ DESCRIPTIONS = {
         "The node table has enough rows and one row per unit for every period (meta.ici.time_grain: day, week "
         "or month) from each unit's first to its last: the table's first and last unless "
         "meta.ici.coverage.staggered_units, with at most meta.ici.coverage.max_missing_share missing."
+    ),
+    "transforms_identified": (
+        "Warns (never blocks) when the data cannot pin down the learned carryover or saturation of a spend node "
+        "(a flat profile, constant or collinear spend): its interval is then wide, and the node is named."
     ),
     "shares_sum_to_100": "ICI shares sum to 100 within 1e-6.",
     "no_share_below_minus_one": "No ICI share below -1 percentage point.",
@@ -118,3 +124,18 @@ def shares_checks(shares: pd.Series) -> list[CheckOutcome]:
             "no_share_below_minus_one", low >= -1.0, f"Smallest share {low:.3f} points.", {"min_share": rounded(low, 3)}
         ),
     ]
+
+
+def transforms_check(flags: Mapping[str, list[str]]) -> CheckOutcome:
+    """Whether every learned transform is identified; a failure names each node and why (a warning: the node
+    keeps its wide interval and the results are published all the same)."""
+    if not flags:
+        return CheckOutcome(TRANSFORMS_CHECK, True, "Every learned carryover and saturation is identified.")
+    lines = "; ".join(f"{n}: {'; '.join(why)}" for n, why in flags.items())
+    return CheckOutcome(
+        TRANSFORMS_CHECK,
+        False,
+        f"Not identified by the data: {lines}. Their intervals are wide: vary the spend more (flights of different "
+        "sizes), declare a simpler family, or shorten max_lag.",
+        {"not_identified": ", ".join(sorted(flags))},
+    )

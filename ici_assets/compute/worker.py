@@ -36,6 +36,8 @@ class FitSettings:
     time_column: str | None = None  # each row's period: the bootstrap then resamples blocks of periods
     max_samples: int = 1_000_000  # Monte Carlo cap: simulated rows or (old, new) pairs of one estimate
     mc_tolerance: float = 0.005  # Monte Carlo error wanted, relative to the level it qualifies
+    transforms: dict[str, dict] | None = None  # learned carryover/saturation of root spend nodes (column meta)
+    units: tuple[str, ...] = ()  # the grain's unit columns besides the time column: carryover stays within a unit
 
     def bootstrap(self) -> engine.Bootstrap:
         """The engine's interval settings: n_bootstrap resamples, seeded (the default resampling and interval)."""
@@ -48,6 +50,20 @@ class FitSettings:
         g.add_nodes_from(self.nodes)
         g.add_edges_from(self.edges)
         return g
+
+
+#: The column holding each row's unit when the grain has several unit columns (their values joined by '/').
+UNIT_KEY = "_ici_unit"
+
+
+def with_unit_column(frame: pd.DataFrame, units: tuple[str, ...] | list[str]) -> tuple[pd.DataFrame, str | None]:
+    """(frame, the column naming each row's unit) for learned carryover, whose windows stay within a unit: the one
+    unit column, a key joining several, or None for one national series (``units`` without the time column)."""
+    if not units:
+        return frame, None
+    if len(units) == 1:
+        return frame, units[0]
+    return frame.assign(**{UNIT_KEY: frame[list(units)].astype(str).agg("/".join, axis=1)}), UNIT_KEY
 
 
 @dataclass
@@ -67,9 +83,20 @@ def fit_slice(frame: pd.DataFrame, settings: FitSettings) -> FitOutcome:
     nodes = frame[list(settings.nodes)]
     data = frame[[*settings.nodes, settings.time_column]] if settings.time_column else nodes
     graph = settings.graph()
+    unit_column = None
+    if settings.transforms:
+        data, unit_column = with_unit_column(
+            frame[list(dict.fromkeys([*data.columns, *settings.units]))], settings.units
+        )
     with threadpool_limits(limits=1):
         scm = engine.fit_scm(
-            data, graph, mechanisms=settings.mechanisms, seed=settings.seed, time_column=settings.time_column
+            data,
+            graph,
+            mechanisms=settings.mechanisms,
+            seed=settings.seed,
+            time_column=settings.time_column,
+            transforms=settings.transforms or None,
+            unit_column=unit_column,
         )
         result = engine.estimate_ici(
             scm, settings.target, bootstrap=settings.bootstrap(), max_samples=settings.max_samples

@@ -154,8 +154,12 @@ def transform_truth(case: TransformCase = WEEKLY_NATIONAL, n_long: int = 200_000
     for ch in case.channels:
         g = _transformed(ch, _spend(rng, ch, case, n_long))[ch.transform.max_lag :]
         ici[ch.name] = (VISIT_VALUE * ch.effect) ** 2 * float(np.var(g))
-    ici["visits"] = (VISIT_VALUE * case.visits_sd) ** 2
-    ici["revenue"] = case.revenue_sd**2
+    return _with_noise_nodes(ici, case)
+
+
+def _with_noise_nodes(ici: dict[str, float], case: TransformCase) -> pd.DataFrame:
+    """The ICI table once the non-root nodes' own noises are added: node, ici and share in percent."""
+    ici = {**ici, "visits": (VISIT_VALUE * case.visits_sd) ** 2, "revenue": case.revenue_sd**2}
     total = sum(ici.values())
     return pd.DataFrame(
         {"node": list(ici), "ici": list(ici.values()), "share": [100 * v / total for v in ici.values()]}
@@ -173,9 +177,4 @@ def sample_truth(data: pd.DataFrame, case: TransformCase = WEEKLY_NATIONAL) -> p
     for ch in case.channels:
         g = apply_transform(ch.transform, data, time_column="period", unit_column="unit")
         ici[ch.name] = (VISIT_VALUE * ch.effect) ** 2 * float(np.var(g))
-    ici["visits"] = (VISIT_VALUE * case.visits_sd) ** 2
-    ici["revenue"] = case.revenue_sd**2
-    total = sum(ici.values())
-    return pd.DataFrame(
-        {"node": list(ici), "ici": list(ici.values()), "share": [100 * v / total for v in ici.values()]}
-    )
+    return _with_noise_nodes(ici, case)

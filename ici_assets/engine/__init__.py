@@ -3,8 +3,8 @@ SCM answers (spend response curves, attribution of a change between two samples,
 nodes behind one unit-period's anomaly).
 
 Every entry point (estimate_ici, spend_response, optimise_budget, change_attribution, attribute_anomalies,
-fit_transforms) returns an :class:`EngineResult`: ``.table`` (a DataFrame) and ``.facts`` (a :class:`Facts`, one
-vocabulary for all), and
+fit_transforms, calibrate_scm, confounding_sensitivity) returns an :class:`EngineResult`: ``.table`` (a DataFrame)
+and ``.facts`` (a :class:`Facts`, one vocabulary for all), and
 takes the interval keywords of :class:`Bootstrap`. ``compute_ici`` and ``ici_from_scm`` return only the ICI table.
 No Dagster or DuckDB here; usable from a notebook.
 """
@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from .anomalies import attribute_anomalies
     from .attribution import change_attribution
     from .budget import optimise_budget
+    from .calibration import CalibrationFacts, calibrate_scm, lift_test_disagreements
     from .effects import linear_ici, total_effects
+    from .experiments import validate_lift_tests
     from .holdout import time_split_fit
     from .ici import compute_ici, estimate_ici, ici_from_scm
     from .interventions import Interventional
-    from .markov import local_markov_test
+    from .markov import local_markov_test, suggest_edits
     from .mechanisms import (
         BoostingMechanism,
         EmpiricalRoot,
@@ -50,8 +52,9 @@ if TYPE_CHECKING:
     from .rowwise import contributions
     from .scm import FittedSCM, fit_scm
     from .selection import Selection
+    from .sensitivity import confounding_sensitivity, robustness_value
     from .sparse import SparseNode, flag_sparse_nodes, sparse_columns
-    from .transformfit import fit_transforms
+    from .transformfit import fit_transforms, transform_table
     from .transforms import Transform, TransformSpec, apply_transform
     from .validation import validate_inputs
 
@@ -67,6 +70,13 @@ _LAZY = {
     "HoldoutFacts": "result",
     "channel_returns": "returns",
     "optimise_budget": "budget",
+    "calibrate_scm": "calibration",
+    "CalibrationFacts": "calibration",
+    "lift_test_disagreements": "calibration",
+    "validate_lift_tests": "experiments",
+    "suggest_edits": "markov",
+    "confounding_sensitivity": "sensitivity",
+    "robustness_value": "sensitivity",
     "contributions": "rowwise",
     "linear_ici": "effects",
     "total_effects": "effects",
@@ -99,6 +109,7 @@ _LAZY = {
     "fit_scm": "scm",
     "Selection": "selection",
     "fit_transforms": "transformfit",
+    "transform_table": "transformfit",
     "Transform": "transforms",
     "TransformSpec": "transforms",
     "apply_transform": "transforms",
@@ -117,6 +128,7 @@ __all__ = [
     "BoostingMechanism",
     "Bootstrap",
     "BudgetFacts",
+    "CalibrationFacts",
     "ChangeFacts",
     "EmpiricalRoot",
     "EngineResult",
@@ -139,6 +151,8 @@ __all__ = [
     "TransformSpec",
     "apply_transform",
     "attribute_anomalies",
+    "calibrate_scm",
+    "confounding_sensitivity",
     "change_attribution",
     "channel_returns",
     "compute_ici",
@@ -148,18 +162,23 @@ __all__ = [
     "fit_transforms",
     "flag_sparse_nodes",
     "ici_from_scm",
+    "lift_test_disagreements",
     "linear_ici",
+    "transform_table",
     "local_markov_test",
     "make_mechanism",
     "MonteCarlo",
     "optimal_block_length",
     "optimise_budget",
     "resampling_plan",
+    "robustness_value",
     "sparse_columns",
     "spend_response",
     "time_split_fit",
+    "suggest_edits",
     "total_effects",
     "validate_inputs",
+    "validate_lift_tests",
 ]
 
 

@@ -127,7 +127,8 @@ def estimate_ici(
     if settings.active:
         plan = resampling_plan(scm, order, settings.resampling, settings.block_length)
         rng = settings.rng(0xB007)
-        if info["method"] == "closed_form_linear" and scm.transform_state is None:
+        # moment bootstrap: least squares on every resample; a calibrated model refits (and recalibrates) instead
+        if info["method"] == "closed_form_linear" and scm.transform_state is None and scm.calibration is None:
             draws = linear_bootstrap(
                 scm, order, target, plan, settings.n_bootstrap, rng, jackknife=settings.interval == "bca"
             )

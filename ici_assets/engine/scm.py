@@ -31,9 +31,10 @@ def ordered_parents(graph: nx.DiGraph, node: Any) -> list[Any]:
 class FittedSCM:
     """A fitted additive-noise SCM: graph, one mechanism per node, residual noises, R^2. Picklable.
 
-    Roots are their empirical distribution (noise = the column itself). `periods` holds each row's
-    period code (0..n_periods-1, in time order) when the model was fitted with a time column, so the
-    bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
+    Roots are their empirical distribution (noise = the column itself). `calibration` is set on a model
+    calibrated to lift tests (:func:`calibration.calibrate_scm`): which coefficients moved, and by how much.
+    `periods` holds each row's period code (0..n_periods-1, in time order) when the model was fitted with a
+    time column, so the bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
     """
 
     graph: nx.DiGraph
@@ -51,6 +52,7 @@ class FittedSCM:
     transforms: dict[Any, Any] = field(default_factory=dict)
     transform_flags: dict[Any, list[str]] = field(default_factory=dict)
     transform_state: Any = field(default=None, repr=False)
+    calibration: Any = field(default=None, repr=False)
 
     @property
     def kinds(self) -> dict[Any, str]:
@@ -105,7 +107,8 @@ class FittedSCM:
     def refit(self, rows: np.ndarray) -> FittedSCM:
         """The same kinds refitted on the given rows (with repeats): one bootstrap resample. Learned transforms
         keep their families and refit their parameters on the same rows (each row's lag window from the original
-        series), so the resample's transformed series carry the parameters' uncertainty."""
+        series), so the resample's transformed series carry the parameters' uncertainty. A model calibrated to lift
+        tests is calibrated again on the resample (``Calibration.reapply``)."""
         data, transforms = self.data, self.transforms
         if self.transform_state is not None:  # learned transforms: their parameters refitted on the resample too
             columns, transforms = self.transform_state.refit(rows)
@@ -118,7 +121,7 @@ class FittedSCM:
         with serial():
             noise, r2 = _fit_all(sample.to_numpy(dtype=float), self.order, self.parents, mechs)
         periods = None if self.periods is None else self.periods[rows]
-        return replace(
+        out = replace(
             self,
             mechanisms=mechs,
             noise=noise,
@@ -129,6 +132,8 @@ class FittedSCM:
             transforms=transforms,
             transform_state=None,
         )
+        # calibrated to lift tests: calibrate the resample again, each lift redrawn within its standard error
+        return out if self.calibration is None else self.calibration.reapply(out, rows)
 
     def to_dowhy(self) -> Any:
         """Return a fitted dowhy.gcm.InvertibleStructuralCausalModel wrapping the same mechanisms."""

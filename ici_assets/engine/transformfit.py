@@ -255,6 +255,32 @@ def fit_transforms(
     start = time.perf_counter()
     settings = Bootstrap.of("fit_transforms", bootstrap, options)
     learned = learn_transforms(data, graph, transforms, time_column=time_column, unit_column=unit_column)
+    return _with_intervals(learned, model, settings, start)
+
+
+def transform_table(
+    learned: LearnedTransforms,
+    *,
+    model: str | None = None,
+    bootstrap: Bootstrap | None = None,
+    **options: Any,
+) -> EngineResult[TransformFacts]:
+    """``fit_transforms``' table and facts from a point fit already made, e.g. a fitted SCM's
+    ``transform_state`` (``fit_scm(transforms=...)``): the point estimates are that fit's, only the bootstrap
+    refits the parameters (one per resample), so the SCM and the table never disagree on a value."""
+    if not isinstance(learned, LearnedTransforms):
+        raise TypeError(
+            "transform_table needs the learned transforms of a fit (FittedSCM.transform_state of an SCM fitted with "
+            f"transforms=...), got {type(learned).__name__}: fit the SCM with transforms= first"
+        )
+    settings = Bootstrap.of("transform_table", bootstrap, options)
+    return _with_intervals(learned, model, settings, time.perf_counter())
+
+
+def _with_intervals(
+    learned: LearnedTransforms, model: str | None, settings: Bootstrap, start: float
+) -> EngineResult[TransformFacts]:
+    """The point fit's parameters with their bootstrap intervals, as the table and facts of ``fit_transforms``."""
     keys, est = _vector(learned.fits)
     low, high = np.full(len(est), np.nan), np.full(len(est), np.nan)
     boot_facts: dict[str, Any] = {}

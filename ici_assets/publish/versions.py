@@ -35,21 +35,25 @@ def frame_hash(frame: pd.DataFrame, length: int = 16) -> str:
 
 def scm_code_version(spec: IciSpec) -> str:
     """Hash of what changes the fitted model: graph, target, mechanisms, seed, engine version, and the time
-    column and grain (the mechanism choice folds the rows by runs of periods)."""
+    column and grain (the mechanism choice folds the rows by runs of periods), and the learned carryover and
+    saturation declared on spend columns (with the unit columns that bound their windows)."""
     from ici_assets.engine import ENGINE_VERSION  # the engine's numeric stack loads only when needed
 
-    return stable_hash(
-        {
-            "edges": sorted(spec.edges),
-            "nodes": sorted(spec.nodes),
-            "target": spec.target,
-            "mechanisms": spec.mechanisms,
-            "seed": spec.seed,
-            "time_column": spec.time_column,
-            "time_grain": spec.time_grain,
-            "engine": ENGINE_VERSION,
-        }
-    )
+    payload: dict[str, Any] = {
+        "edges": sorted(spec.edges),
+        "nodes": sorted(spec.nodes),
+        "target": spec.target,
+        "mechanisms": spec.mechanisms,
+        "seed": spec.seed,
+        "time_column": spec.time_column,
+        "time_grain": spec.time_grain,
+        "engine": ENGINE_VERSION,
+    }
+    if spec.transforms:  # only when declared: models without them keep their code versions
+        payload["transforms"] = {n: dict(t) for n, t in spec.transforms.items()}
+        payload["unit"] = list(spec.unit)
+        payload["n_bootstrap"] = spec.n_bootstrap  # the scm asset publishes the parameters' intervals
+    return stable_hash(payload)
 
 
 def shares_code_version(spec: IciSpec, extra: Any = None) -> str:

@@ -21,6 +21,7 @@ from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.experiments import ExperimentsMeta
 from ici_assets.spec.montecarlo import MonteCarloMeta
 
 Grain = Literal["day", "week", "month"]
@@ -135,13 +136,58 @@ class ModelMeta(IciSettings):
     anomalies: AnomaliesMeta | None = Field(  # its own module: ici_assets/spec/anomalies.py
         default=None, description="Opt-in anomalies asset: why the latest unit-periods' target was off."
     )
+    experiments: ExperimentsMeta | None = Field(  # its own module: ici_assets/spec/experiments.py
+        default=None,
+        description="The team's lift tests (a dbt model): the SCM is calibrated so its implied lifts agree with them.",
+    )
+
+
+class CarryoverMeta(_Strict):
+    """A spend column's learned carryover (adstock): how much of a period's spend still acts in later periods."""
+
+    kind: Literal["geometric", "weibull", "none", "auto"] = Field(
+        description="geometric (one decay per period), weibull (shape and scale: may peak after a delay), none, or "
+        "auto (the family chosen by held-out error; the simpler one unless the gain is beyond the noise)."
+    )
+    max_lag: int = Field(
+        default=8, ge=1, le=104, description="Periods of the window: this period's spend and the max_lag before it."
+    )
+
+
+class SaturationMeta(_Strict):
+    """A spend column's learned saturation: diminishing returns of its carried-over level."""
+
+    kind: Literal["hill", "logistic", "michaelis_menten", "none", "auto"] = Field(
+        description="hill (half_saturation and slope), logistic, michaelis_menten (half_saturation only), none, or "
+        "auto (chosen by held-out error)."
+    )
 
 
 class ColumnMeta(_Strict):
-    """A node column's ``meta.ici``: its direct causes (``[]`` for a root) and its unit (EUR, sessions) for charts."""
+    """A node column's ``meta.ici``: its direct causes (``[]`` for a root), its unit (EUR, sessions) for charts,
+    and, for a root spend column, its learned carryover and saturation."""
 
     parents: NameList = Field(description="The column's direct causes among the node columns; [] for a root.")
     unit: str | None = Field(default=None, description="Its unit (EUR, sessions), for charts and summaries.")
+    carryover: CarryoverMeta | None = Field(
+        default=None,
+        description="Learn the column's carryover from the data (root nodes only); its children see "
+        "saturation(carryover(spend)). Table ici.transforms holds the fitted parameters with 95 % intervals.",
+    )
+    saturation: SaturationMeta | None = Field(
+        default=None, description="Learn the column's saturation from the data (root nodes only, spend >= 0)."
+    )
+
+    def transforms(self) -> dict[str, Any] | None:
+        """The engine's declaration ``{"carryover": {...}, "saturation": {...}}``, or None when neither is set."""
+        if self.carryover is None and self.saturation is None:
+            return None
+        out: dict[str, Any] = {}
+        if self.carryover is not None:
+            out["carryover"] = {"kind": self.carryover.kind, "max_lag": self.carryover.max_lag}
+        if self.saturation is not None:
+            out["saturation"] = {"kind": self.saturation.kind}
+        return out
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ici_assets.spec.anomalies import AnomaliesMeta
 from ici_assets.spec.automation import AutomationMeta
 from ici_assets.spec.coverage import CoverageMeta
 from ici_assets.spec.decisions import DecisionsMeta
+from ici_assets.spec.experiments import ExperimentsMeta
 from ici_assets.spec.meta import ChecksMeta, LastClickMeta, ModelMeta, PartitionsMeta
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class IciSpec:
     parents: Mapping[str, tuple[str, ...]]
     meta: ModelMeta
     units: Mapping[str, str] = field(default_factory=dict)  # node -> its unit (EUR, sessions), from column meta
+    #: root spend node -> its learned carryover and saturation, as the engine takes them (``fit_scm(transforms=)``)
+    transforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
@@ -98,6 +101,11 @@ class IciSpec:
     def anomalies(self) -> AnomaliesMeta | None:
         """The anomalies asset's settings (opt-in)."""
         return self.meta.anomalies
+
+    @property
+    def experiments(self) -> ExperimentsMeta | None:
+        """Where the lift tests live (opt-in): the SCM is calibrated to them."""
+        return self.meta.experiments
 
     @property
     def nodes(self) -> list[str]:

@@ -53,6 +53,7 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
     columns: Mapping[str, Any] = props.get("columns") or {}
     parents: dict[str, tuple[str, ...]] = {}
     units: dict[str, str] = {}
+    transforms: dict[str, dict[str, Any]] = {}
     for col_name, col in columns.items():
         if not _has_meta(col):
             continue
@@ -64,6 +65,9 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
             parents[col_name] = tuple(col_meta.parents)
             if col_meta.unit is not None:
                 units[col_name] = col_meta.unit
+            declared = col_meta.transforms()
+            if declared is not None:
+                transforms[col_name] = declared
     if problems or meta is None:
         raise fail("; ".join(problems))
     if not parents:
@@ -80,6 +84,21 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
                     f"model (nodes: {sorted(nodes)}). Declare '{p}' as a column with meta.ici, or remove it from "
                     "the parents"
                 )
+    for node, declared in transforms.items():
+        if parents[node]:
+            raise fail(
+                f"column '{node}' declares {' and '.join(declared)}, but only a root node (parents: []) can have "
+                f"learned carryover or saturation, and '{node}' has parents {list(parents[node])}. Remove its parents "
+                "or the carryover/saturation declaration"
+            )
+        if not any(node in ps for ps in parents.values()):
+            raise fail(f"column '{node}' declares {' and '.join(declared)} but no column lists it as a parent")
+        if node == meta.target:
+            raise fail(f"column '{node}' is the target: carryover and saturation belong to spend columns")
+        if "carryover" in declared and declared["carryover"]["kind"] != "none" and not meta.time_column:
+            raise fail(
+                f"column '{node}' declares carryover, which runs over periods in time order: set meta.ici.time_column"
+            )
     try:
         check_target(parents, meta.target)
     except ValueError as exc:
@@ -121,6 +140,15 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         except ValueError as exc:
             raise fail(f"meta.ici.decisions: {exc}") from None
 
+        learned = [n for n in meta.decisions.spend_nodes if n in transforms]
+        if learned:
+            raise fail(
+                f"meta.ici.decisions.spend_nodes lists {learned}, which declare learned carryover/saturation: spend "
+                "response and budgets through learned transforms are not supported yet (the fitted model holds these "
+                "nodes as their transformed series, not as spend). Remove them from spend_nodes, or drop their "
+                "carryover/saturation and adstock them in dbt"
+            )
+
     if meta.anomalies is not None and not meta.time_column:
         raise fail("meta.ici.anomalies explains the most recent periods of each unit: it needs meta.ici.time_column")
 
@@ -132,6 +160,7 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         parents=parents,
         meta=meta,
         units=units,
+        transforms=transforms,
     )
 
 

@@ -160,6 +160,15 @@ _RETURNS_COLUMNS = f"""
 #: Per spend node: incremental target against zero spend over the period, ROI and marginal ROI with intervals.
 CHANNEL_RETURNS = table(ICI_SCHEMA, "channel_returns", _RETURNS_COLUMNS)
 CHANNEL_RETURNS_HISTORY = table(ICI_SCHEMA, "channel_returns_history", _RETURNS_COLUMNS)
+_TRANSFORM_COLUMNS = f"""
+    asset_key text not null, model text not null, node text not null, transform text not null, family text not null,
+    parameter text, value float, low float, high float, identified boolean not null, unit text, max_lag integer,
+    note text, n_rows integer, period_start date, period_end date, {_RUN}
+"""
+#: Learned carryover and saturation of spend nodes: one row per parameter (a family without parameters: one row
+#: with no parameter), value with its 95 % interval (null: unbounded); current rows per SCM asset.
+TRANSFORMS = table(ICI_SCHEMA, "transforms", _TRANSFORM_COLUMNS)
+TRANSFORMS_HISTORY = table(ICI_SCHEMA, "transforms_history", _TRANSFORM_COLUMNS)
 DECISION_TABLES = (
     SPEND_RESPONSE,
     SPEND_RESPONSE_HISTORY,
@@ -172,5 +181,5 @@ DECISION_TABLES = (
     ANOMALIES,
     ANOMALIES_HISTORY,
 )
-ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, *DECISION_TABLES)
+ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, TRANSFORMS, TRANSFORMS_HISTORY, *DECISION_TABLES)
 ICI_VIEWS = (SHARES_OVER_TIME,)

@@ -243,7 +243,7 @@ def test_partition_that_cannot_be_fitted_is_named_and_the_others_published(base,
     assert "region_03" in message and "tv_adstock" in message
     assert {e.partition for e in result.get_asset_materialization_events()} == set(regions) - {"region_03"}
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert all(c.passed for c in checks.values()) and len(checks) == 5
+    assert all(c.passed for c in checks.values()) and len(checks) == 6  # with shares_stable
     assert checks["shares_sum_to_100"].metadata["not_evaluated"].value == ["region_03"]
     with duckdb.connect(str(path), read_only=True) as con:
         stored = {r for (r,) in con.execute("SELECT DISTINCT partition_key FROM ici.ici_shares").fetchall()}

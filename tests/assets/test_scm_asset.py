@@ -25,6 +25,6 @@ def test_scm_kinds_name_the_engine_not_dowhy():
 
 def test_the_spec_holds_the_parsed_meta_and_no_dead_fields():
     names = {f.name for f in dataclasses.fields(IciSpec)}
-    assert names == {"model", "unique_id", "parents", "meta", "units"}
+    assert names == {"model", "unique_id", "parents", "meta", "units", "transforms"}
     s = spec()
     assert (s.target, s.n_bootstrap, s.time_grain, s.mechanisms) == ("y", 200, "day", "auto")  # the meta's defaults

@@ -202,3 +202,22 @@ def test_the_shares_bootstrap_refits_the_transform_parameters():
     # a point: the share's uncertainty is the flights' sampling, not the parameters')
     assert tv["learned"]["share_high"] != tv["held"]["share_high"]
     assert tv["learned"]["share_low"] < tv["learned"]["share"] < tv["learned"]["share_high"]
+
+
+def test_transform_table_of_a_fitted_scm_is_its_own_point_fit_with_fit_transforms_intervals():
+    """The SCM asset tabulates the SCM's transforms without a second point fit: the same values as the SCM holds,
+    and the same table (intervals included) as fit_transforms on the same data and seed."""
+    from ici_assets.engine import transform_table
+
+    data = simulate_transform_case(3)
+    spec = {"tv_spend": {"carryover": "auto", "saturation": "hill"}}
+    scm = fit_scm(data, GRAPH, mechanisms="linear", time_column="period", transforms=spec)
+    table = transform_table(scm.transform_state, model="m", n_bootstrap=30, seed=5).table
+    fitted = scm.transforms["tv_spend"].params
+    values = dict(zip(table["parameter"], table["value"]))
+    assert values == {p: fitted[p] for p in values} and set(values) == {"decay", "half_saturation", "slope"}
+    direct = fit_transforms(data, GRAPH, spec, time_column="period", model="m", n_bootstrap=30, seed=5).table
+    pd.testing.assert_frame_equal(table, direct)
+    assert (table["low"] < table["value"]).all() and (table["value"] < table["high"]).all()
+    with pytest.raises(TypeError, match="transform_state"):
+        transform_table(fit_scm(data, GRAPH, mechanisms="linear").transform_state)

@@ -343,6 +343,7 @@ def test_every_chart_is_sharp_and_fits_the_metadata_dialog(ici_materialisations)
         "months_chart",
         "response_chart",
         "budget_chart",
+        "anomalies_chart",
     }
     assert sum(k.endswith("partitions_chart") for k in sizes) == 2  # by month and by region
     assert all(1000 <= w <= charts.DIALOG_PX[0] and h <= charts.DIALOG_PX[1] for w, h in sizes.values()), sizes
