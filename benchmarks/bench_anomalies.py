@@ -27,17 +27,8 @@ from _common import timed
 
 from ici_assets.engine import attribute_anomalies, fit_scm
 from ici_assets.engine.cases import ARTICLE
-from ici_assets.engine.shockcases import SATURATING, linear_case, linear_effects, shocked_panel
+from ici_assets.engine.shockcases import SATURATING, SATURATING_EDGES, linear_case, linear_effects, shocked_panel
 
-SAT_EDGES = [
-    ("demand", "organic_clicks"),
-    ("tv_spend", "organic_clicks"),
-    ("demand", "social_clicks"),
-    ("social_spend", "social_clicks"),
-    ("tv_spend", "social_clicks"),
-    ("organic_clicks", "revenue"),
-    ("social_clicks", "revenue"),
-]
 DOWHY_DRAWS = 3_000  # DoWhy's default num_distribution_samples
 DOWHY_ROWS = 20  # shocked rows DoWhy explains (it loops over rows in Python)
 IT_ROWS = 8  # rows of DoWhy's default IT-score attribution (about 4-5 s a row here)
@@ -121,7 +112,7 @@ def main() -> None:
     run_case("Linear (article SCM)", panel, shocks, ARTICLE.edges, "linear")
     nodes = ["demand", "organic_clicks", "social_clicks", "revenue"]
     panel, shocks = shocked_panel(SATURATING, nodes=nodes, n_units=8, n_days=365, n_shocks=40, seed=2)
-    run_case("Saturating (nonlinear)", panel, shocks, SAT_EDGES, "nonlinear")
+    run_case("Saturating (nonlinear)", panel, shocks, SATURATING_EDGES, "nonlinear")
 
 
 if __name__ == "__main__":

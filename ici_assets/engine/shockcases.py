@@ -77,6 +77,16 @@ SATURATING = ShockCase(
     },
     "revenue",
 )
+#: The graph of :data:`SATURATING` (the article's case with saturating spend), as edges.
+SATURATING_EDGES = [
+    ("demand", "organic_clicks"),
+    ("tv_spend", "organic_clicks"),
+    ("demand", "social_clicks"),
+    ("social_spend", "social_clicks"),
+    ("tv_spend", "social_clicks"),
+    ("organic_clicks", "revenue"),
+    ("social_clicks", "revenue"),
+]
 
 
 def shocked_panel(

@@ -10,17 +10,7 @@ from ici_assets.engine import attribute_anomalies, fit_scm
 from ici_assets.engine.anomalies import it_scores
 from ici_assets.engine.cases import ARTICLE
 from ici_assets.engine.effects import linear_ici
-from ici_assets.engine.shockcases import SATURATING, linear_case, linear_effects, shocked_panel
-
-SAT_EDGES = [
-    ("demand", "organic_clicks"),
-    ("tv_spend", "organic_clicks"),
-    ("demand", "social_clicks"),
-    ("social_spend", "social_clicks"),
-    ("tv_spend", "social_clicks"),
-    ("organic_clicks", "revenue"),
-    ("social_clicks", "revenue"),
-]
+from ici_assets.engine.shockcases import SATURATING, SATURATING_EDGES, linear_case, linear_effects, shocked_panel
 
 
 def shocked_rows(panel: pd.DataFrame, shocks: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +74,7 @@ def test_nonlinear_shocks_rank_first_and_sum_exactly() -> None:
     """Saturating case, shocks on the non-spend nodes (a spend shock saturates: see docs/pipeline.md)."""
     nodes = ["demand", "organic_clicks", "social_clicks", "revenue"]
     panel, shocks = shocked_panel(SATURATING, nodes=nodes, n_units=8, n_shocks=40, seed=2)
-    scm = fit_scm(panel, SAT_EDGES, mechanisms="nonlinear", time_column="date")
+    scm = fit_scm(panel, SATURATING_EDGES, mechanisms="nonlinear", time_column="date")
     rows = shocked_rows(panel, shocks)
     res = attribute_anomalies(scm, rows, "revenue", n_background=1_000, seed=0)
     assert res.facts.method == "shapley_exact" and not scm.is_linear()
