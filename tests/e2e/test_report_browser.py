@@ -30,6 +30,20 @@ def decimals(text: str) -> int:
     return len(head.split(".")[1]) if "." in head else 0
 
 
+def section_screenshots(page, model: str) -> list[Path]:
+    """An element screenshot of each report section (``report_<model>_<section>.png``): one image per part to
+    look at, as a reader scrolls to it."""
+    shots = []
+    for section in SECTIONS:
+        target = ARTIFACTS / f"report_{model}_{section}.png"
+        target.unlink(missing_ok=True)  # a file left by an earlier run must not pass for this one
+        element = page.locator(f"section#{section}")
+        element.wait_for(state="visible", timeout=30_000)
+        element.screenshot(path=str(target), timeout=30_000)
+        shots.append(target)
+    return shots
+
+
 def test_media_report_offline_in_chromium(demo_run) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -77,5 +91,9 @@ def test_media_report_offline_in_chromium(demo_run) -> None:
             answer = page.locator("#answer li").all_inner_texts()
             assert len(answer) == 3 and "ROI" not in answer[0]
             page.screenshot(path=str(ARTIFACTS / "report_media_nodes.png"), full_page=True)
+            shots = section_screenshots(page, "media_nodes")
+            print("report section screenshots:", *map(str, shots), sep="\n  ")
+            assert [p.name for p in shots] == [f"report_media_nodes_{s}.png" for s in SECTIONS]
+            assert all(p.stat().st_size > 0 for p in shots), [(p, p.stat().st_size) for p in shots]
         finally:
             browser.close()

@@ -318,6 +318,99 @@ def test_dbt_column_types_on_the_mart_page(ui_server, page):
     page.screenshot(path=str(ARTIFACTS / "ui_dbt_columns.png"), full_page=True)
 
 
+# Every ancestor of the element up to the page opaque and untransformed: the dialog has finished fading and
+# scaling in, so its box and a screenshot are final.
+SETTLED_JS = """el => { for (let e = el; e; e = e.parentElement) { const s = getComputedStyle(e);
+    if (s.opacity !== '1' || (s.transform !== 'none' && s.transform !== 'matrix(1, 0, 0, 1, 0, 0)')) return false; }
+    return true; }"""
+# The part of the element a person sees: its box cut by the viewport and by every clipping ancestor.
+VISIBLE_BOX_JS = """el => { let r = el.getBoundingClientRect();
+    let box = {left: Math.max(r.left, 0), top: Math.max(r.top, 0),
+               right: Math.min(r.right, innerWidth), bottom: Math.min(r.bottom, innerHeight)};
+    for (let e = el.parentElement; e; e = e.parentElement) { const s = getComputedStyle(e);
+        if (s.overflowX !== 'visible' || s.overflowY !== 'visible') { const a = e.getBoundingClientRect();
+            box = {left: Math.max(box.left, a.left), top: Math.max(box.top, a.top),
+                   right: Math.min(box.right, a.right), bottom: Math.min(box.bottom, a.bottom)}; } }
+    return box; }"""
+
+
+def test_contributions_chart_fits_its_dialog(ui_server, page):
+    """``contributions_chart``, the tallest chart of the shares asset, opens from [Show Markdown] whole: at the
+    1,400 x 900 viewport its image lies inside the part of the dialog that is on screen, in width and height."""
+    assert page.viewport_size == {"width": 1400, "height": 900}
+    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
+    row = page.locator("tr").filter(has=page.get_by_text("contributions_chart", exact=True))
+    row.get_by_text("[Show Markdown]", exact=True).click()
+    dialog = page.get_by_role("dialog").filter(has_text="contributions_chart")
+    img = dialog.locator('img[src^="data:image/png"]')
+    img.wait_for(state="visible")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    page.wait_for_function(SETTLED_JS, arg=dialog.element_handle())
+    natural = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    box, seen = img.bounding_box(), dialog.evaluate(VISIBLE_BOX_JS)
+    page.screenshot(path=str(ARTIFACTS / "ui_contributions_chart.png"))
+    page.keyboard.press("Escape")
+    print(f"contributions_chart: natural {natural}, drawn {box}, dialog on screen {seen}")
+    assert box is not None and natural[0] > 0 and natural[1] > 0
+    assert box["width"] > 0 and box["height"] > 0
+    assert box["x"] >= seen["left"] - 0.5 and box["x"] + box["width"] <= seen["right"] + 0.5, (box, seen)
+    assert box["y"] >= seen["top"] - 0.5 and box["y"] + box["height"] <= seen["bottom"] + 0.5, (box, seen)
+
+
+def test_overview_summary_is_not_clipped(ui_server, page):
+    """On the shares asset's Overview tab the Metadata table needs no sideways scroll and its first row, the
+    summary, shows its whole text (no cell wider inside than out)."""
+    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}?view=overview")
+    cell = page.locator("td").get_by_text("summary", exact=True).first
+    cell.wait_for(state="visible")
+    table = cell.locator("xpath=ancestor::table[1]")
+    first_row = table.locator("tbody tr").first
+    first_row.scroll_into_view_if_needed()
+    assert first_row.locator("td").first.inner_text().strip() == "summary", first_row.inner_text()
+    widths = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth, t.parentElement.scrollWidth]")
+    clipped = first_row.evaluate(
+        """r => [...r.querySelectorAll('td, td *')].filter(e => e.scrollWidth > e.clientWidth + 1 &&
+                ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX)).map(e => e.tagName)"""
+    )
+    text = " ".join(first_row.inner_text().split())
+    page.screenshot(path=str(ARTIFACTS / "ui_overview_summary.png"))
+    print(f"Overview metadata table widths (table scroll, container client, container scroll): {widths}; {text}")
+    assert widths[0] <= widths[1] and widths[2] <= widths[1], widths
+    assert clipped == [], clipped
+    drivers = re.findall(r"\*\*(\w+)\*\*", ui_server["summary"])
+    words = _plain(ui_server["summary"]).split()
+    assert drivers and all(d in text for d in drivers) and words[-1] in text, (text, ui_server["summary"])
+    for word in (drivers[0], words[-1]):  # the first and last words of the answer on screen, not scrolled away
+        assert first_row.get_by_text(word).first.is_visible(), word
+
+
+def test_clicks_from_home_to_the_summary(ui_server, page):
+    """From the UI's root the shares summary is two clicks away through the UI's own links: the navigation's
+    Catalog, then the asset's key ``ici / marketing_nodes / shares`` in the catalog's list."""
+    page.goto(ui_server["base"])
+    clicks = 0
+
+    def click(locator) -> None:
+        nonlocal clicks
+        locator.wait_for(state="visible")
+        locator.click()
+        clicks += 1
+
+    click(page.locator('a[href="/assets"]').filter(has_text="Catalog").first)
+    # the catalog row's key link (its group link next to it opens the lineage graph, not the asset)
+    click(page.locator(f'a[href="/assets/{"/".join(SHARES_PATH)}"]').filter(has_text="shares").first)
+    page.wait_for_url(re.compile(rf"/assets/{'/'.join(SHARES_PATH)}(\?.*)?$"))
+    rows = page.locator("tr").filter(has=page.get_by_text("summary", exact=True))
+    row = rows.filter(has_text=re.compile(r"Top drivers|Show Markdown")).first
+    row.wait_for(state="visible")
+    row.scroll_into_view_if_needed()
+    drivers = re.findall(r"\*\*(\w+)\*\*", ui_server["summary"])
+    assert drivers and row.get_by_text(drivers[0]).first.is_visible(), row.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "ui_clicks_to_summary.png"))
+    print(f"clicks from the home page to the shares summary: {clicks} ({page.url})")
+    assert clicks == 2
+
+
 def test_dev_server_exits_within_10_s_of_sigint(ui_server):
     """One SIGINT to the dev server's process group (what Ctrl-C in a terminal sends) ends the webserver, the
     daemon and their code servers within 10 s (runs last: it stops the module's server)."""
