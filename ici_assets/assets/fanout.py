@@ -236,9 +236,13 @@ def run_partitions(
     previous = current_shares(warehouse, key)
     stability: dict[str, str] = {}
 
+    made: dict[str, pd.DataFrame] = {}  # each partition's rows, built once for shares_stable and the publish
+
     def rows(part: str, outcome: FitOutcome) -> pd.DataFrame:
-        result_key = ResultKey(key.to_user_string(), code_version, context.run.run_id, part, scheme.kind)
-        return shares_rows(spec, outcome.table, facts[part], result_key)
+        if part not in made:
+            result_key = ResultKey(key.to_user_string(), code_version, context.run.run_id, part, scheme.kind)
+            made[part] = shares_rows(spec, outcome.table, facts[part], result_key)
+        return made[part]
 
     def evaluate(part: str, outcome: FitOutcome) -> list[CheckOutcome]:
         stable = stability_check(rows(part, outcome), previous_shares(previous, part))

@@ -217,15 +217,21 @@ def test_lineage_graph_in_browser(ui_server, page):
     page.screenshot(path=str(ARTIFACTS / "ui_asset_graph.png"), full_page=True)
 
 
-def test_shares_chart_renders_in_browser(ui_server, page):
-    """``shares_chart``'s [Show Markdown] dialog shows the very PNG stored in the metadata, decoded, whole."""
-    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
-    row = page.locator("tr").filter(has=page.get_by_text("shares_chart", exact=True))
+def open_chart(page, base: str, name: str):
+    """Open the shares asset's chart ``name`` from its [Show Markdown] link; (dialog, image) once the PNG loaded."""
+    page.goto(f"{base}/assets/{'/'.join(SHARES_PATH)}")
+    row = page.locator("tr").filter(has=page.get_by_text(name, exact=True))
     row.get_by_text("[Show Markdown]", exact=True).click()
-    dialog = page.get_by_role("dialog").filter(has_text="shares_chart")
+    dialog = page.get_by_role("dialog").filter(has_text=name)
     img = dialog.locator('img[src^="data:image/png"]')
     img.wait_for(state="visible")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    return dialog, img
+
+
+def test_shares_chart_renders_in_browser(ui_server, page):
+    """``shares_chart``'s [Show Markdown] dialog shows the very PNG stored in the metadata, decoded, whole."""
+    dialog, img = open_chart(page, ui_server["base"], "shares_chart")
     natural_width, natural_height = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     page.wait_for_timeout(600)  # the dialog fades in: a screenshot at once shows it half transparent
     page.screenshot(path=str(ARTIFACTS / "ui_shares_chart.png"), full_page=True)
@@ -338,13 +344,7 @@ def test_contributions_chart_fits_its_dialog(ui_server, page):
     """``contributions_chart``, the tallest chart of the shares asset, opens from [Show Markdown] whole: at the
     1,400 x 900 viewport its image lies inside the part of the dialog that is on screen, in width and height."""
     assert page.viewport_size == {"width": 1400, "height": 900}
-    page.goto(f"{ui_server['base']}/assets/{'/'.join(SHARES_PATH)}")
-    row = page.locator("tr").filter(has=page.get_by_text("contributions_chart", exact=True))
-    row.get_by_text("[Show Markdown]", exact=True).click()
-    dialog = page.get_by_role("dialog").filter(has_text="contributions_chart")
-    img = dialog.locator('img[src^="data:image/png"]')
-    img.wait_for(state="visible")
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    dialog, img = open_chart(page, ui_server["base"], "contributions_chart")
     page.wait_for_function(SETTLED_JS, arg=dialog.element_handle())
     natural = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     box, seen = img.bounding_box(), dialog.evaluate(VISIBLE_BOX_JS)
