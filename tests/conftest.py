@@ -123,6 +123,19 @@ def demo_backfill(tmp_path_factory, demo_run, dbt_project_copy):
     return {**demo_run, "defs": defs, "warehouse": warehouse, "runs": runs}
 
 
+@pytest.fixture(scope="session")
+def backfill_reports(demo_backfill):
+    """make demo's last run, ``ici_reports``, after the backfill: every model's report, with the months the
+    partitions published (shared by the report tests and the report's browser test)."""
+    import dagster as dg
+
+    from ici_assets.demo.raw_assets import ICI_REPORTS_JOB
+
+    defs = dg.Definitions.merge(demo_backfill["defs"], dg.Definitions(jobs=[ICI_REPORTS_JOB]))
+    result = defs.resolve_job_def("ici_reports").execute_in_process(instance=demo_backfill["instance"])
+    return {**demo_backfill, "reports": result}
+
+
 #: Both demo models small: 5 regions x 200 days of the marketing shop, 4 regions x 2 years of the media shop.
 SMALL_RUN = {
     "ops": {

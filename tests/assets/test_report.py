@@ -90,14 +90,12 @@ def test_report_needs_a_folder_on_a_server_warehouse() -> None:
     assert report_folder("/tmp/x", WarehouseResource(path="")) == Path("/tmp/x")
 
 
-def test_report_after_the_backfill_says_why_revenue_moved(demo_backfill) -> None:
+def test_report_after_the_backfill_says_why_revenue_moved(backfill_reports) -> None:
     """make demo's last run (ici_reports): the page now explains the largest monthly changes, the click-through
     drop of 2025-03 (about -15 %) and its recovery in 2025-04 among them."""
     from ici_assets.demo.media import CTR_DROP_MONTH
-    from ici_assets.demo.raw_assets import ICI_REPORTS_JOB
 
-    defs = dg.Definitions.merge(demo_backfill["defs"], dg.Definitions(jobs=[ICI_REPORTS_JOB]))
-    result = defs.resolve_job_def("ici_reports").execute_in_process(instance=demo_backfill["instance"])
+    result = backfill_reports["reports"]
     assert {e.asset_key.path[1] for e in result.get_asset_materialization_events()} == set(MODELS)
     html = Path(metadata_of(result, dg.AssetKey(["ici", "media_nodes", "report"]))["path"].value).read_text()
     changes = re.search(r'<section id="changes">(.*?)</section>', html, re.S).group(1)
