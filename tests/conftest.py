@@ -66,13 +66,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def model_chain(defs, *models: str) -> list:
-    """The whole-period ICI assets of the named models and everything upstream of them (raw tables, dbt
-    models): what a test about those models needs to run, without the other models' fits."""
+    """The whole-period ICI assets of the named models (but their reports, ``ici_reports``'s) and everything
+    upstream of them (raw tables, dbt models): what a test about those models needs to run in ``ici_demo``,
+    without the other models' fits."""
     import dagster as dg
 
     from ici_assets.assets.args import PARTITIONED_TAG
+    from ici_assets.demo.raw_assets import REPORTS
 
     own = dg.AssetSelection.key_prefixes(*[["ici", m] for m in models]) - dg.AssetSelection.tag(PARTITIONED_TAG, "")
+    own = own - REPORTS
     return sorted(own.upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
 
 

@@ -117,7 +117,8 @@ INLINE = {"resources": {"compute_pool": {"config": {"kind": "inline"}}}}
 @pytest.fixture(scope="session")
 def pg_demo(pg_server, tmp_path_factory):
     """The demo (5 regions x 200 days, as ``small_base``) materialised once through dbt-postgres: raw tables,
-    dbt build, SCM, shares, comparison, then every region partition and two months, one run each."""
+    dbt build, SCM, shares, comparison, then every region partition and two months, one run each, then the
+    reports (``ici_reports``), as ``make demo`` runs them."""
     import dagster as dg
 
     from ici_assets.component.manifest import prepare_manifest
@@ -136,6 +137,10 @@ def pg_demo(pg_server, tmp_path_factory):
         runs = {}
         if result.success:
             runs = run_partitions(defs, instance)
+            from ici_assets.demo.raw_assets import ICI_REPORTS_JOB
+
+            reports = dg.Definitions.merge(defs, dg.Definitions(jobs=[ICI_REPORTS_JOB])).resolve_job_def("ici_reports")
+            runs["ici_reports"] = (None, reports.execute_in_process(instance=instance, raise_on_error=False))
     yield {"result": result, "defs": defs, "instance": instance, "db": db, "project": project, "runs": runs}
 
 

@@ -18,8 +18,10 @@ MODELS = ("marketing_nodes", "media_nodes")
 OUTSIDE = re.compile(r"<script|<link|@import|url\(|src=\"(?!data:)|https?://", re.IGNORECASE)
 
 
-def page(demo_run, model: str) -> str:
-    return Path(metadata_of(demo_run["result"], dg.AssetKey(["ici", model, "report"]))["path"].value).read_text()
+def page(backfill_reports, model: str) -> str:
+    return Path(
+        metadata_of(backfill_reports["reports"], dg.AssetKey(["ici", model, "report"]))["path"].value
+    ).read_text()
 
 
 def number(cell: str) -> float:
@@ -34,10 +36,10 @@ def cells(html: str, section: str, node: str) -> list[str]:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_report_written_beside_the_warehouse_self_contained(demo_run, model: str) -> None:
-    metadata = metadata_of(demo_run["result"], dg.AssetKey(["ici", model, "report"]))
+def test_report_written_beside_the_warehouse_self_contained(backfill_reports, model: str) -> None:
+    metadata = metadata_of(backfill_reports["reports"], dg.AssetKey(["ici", model, "report"]))
     path = Path(metadata["path"].value)
-    assert path == demo_run["warehouse"].parent.resolve() / "reports" / f"{model}.html"
+    assert path == backfill_reports["warehouse"].parent.resolve() / "reports" / f"{model}.html"
     html = path.read_text()
     assert not OUTSIDE.search(html), OUTSIDE.search(html)
     assert html.count('src="data:image/png;base64,') >= 2
@@ -49,11 +51,22 @@ def test_report_written_beside_the_warehouse_self_contained(demo_run, model: str
     assert metadata["code_version"].value and -1 < metadata["holdout_r2"].value <= 1
 
 
-def test_media_report_has_every_decision_section_and_the_tables_numbers(demo_run) -> None:
-    html = page(demo_run, "media_nodes")
+def test_media_report_has_every_decision_section_and_the_tables_numbers(backfill_reports) -> None:
+    html = page(backfill_reports, "media_nodes")
     ids = re.findall(r'<section id="(\w+)">', html)
-    assert ids == ["answer", "drivers", "returns", "marginal", "fit", "response", "budget", "checks", "glossary"]
-    with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
+    assert ids == [
+        "answer",
+        "drivers",
+        "returns",
+        "marginal",
+        "fit",
+        "response",
+        "budget",
+        "changes",
+        "checks",
+        "glossary",
+    ]
+    with duckdb.connect(str(backfill_reports["warehouse"]), read_only=True) as con:
         returns = con.execute("SELECT * FROM ici.channel_returns WHERE model = 'media_nodes'").df()
         shares = con.execute(
             "SELECT node, share FROM ici.ici_shares WHERE model = 'media_nodes' AND partition_key IS NULL"
