@@ -129,6 +129,18 @@ def create_table(dialect: Dialect, layout: TableLayout, *, if_not_exists: bool =
     return f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{relation(layout.relation)} ({cols})"
 
 
+def add_columns(dialect: Dialect, layout: TableLayout, present: Sequence[str]) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN`` for each column of ``layout`` the existing table lacks (``present``): a table a
+    previous release created gains the columns this one publishes, and keeps its rows (which have none of the new
+    values, so the new columns are nullable whatever the layout says). Empty when nothing is missing."""
+    have = set(present)
+    return [
+        f"ALTER TABLE {relation(layout.relation)} ADD COLUMN {quote(c.name)} {dialect.types[c.type]}"
+        for c in layout.columns
+        if c.name not in have
+    ]
+
+
 def create_view(view: ViewLayout) -> str:
     cols = ", ".join(f"{quote(src)} AS {quote(alias)}" for src, alias in view.columns)
     filters = ""

@@ -165,3 +165,18 @@ def test_concurrent_publishes_of_the_same_keys_lose_and_double_nothing(pg_server
         history = con.execute("SELECT count(*), count(DISTINCT run_id) FROM ici.ici_shares_history").fetchone()
     assert current == [(k, 6, 6, 1) for k in keys]
     assert history == (n_writers * rounds * len(keys) * 6, n_writers * rounds)
+
+
+def test_a_table_of_an_older_release_gains_the_new_columns_and_keeps_its_rows(pg_server, db, tmp_path):
+    """A release that adds columns to a published table (say ``ici.budget_allocation``'s ``binding``) publishes
+    into the table an older release created: the missing columns are added, the old rows stay with nulls there."""
+    from ici_assets.warehouse import Append, TableLayout
+
+    old = TableLayout(SHARES_HISTORY.relation, SHARES_HISTORY.columns[:-2])
+    new_columns = SHARES_HISTORY.column_names[-2:]
+    for warehouse in (pg_server.warehouse(db), DuckDBWarehouse(tmp_path / "w.duckdb")):
+        warehouse.publish([Append(old, shares_rows("old", 10.0)[list(old.column_names)])])
+        warehouse.publish(shares_items(shares_rows("new", 20.0)))
+        got = warehouse.read(Read(SHARES_HISTORY.relation, ("run_id", *new_columns), order_by=("run_id", "node")))
+        assert got["run_id"].tolist() == ["new"] * 6 + ["old"] * 6
+        assert got[new_columns].iloc[:6].notna().all().all() and got[new_columns].iloc[6:].isna().all().all()
