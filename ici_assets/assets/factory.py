@@ -28,7 +28,7 @@ from ici_assets.assets.ici import LastClickSource, partitioned_asset, scm_asset,
 from ici_assets.assets.ici import vs_last_click_asset as _vs_last_click_asset
 from ici_assets.assets.partitions import schemes
 from ici_assets.assets.report import report_asset
-from ici_assets.assets.resources import ComputePoolResource, WarehouseResource
+from ici_assets.assets.resources import ComputePoolResource, WarehouseResource, asset_resources
 from ici_assets.spec.automation import AutomationSettings
 from ici_assets.spec.parse import IciMetaError, IciSpec, specs_from_manifest
 from ici_assets.warehouse import WAREHOUSE_POOL, Relation
@@ -223,7 +223,7 @@ def ici_definitions(
         assets=assets,
         jobs=jobs,
         sensors=sensors,
-        resources={"warehouse": warehouse, "compute_pool": compute_pool},
+        resources=asset_resources(warehouse, compute_pool=compute_pool),
     )
 
 

@@ -24,7 +24,7 @@ from ici_assets.assets.fanout import ALL_CHECKS, current_shares, run_partitions
 from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
-from ici_assets.assets.resources import WarehouseResource
+from ici_assets.assets.resources import FIT_STORE_KEY, WarehouseResource
 from ici_assets.checks.asset_checks import check_results, check_specs, publishable, report_checks
 from ici_assets.checks.coverage import coverage_check
 from ici_assets.checks.ici import (
@@ -89,6 +89,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         code_version=scm_code_version(spec),
         kinds={"python", "scikitlearn"},  # fitted by the engine (numpy, scikit-learn), not by DoWhy
         automation_condition=automation_condition(spec, None),
+        io_manager_key=FIT_STORE_KEY,
         description=(
             f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): a node without parents "
             "in the graph follows its observed distribution; every other node is a function of its parents plus "

@@ -14,7 +14,7 @@ import pytest
 from ici_assets.assets.anomalies import anomalies_asset, latest_periods
 from ici_assets.assets.factory import IciModel, anomaly_assets
 from ici_assets.assets.ici import scm_asset
-from ici_assets.assets.resources import WarehouseResource
+from ici_assets.assets.resources import WarehouseResource, asset_resources
 from ici_assets.engine.cases import ARTICLE
 from ici_assets.engine.shockcases import linear_case, linear_effects, shocked_panel
 from ici_assets.spec.model import IciSpec
@@ -70,7 +70,7 @@ def shop(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 def materialise(spec: IciSpec, path: Path) -> dg.ExecuteInProcessResult:
     relation = Relation("main", "shop_nodes")
     assets = [scm_asset(spec, dg.AssetKey("shop_nodes"), relation), anomalies_asset(spec, relation, pool=None)]
-    return dg.materialize(assets, resources={"warehouse": WarehouseResource(path=str(path))}, raise_on_error=False)
+    return dg.materialize(assets, resources=asset_resources(WarehouseResource(path=str(path))), raise_on_error=False)
 
 
 def test_the_meta_enables_the_asset_and_needs_a_time_column() -> None:
@@ -221,7 +221,7 @@ def test_webhook_sensor_posts_the_flagged_unit_periods(shop) -> None:
         instance = dg.DagsterInstance.ephemeral()
         relation = Relation("main", "shop_nodes")
         assets = [scm_asset(spec, dg.AssetKey("shop_nodes"), relation), anomalies_asset(spec, relation, pool=None)]
-        resources = {"warehouse": WarehouseResource(path=str(path))}
+        resources = asset_resources(WarehouseResource(path=str(path)))
         defs = dg.Definitions(assets=assets, sensors=[sensor], resources=resources)
         assert defs.resolve_sensor_def(sensor.name).default_status == dg.DefaultSensorStatus.RUNNING
         run = dg.materialize(assets, resources=resources, instance=instance)

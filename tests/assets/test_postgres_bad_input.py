@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from ici_assets.assets.ici import scm_asset
-from ici_assets.assets.resources import WarehouseResource
+from ici_assets.assets.resources import WarehouseResource, asset_resources
 from ici_assets.spec.parse import specs_from_manifest
 from ici_assets.warehouse import Relation
 from tests.postgres_fixtures import environment
@@ -24,7 +24,7 @@ def materialise_scm(pg_demo, env: dict[str, str]) -> str:
     assets_def = scm_asset(spec, dg.AssetKey(["marketing_nodes"]), Relation("public", "marketing_nodes"))
     with environment(env):
         resource = WarehouseResource.for_dbt_target(pg_demo["project"], target="postgres")
-        result = dg.materialize([assets_def], resources={"warehouse": resource}, raise_on_error=False)
+        result = dg.materialize([assets_def], resources=asset_resources(resource), raise_on_error=False)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     error = failure.step_failure_data.error

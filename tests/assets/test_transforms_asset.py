@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from ici_assets.assets.ici import scm_asset, shares_asset
-from ici_assets.assets.resources import WarehouseResource
+from ici_assets.assets.resources import WarehouseResource, asset_resources
 from ici_assets.demo.transform_cases import GRAPH_EDGES, simulate_transform_case
 from ici_assets.publish.charts import fits_dialog, rendered_size
 from ici_assets.publish.metadata import OVERVIEW_BOX_PX, overview_width
@@ -112,7 +112,7 @@ def materialised(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
     spec = spec_with({"tv_spend": TV, "social_spend": SOCIAL})
     relation = Relation("main", "weekly_nodes")
     assets = [scm_asset(spec, dg.AssetKey("weekly_nodes"), relation), shares_asset(spec, pool=None)]
-    result = dg.materialize(assets, resources={"warehouse": WarehouseResource(path=str(path))}, raise_on_error=False)
+    result = dg.materialize(assets, resources=asset_resources(WarehouseResource(path=str(path))), raise_on_error=False)
     return path, result
 
 

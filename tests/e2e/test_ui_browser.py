@@ -384,6 +384,32 @@ def test_overview_summary_is_not_clipped(ui_server, page):
         assert first_row.get_by_text(word).first.is_visible(), word
 
 
+#: The other ICI assets with the longest metadata rows (the fit's mechanisms, the decisions' tables): their
+#: Overview tables were sized from two measurements of the shares page; here each is measured.
+WIDE_OVERVIEWS = [
+    ["ici", "marketing_nodes", "scm"],
+    ["ici", "media_nodes", "scm"],
+    ["ici", "media_nodes", "spend_response"],
+    ["ici", "media_nodes", "budget"],
+]
+
+
+def test_other_overviews_need_no_sideways_scroll(ui_server, page):
+    """The Overview tab's Metadata table of each of ``WIDE_OVERVIEWS`` fits its box, summary first."""
+    measured = {}
+    for path in WIDE_OVERVIEWS:
+        page.goto(f"{ui_server['base']}/assets/{'/'.join(path)}?view=overview")
+        cell = page.locator("td").get_by_text("summary", exact=True).first
+        cell.wait_for(state="visible")
+        table = cell.locator("xpath=ancestor::table[1]")
+        first = table.locator("tbody tr").first.locator("td").first.inner_text().strip()
+        widths = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth, t.parentElement.scrollWidth]")
+        measured["/".join(path)] = (first, widths)
+    print(f"Overview metadata tables (first row; table scroll, container client, container scroll): {measured}")
+    for name, (first, (table, box, scroll)) in measured.items():
+        assert first == "summary" and table <= box and scroll <= box, (name, first, table, box, scroll)
+
+
 def test_clicks_from_home_to_the_summary(ui_server, page):
     """From the UI's root the shares summary is two clicks away through the UI's own links: the navigation's
     Catalog, then the asset's key ``ici / marketing_nodes / shares`` in the catalog's list."""
