@@ -87,8 +87,10 @@ def constraint_box(
         raise ValueError(f"fixed {fixed!r} repeats a node: list each once")
     both = [n for n in fixed if n in bounded]
     if both:
-        raise ValueError(f"spend node(s) {both!r} are both fixed and bounded: a fixed channel stays at its current "
-                         "level, drop its bounds or its place in fixed")
+        raise ValueError(
+            f"spend node(s) {both!r} are both fixed and bounded: a fixed channel stays at its current "
+            "level, drop its bounds or its place in fixed"
+        )
     if max_change is None:
         change = np.full(len(nodes), np.nan)
     elif isinstance(max_change, Mapping):
@@ -197,6 +199,8 @@ def spend_to_target(ev: Interventional, box: Box, target: float) -> np.ndarray:
         x = np.clip(box.current, box.lo, box.hi)
         band = TARGET_TOLERANCE * target
         return np.where(s > target + band, box.hi, np.where(s < target - band, box.lo, x))
+    if not free.any():
+        return box.lo.copy()
     x = _ascend(ev, box, target)
     for _ in range(_ROUNDS):
         grad = ev.gradient(x)[0]
@@ -208,8 +212,9 @@ def spend_to_target(ev: Interventional, box: Box, target: float) -> np.ndarray:
         if not stuck:
             break
         for j in stuck:
-            x[j] = _solve_channel(ev, x, j, box.lo[j], box.hi[j], target)
-    return x
+            x[j] = _solve_channel(ev, x, int(j), box.lo[j], box.hi[j], target)
+    tol = box.tolerance  # a level within the tolerance of an end of its box is at it (exactly, for the check)
+    return np.where(x >= box.hi - tol, box.hi, np.where(x <= box.lo + tol, box.lo, x))
 
 
 def table_boxes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
