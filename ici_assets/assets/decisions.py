@@ -243,7 +243,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
             spec.target,
             decisions.spend_nodes,
             total,
-            bounds=budget.bounds,
+            **budget.constraints(),
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
             max_samples=spec.max_samples,
             mc_tolerance=MAX_RELATIVE_MC_ERROR,

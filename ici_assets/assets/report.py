@@ -90,8 +90,11 @@ def monthly_fit(holdout: "pd.DataFrame", times: Any) -> "pd.DataFrame":
 
 
 def budget_scenarios(spec: IciSpec, fit: ModelFit, current: "pd.DataFrame | None") -> "pd.DataFrame | None":
-    """The recommended split at today's total (the published ici.budget_allocation rows) and at SCENARIOS."""
+    """The recommended split at today's total (the published ici.budget_allocation rows) and at SCENARIOS (those
+    the constraints allow)."""
     import pandas as pd
+
+    from ici_assets.engine.budget_constraints import feasible_totals
 
     decisions = spec.decisions
     if decisions is None or decisions.budget is None or current is None or not len(current):
@@ -99,13 +102,17 @@ def budget_scenarios(spec: IciSpec, fit: ModelFit, current: "pd.DataFrame | None
     n_boot = decision_bootstrap(spec)
     today = float(current["current"].sum())
     frames = [current.assign(change=0.0)]
+    constraints = decisions.budget.constraints() | {"target_marginal_return": None}  # scenarios fix the total
+    smallest, largest = feasible_totals(current)
     for change in SCENARIOS:
+        if not smallest <= today * (1 + change) <= largest:  # max_change or fixed nodes rule this total out
+            continue
         result = engine.optimise_budget(
             fit.scm,
             spec.target,
             decisions.spend_nodes,
             today * (1 + change),
-            bounds=decisions.budget.bounds,
+            **constraints,
             bootstrap=engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed),
             max_samples=spec.max_samples,
             mc_tolerance=MAX_RELATIVE_MC_ERROR,

@@ -2,7 +2,8 @@
 
 Nothing is published unless its checks pass: a response curve must be finite with a small Monte
 Carlo error, an attribution's contributions must add up to the observed change, a budget split
-must respect its total and bounds and not promise less than the current split.
+must respect its total, bounds and the planners' constraints (max_change, fixed, target marginal return) and
+not promise less than the current split.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 RESPONSE_CHECKS = ("response_is_finite", "monte_carlo_error_small")
 CHANGE_CHECKS = ("contributions_sum_to_change", "contributions_are_finite")
-BUDGET_CHECKS = ("allocation_within_bounds", "uplift_not_negative")
+BUDGET_CHECKS = ("allocation_within_bounds", "uplift_not_negative", "allocation_respects_constraints")
 ANOMALY_CHECKS = ("anomaly_contributions_sum_to_deviation",)
 MAX_RELATIVE_MC_ERROR = 0.005  # of the expected target
 SUM_TOLERANCE = 1e-9  # relative to the observed change
@@ -29,6 +30,10 @@ DECISION_DESCRIPTIONS = {
     "contributions_are_finite": "Every contribution and interval is finite.",
     "allocation_within_bounds": "The recommended split adds up to the total and respects every bound.",
     "uplift_not_negative": "The recommended split is expected to do at least as well as the current one.",
+    "allocation_respects_constraints": (
+        "No channel moves more than its max_change from its current level, fixed channels stay at it, and with a "
+        "target marginal return every channel stops within 2 % of it or at an end of its limits."
+    ),
     "anomaly_contributions_sum_to_deviation": (
         "Every explained unit-period's contributions are finite and add up to its deviation from the expected "
         f"target (relative {SUM_TOLERANCE:g} of the largest |target|)."
@@ -103,7 +108,10 @@ def change_checks(table: pd.DataFrame, with_intervals: bool) -> list[CheckOutcom
 
 def budget_checks(table: pd.DataFrame) -> list[CheckOutcome]:
     """The split respects its total and bounds; its expected uplift is not negative (when today's split is
-    feasible the optimiser starts from it, so a negative uplift is a bug, not a finding)."""
+    feasible the optimiser starts from it, so a negative uplift is a bug, not a finding; not compared when the
+    total is free); it respects the planners' constraints (:func:`constraints_check`)."""
+    import numpy as np
+
     total = float(table["total"].iloc[0])
     rec, lo, hi = (table[c].to_numpy(dtype=float) for c in ("recommended", "lower_bound", "upper_bound"))
     tol = 1e-9 * max(abs(total), 1.0)
@@ -111,6 +119,7 @@ def budget_checks(table: pd.DataFrame) -> list[CheckOutcome]:
     gap = abs(float(rec.sum()) - total)
     cur = table["current"].to_numpy(dtype=float)
     feasible = bool(abs(float(cur.sum()) - total) <= tol and ((cur >= lo - tol) & (cur <= hi + tol)).all())
+    target_mode = bool(np.isfinite(table["target_marginal_return"].to_numpy(dtype=float)).any())
     uplift = float(table["expected_uplift"].iloc[0])
     scale = abs(float(table["expected_current"].iloc[0])) or 1.0
     return [
@@ -122,13 +131,82 @@ def budget_checks(table: pd.DataFrame) -> list[CheckOutcome]:
         ),
         CheckOutcome(
             "uplift_not_negative",
-            not feasible or uplift >= -1e-9 * scale,
+            target_mode or not feasible or uplift >= -1e-9 * scale,
             f"Expected uplift {uplift:.6g} over the current split"
-            + ("" if feasible else " (current split outside the total or bounds: not compared)")
+            + (
+                " (target marginal return: the total is free, spending less may earn less; not compared)"
+                if target_mode
+                else ("" if feasible else " (current split outside the total or bounds: not compared)")
+            )
             + ".",
             {"expected_uplift": rounded(uplift, 4), "current_feasible": feasible},
         ),
+        constraints_check(table),
     ]
+
+
+def constraints_check(table: pd.DataFrame) -> CheckOutcome:
+    """The recommendation keeps every channel within its max_change of its current level and every fixed channel
+    at it; in the target-marginal-return mode every channel inside its limits has a marginal return within 2 % of
+    the target, one at the top of its limits at least that (it would spend more), one at the bottom at most that.
+    Metadata: the binding constraint of each channel the engine reported."""
+    import numpy as np
+
+    from ici_assets.engine.budget_constraints import TARGET_TOLERANCE, table_boxes
+
+    nodes = [str(n) for n in table["node"]]
+    rec, cur, change = (table[c].to_numpy(dtype=float) for c in ("recommended", "current", "max_change"))
+    fixed = table["fixed"].to_numpy(dtype=bool)
+    tol = 1e-9 * max(abs(float(table["total"].iloc[0])), float(np.abs(cur).max(initial=0.0)), 1.0)
+    moved = np.abs(rec - cur)
+    limited = ~np.isnan(change)
+    reach = np.maximum(np.nan_to_num(change) * np.abs(cur), tol)
+    problems = [
+        f"{n} moved {m:.6g} ({100 * m / abs(c):.3g} %), beyond its max_change {100 * x:g} %"
+        for n, m, c, x, on in zip(nodes, moved, cur, change, limited)
+        if on and m > x * abs(c) + tol
+    ]
+    problems += [f"{n} is fixed but moved {m:.6g}" for n, m, f in zip(nodes, moved, fixed) if f and m > tol]
+    targets = table["target_marginal_return"].to_numpy(dtype=float)
+    target = float(targets[0]) if np.isfinite(targets).any() else None
+    gap = 0.0
+    if target is not None:
+        lo, hi = table_boxes(table)
+        mr = table["marginal_return_recommended"].to_numpy(dtype=float)
+        band = TARGET_TOLERANCE * target
+        for n, r, g, a, b, f in zip(nodes, rec, mr, lo, hi, fixed):
+            inside = abs(g - target) <= band
+            if f or inside:
+                gap = max(gap, 0.0 if f else abs(g - target) / target)
+                continue
+            if not ((r >= b - tol and g > target) or (r <= a + tol and g < target)):
+                problems.append(
+                    f"{n} stops at {r:.6g} with a marginal return of {g:.4g}, not within "
+                    f"{100 * TARGET_TOLERANCE:g} % of the target {target:.4g} nor at an end of its limits"
+                )
+    binding = [f"{n}: {b}" for n, b in zip(nodes, table["binding"]) if isinstance(b, str) and b]
+    held = ", ".join(binding) if binding else "none"
+    what = (
+        "Every constraint holds"
+        + (
+            f" (the largest move uses {100 * float(np.max(moved[limited] / reach[limited])):.3g} % of its max_change)"
+            if limited.any()
+            else ""
+        )
+        + (
+            f"; marginal returns of the channels inside their limits within {100 * gap:.2g} % of the target "
+            f"{target:.4g}"
+            if target is not None
+            else ""
+        )
+        + f". Binding: {held}."
+        if not problems
+        else "Constraints broken: " + "; ".join(problems) + f". Binding reported: {held}."
+    )
+    metadata: dict[str, object] = {"binding": held, "n_binding": len(binding)}
+    if target is not None:
+        metadata |= {"target_marginal_return": rounded(target, 4), "max_target_gap_pct": rounded(100 * gap, 2)}
+    return CheckOutcome("allocation_respects_constraints", not problems, what, metadata)
 
 
 def anomaly_checks(table: pd.DataFrame) -> list[CheckOutcome]:

@@ -8,6 +8,9 @@ budget goes to the highest total effect first, up to its bound (exact; the model
 returns and says so). Otherwise SLSQP over forward simulations (same noise rows at every allocation,
 so the objective is smooth for smooth mechanisms) from three starts, best kept. The uplift's interval
 refits the model on resamples (the shares' plan) with the recommended allocation held fixed.
+Planners' constraints (:mod:`.budget_constraints`): `max_change` and `fixed` narrow each channel's box, and
+`target_marginal_return` frees the total (each channel spent until its marginal return falls to the target);
+the `binding` column names the constraint that holds each channel where it is.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from .budget_constraints import Box, MaxChange, constraint_box, spend_to_target
 from .interventions import DEFAULT_SAMPLES, Interventional
 from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, MonteCarlo, refine
 from .resampling import Bootstrap
@@ -37,6 +41,10 @@ BUDGET_COLUMNS = [
     "lower_bound",
     "upper_bound",
     "at_bound",
+    "binding",
+    "max_change",
+    "fixed",
+    "target_marginal_return",
     "marginal_return_current",
     "marginal_return_recommended",
     "expected_current",
@@ -116,6 +124,19 @@ def _maximise(ev: Interventional, lo: np.ndarray, hi: np.ndarray, total: float) 
     return best
 
 
+def _recommend(ev: Interventional, box: Box, total: float | None, marginal_target: float | None) -> np.ndarray:
+    """The recommended levels: spend to the target marginal return, or the best split of `total` in the box."""
+    if marginal_target is not None:
+        return spend_to_target(ev, box, float(marginal_target))
+    assert total is not None
+    if ev.linear:
+        return greedy(ev.slope, box.lo, box.hi, total)
+    free = box.hi > box.lo
+    if not free.any():
+        return box.lo.copy()
+    return _maximise(ev, box.lo, box.hi, total)
+
+
 def _slsqp(fun: Any, jac: Any, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> Any:
     return minimize(
         fun,
@@ -128,15 +149,39 @@ def _slsqp(fun: Any, jac: Any, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, t
     )
 
 
-def _note(ev: Interventional, target: Any, nodes: list[Any], grad: np.ndarray, interior: np.ndarray) -> str:
+def _binding_note(nodes: list[Any], binding: list[str]) -> str:
+    """' Binding: tv_spend (max_change), ...' for the channels a constraint holds; '' when none does."""
+    held = [f"{n} ({b})" for n, b in zip(nodes, binding) if b and b != "target_marginal_return"]
+    return f" Binding: {', '.join(held)}." if held else ""
+
+
+def _note(
+    ev: Interventional,
+    target: Any,
+    nodes: list[Any],
+    grad: np.ndarray,
+    interior: np.ndarray,
+    marginal_target: float | None = None,
+) -> str:
     """One plain sentence on what the model can and cannot say about the split."""
     returns = ", ".join(f"{n} {g:.3g}" for n, g in zip(nodes, grad))
+    if marginal_target is not None and not ev.linear:
+        return (
+            f"Target marginal return {marginal_target:.3g} {target} per unit: each channel inside its limits is "
+            f"spent until its marginal return falls to it (marginal returns at the recommendation: {returns})."
+        )
     if ev.linear:
         return (
             f"The fitted mechanisms from {', '.join(map(str, nodes))} to {target} are linear: every extra unit of "
             f"spend returns the same ({returns} {target} per unit), so the model has no diminishing returns and the "
             "optimum puts spend at a bound, highest return first. Fit nonlinear mechanisms or widen the data before "
             "trusting this split."
+        )
+    if interior.sum() == 1:
+        (free,) = np.flatnonzero(interior)
+        return (
+            f"Only {nodes[free]} moves freely within its limits: it takes what the total leaves the others "
+            f"(marginal returns at the recommendation: {returns} {target} per unit)."
         )
     if interior.any():
         common = float(np.mean(grad[interior]))
@@ -154,6 +199,9 @@ def optimise_budget(
     total: float | None = None,
     *,
     bounds: Mapping[Any, tuple[float | None, float | None]] | None = None,
+    max_change: MaxChange = None,
+    fixed: Sequence[Any] = (),
+    target_marginal_return: float | None = None,
     n_samples: int = DEFAULT_SAMPLES,
     max_samples: int = DEFAULT_MAX_SAMPLES,
     mc_tolerance: float = DEFAULT_TOLERANCE,
@@ -163,6 +211,10 @@ def optimise_budget(
     """One row per spend node: current and recommended allocation of `total` (default: the current total),
     bounds, marginal returns, the expected target at both, the uplift with its interval, and whether the model
     has no diminishing returns (linear mechanisms: the optimum then sits at a bound, said in `note`).
+    Constraints besides `bounds`: `max_change` (relative move from the current level, one number or per node),
+    `fixed` (nodes held at their current level); `target_marginal_return` instead of a total spends each node
+    until its marginal return falls to it (the total is then the recommendation's sum). `binding` names the
+    constraint holding each node ('fixed', 'max_change', 'lower bound', 'upper bound', 'target_marginal_return').
     Simulated objectives start from `n_samples` rows and add rows (up to `max_samples`, logged) until the current
     split's expected target has a Monte Carlo error within `mc_tolerance` of it; then the split is optimised on
     those rows (the same rows at every allocation). The uplift's interval and the seed: the :class:`Bootstrap`
@@ -174,14 +226,22 @@ def optimise_budget(
     nodes = list(spend_nodes)
     if not nodes:
         raise ValueError("no spend nodes given: name at least one node to allocate the budget over")
-    ev = Interventional(scm, target, nodes, n_samples=n_samples, seed=seed)
-    lo, hi = _bounds(nodes, bounds, ev.observed)
-    total = float(ev.current.sum()) if total is None else float(total)
-    if not lo.sum() - 1e-9 * abs(total) <= total <= hi.sum() + 1e-9 * abs(total):
+    if total is not None and target_marginal_return is not None:
         raise ValueError(
-            f"total {total:g} cannot be split over {nodes!r} within their bounds (sum of lower bounds "
-            f"{lo.sum():g}, of upper bounds {hi.sum():g}): change the total or the bounds"
+            f"both a total ({total:g}) and target_marginal_return ({target_marginal_return:g}) given: the target "
+            "mode chooses the total, drop one"
         )
+    ev = Interventional(scm, target, nodes, n_samples=n_samples, seed=seed)
+    lower, upper = _bounds(nodes, bounds, ev.observed)
+    box = constraint_box(nodes, ev.current, lower, upper, max_change, fixed, bounded=list(bounds or {}))
+    lo, hi = box.lo, box.hi
+    if target_marginal_return is None:
+        total = float(ev.current.sum()) if total is None else float(total)
+        if not lo.sum() - 1e-9 * abs(total) <= total <= hi.sum() + 1e-9 * abs(total):
+            raise ValueError(
+                f"total {total:g} cannot be split over {nodes!r} within their bounds, max_change and fixed nodes "
+                f"(smallest total {lo.sum():g}, largest {hi.sum():g}): change the total or the constraints"
+            )
     current = ev.current
     mc_settings = MonteCarlo(tolerance=mc_tolerance, max_samples=max_samples, n_samples=n_samples)
 
@@ -190,7 +250,9 @@ def optimise_budget(
         return np.array([value]), np.array([se])
 
     _, _, precision = refine(ev, level, mc_settings, f"budget of {target}")
-    rec = greedy(ev.slope, lo, hi, total) if ev.linear else _maximise(ev, lo, hi, total)
+    rec = _recommend(ev, box, total, target_marginal_return)
+    total = float(rec.sum()) if target_marginal_return is not None else total
+    assert total is not None
     (e_cur, _), (e_rec, _) = ev.expected(current), ev.expected(rec)
     uplift_se = 0.0 if ev.linear else ev.mc_se(ev.per_row(rec) - ev.per_row(current))
     grad_cur, grad_rec = ev.gradient(current)[0], ev.gradient(rec)[0]
@@ -208,9 +270,10 @@ def optimise_budget(
         settings,
         stream=0xB6,
     )
-    tol = 1e-6 * max(float(np.max(hi - lo)), 1e-12)
-    at_bound = (rec <= lo + tol) | (rec >= hi - tol)
-    note = _note(ev, target, nodes, grad_rec, ~at_bound)
+    binding = box.binding(rec, target_mode=target_marginal_return is not None)
+    at_bound = np.array([b in ("lower bound", "upper bound") for b in binding])
+    interior = np.array([b in ("", "target_marginal_return") for b in binding])
+    note = _note(ev, target, nodes, grad_rec, interior, target_marginal_return) + _binding_note(nodes, binding)
     table = pd.DataFrame(
         {
             "node": nodes,
@@ -218,9 +281,13 @@ def optimise_budget(
             "current": current,
             "recommended": rec,
             "change": rec - current,
-            "lower_bound": lo,
-            "upper_bound": hi,
+            "lower_bound": box.lower,
+            "upper_bound": box.upper,
             "at_bound": at_bound,
+            "binding": binding,
+            "max_change": box.max_change,
+            "fixed": box.fixed,
+            "target_marginal_return": np.nan if target_marginal_return is None else float(target_marginal_return),
             "marginal_return_current": grad_cur,
             "marginal_return_recommended": grad_rec,
             "expected_current": e_cur,

@@ -126,7 +126,27 @@ def budget_summary(table: pd.DataFrame, target: str, unit: str, per: str) -> str
     uplift = with_interval(first["expected_uplift"], first["uplift_low"], first["uplift_high"], unit)
     sign = "+" if float(first["expected_uplift"]) >= 0 else ""
     head = " ".join(w for w in ("Move", moves, unit, per) if w) if moves else "Keep the current split"
-    return f"{head}: expected {target} {sign}{uplift} {per} ({float(first['uplift_pct']):+.1f} %)."
+    line = f"{head}: expected {target} {sign}{uplift} {per} ({float(first['uplift_pct']):+.1f} %)."
+    return line + binding_sentence(table)
+
+
+def binding_sentence(table: pd.DataFrame) -> str:
+    """' Binding: **tv_spend** max_change, ...' naming the constraint holding each channel ('' when none does);
+    in the target-marginal-return mode, the target the free channels stopped at."""
+    if "binding" not in table.columns:
+        return ""
+    held = [
+        f"**{r['node']}** {r['binding']}"
+        for _, r in table.iterrows()
+        if isinstance(r["binding"], str) and r["binding"] and r["binding"] != "target_marginal_return"
+    ]
+    target = table["target_marginal_return"].iloc[0] if "target_marginal_return" in table.columns else None
+    stop = (
+        f" Spend stops where the marginal return falls to {fmt(target)}."
+        if target is not None and target == target  # not NaN
+        else ""
+    )
+    return stop + (f" Binding: {', '.join(held)}." if held else "")
 
 
 def fit_summary(kinds: Mapping[str, str], r2: Mapping[str, float], n_rows: int) -> str:

@@ -7,15 +7,18 @@
       change_attribution: {start: "2024-02-01"} # monthly partitions from this month (YYYY-MM-01), each month
                                                 # against the one before; needs meta.ici.time_column
       budget: {total: current, bounds: {tv_spend: [20, 300]}}   # total per row; `budget: null` turns it off
+      # budget: {max_change: 0.2, fixed: [social_spend]}          # no channel moves more than 20 %; one held
+      # budget: {target_marginal_return: 1.5}                     # total free: spend until returns fall to 1.5
       n_bootstrap: 50                           # default: the model's n_bootstrap
 
-Levels, totals and bounds are per row of the node table (per unit-period), in the node's units.
+Levels, totals and bounds are per row of the node table (per unit-period), in the node's units; max_change is
+relative to a node's current level (its mean); target_marginal_return is in target units per unit of spend.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -41,7 +44,8 @@ Bounds = Annotated[tuple[float | None, float | None], BeforeValidator(_pair)]
 
 
 class BudgetMeta(_Strict):
-    """The budget split: `total` per row ('current': today's total, a reallocation) and per-node bounds."""
+    """The budget split: `total` per row ('current': today's total, a reallocation) and the planners' constraints:
+    per-node bounds, a relative max_change, fixed nodes; or target_marginal_return instead of a total."""
 
     total: float | Literal["current"] = Field(
         default="current", description="Total spend per row to split; 'current': today's total (a reallocation)."
@@ -49,6 +53,54 @@ class BudgetMeta(_Strict):
     bounds: dict[str, Bounds] = Field(
         default_factory=dict, description="Per spend node, [low, high] per row (null: no bound on that side)."
     )
+    max_change: float | dict[str, float] | None = Field(
+        default=None,
+        description="Largest move from a node's current level, relative (0.2: 20 %): one number for every node or "
+        "per node.",
+    )
+    fixed: list[str] = Field(default_factory=list, description="Spend nodes held at their current level.")
+    target_marginal_return: float | None = Field(
+        default=None,
+        description="Instead of a total: spend each node until its marginal return (target per unit of spend) "
+        "falls to this; the total is then free.",
+    )
+
+    @model_validator(mode="after")
+    def _constraints(self) -> BudgetMeta:
+        changes = self.max_change.values() if isinstance(self.max_change, dict) else [self.max_change]
+        if any(c is not None and not c >= 0 for c in changes):
+            raise ValueError(f"max_change {self.max_change} must not be negative: 0.2 allows a 20 % move")
+        if self.target_marginal_return is not None:
+            if not self.target_marginal_return > 0:
+                raise ValueError(
+                    f"target_marginal_return {self.target_marginal_return} must be positive (target per unit of spend)"
+                )
+            if "total" in self.model_fields_set:
+                raise ValueError(
+                    f"total ({self.total}) and target_marginal_return ({self.target_marginal_return}) are exclusive: "
+                    "the target mode chooses the total; drop one"
+                )
+        if len(set(self.fixed)) != len(self.fixed):
+            raise ValueError(f"fixed {self.fixed} repeats a node: list each once")
+        for key, given in (("bounds", self.bounds), ("max_change", self.max_change)):
+            both = sorted(set(self.fixed) & set(given)) if isinstance(given, dict) else []
+            if both:
+                raise ValueError(f"{both} are fixed and also given {key}: a fixed node stays at its level, drop one")
+        return self
+
+    def named_nodes(self) -> dict[str, list[str]]:
+        """The nodes each per-node key names (checked against spend_nodes)."""
+        per_node = self.max_change if isinstance(self.max_change, dict) else {}
+        return {"bounds": list(self.bounds), "max_change": list(per_node), "fixed": list(self.fixed)}
+
+    def constraints(self) -> dict[str, Any]:
+        """The engine's keywords (optimise_budget): bounds, max_change, fixed, target_marginal_return."""
+        return {
+            "bounds": self.bounds,
+            "max_change": self.max_change,
+            "fixed": self.fixed,
+            "target_marginal_return": self.target_marginal_return,
+        }
 
 
 class ChangeAttributionMeta(_Strict):
@@ -92,9 +144,12 @@ class DecisionsMeta(_Strict):
             if extra:
                 raise ValueError(f"levels given for {extra}, which are not in spend_nodes {self.spend_nodes}")
         if self.budget is not None:
-            extra = sorted(set(self.budget.bounds) - set(self.spend_nodes))
-            if extra:
-                raise ValueError(f"budget bounds given for {extra}, which are not in spend_nodes {self.spend_nodes}")
+            for key, named in self.budget.named_nodes().items():
+                extra = sorted(set(named) - set(self.spend_nodes))
+                if extra:
+                    raise ValueError(f"budget {key} given for {extra}, which are not in spend_nodes {self.spend_nodes}")
+            if set(self.budget.fixed) >= set(self.spend_nodes):
+                raise ValueError(f"budget fixed holds every spend node {self.spend_nodes}: nothing is left to move")
         return self
 
     def check_model(self, nodes: list[str], ancestors: set[str], time_column: str | None) -> None:

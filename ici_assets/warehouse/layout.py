@@ -134,7 +134,8 @@ CHANGE_ATTRIBUTION_HISTORY = table(ICI_SCHEMA, "change_attribution_history", _CH
 _BUDGET_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, node text not null, total float not null,
     current float not null, recommended float not null, change float, lower_bound float, upper_bound float,
-    at_bound boolean, marginal_return_current float, marginal_return_recommended float, expected_current float,
+    at_bound boolean, binding text, max_change float, fixed boolean, target_marginal_return float,
+    marginal_return_current float, marginal_return_recommended float, expected_current float,
     expected_recommended float, expected_uplift float, uplift_low float, uplift_high float, uplift_pct float,
     no_diminishing_returns boolean, note text, {_RUN}
 """

@@ -45,7 +45,7 @@ def test_decision_assets_materialised_with_charts_and_checks(demo_run) -> None:
     checks = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
     for name in ("response_is_finite", "monte_carlo_error_small"):
         assert checks[(RESPONSE, name)]
-    for name in ("allocation_within_bounds", "uplift_not_negative"):
+    for name in ("allocation_within_bounds", "uplift_not_negative", "allocation_respects_constraints"):
         assert checks[(BUDGET, name)]
     for key, chart in ((RESPONSE, "response_chart"), (BUDGET, "budget_chart")):
         metadata = metadata_of(result, key)

@@ -4,6 +4,7 @@ import shutil
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -125,9 +126,14 @@ def test_check_metadata_floats_are_rounded_to_what_the_check_can_tell():
             "current": [5114.0, 3005.898334473324],
             "expected_uplift": 976.3838585884987,
             "expected_current": 23600.0,
+            "max_change": np.nan,
+            "fixed": False,
+            "target_marginal_return": np.nan,
+            "binding": "",
+            "marginal_return_recommended": [2.0, 2.0],
         }
     )
-    within, uplift = decisions.budget_checks(budget)
+    within, uplift, _ = decisions.budget_checks(budget)
     assert within.metadata["total"] == 8120.0 and uplift.metadata["expected_uplift"] == 976.4
     for outcome in (total, low, graph, fit, within, uplift):
         digits = [len(f"{abs(v):.15g}".replace(".", "").strip("0")) for v in outcome.metadata.values()]

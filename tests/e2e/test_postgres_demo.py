@@ -149,7 +149,7 @@ DECISIONS = {
         ["level", "expected_target", "low", "high", "marginal_return", "incremental_return"],
     ),
     "budget_allocation": (
-        "SELECT node, total, current, recommended, expected_uplift, uplift_low, uplift_high, at_bound "
+        "SELECT node, total, current, recommended, expected_uplift, uplift_low, uplift_high, at_bound, binding, fixed "
         "FROM ici.budget_allocation ORDER BY node",
         ["total", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high"],
     ),

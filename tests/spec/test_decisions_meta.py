@@ -80,3 +80,53 @@ def test_decisions_block_is_as_strict_as_the_ici_meta():
     meta = DecisionsMeta.model_validate({"spend_nodes": ["tv_spend"], "budget": {"bounds": {"tv_spend": [20, None]}}})
     assert meta.budget is not None and meta.budget.bounds == {"tv_spend": (20.0, None)}
     assert meta.levels == DEFAULT_LEVELS == 9
+
+
+@pytest.mark.parametrize(
+    "budget, message",
+    [
+        ({"max_change": -0.1}, "max_change -0.1 must not be negative"),
+        ({"max_change": {"tv": 0.2, "social": -1}}, "must not be negative"),
+        ({"max_change": {"radio": 0.2}}, "budget max_change given for \\['radio'\\], which are not in spend_nodes"),
+        ({"max_change": "20%"}, "max_change"),
+        ({"fixed": ["radio"]}, "budget fixed given for \\['radio'\\]"),
+        ({"fixed": ["tv", "tv"]}, "fixed \\['tv', 'tv'\\] repeats a node"),
+        ({"fixed": ["tv", "social"]}, "fixed holds every spend node"),
+        ({"fixed": ["tv"], "bounds": {"tv": [0, 5]}}, "\\['tv'\\] are fixed and also given bounds"),
+        ({"fixed": ["tv"], "max_change": {"tv": 0.1}}, "\\['tv'\\] are fixed and also given max_change"),
+        ({"target_marginal_return": 0}, "target_marginal_return 0.0 must be positive"),
+        ({"target_marginal_return": 1.5, "total": 100.0}, "total \\(100.0\\) and target_marginal_return \\(1.5\\) are"),
+        ({"target_marginal_return": 1.5, "total": "current"}, "are exclusive: the target mode chooses the total"),
+    ],
+)
+def test_budget_constraints_are_validated(budget: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        DecisionsMeta.model_validate({"spend_nodes": ["tv", "social"], "budget": budget})
+
+
+def test_budget_constraints_parse_and_reach_the_engine() -> None:
+    meta = DecisionsMeta.model_validate(
+        {"spend_nodes": ["tv", "social"], "budget": {"max_change": 0.2, "fixed": ["social"]}}
+    )
+    assert meta.budget is not None and meta.budget.total == "current"
+    assert meta.budget.constraints() == {
+        "bounds": {},
+        "max_change": 0.2,
+        "fixed": ["social"],
+        "target_marginal_return": None,
+    }
+    target = DecisionsMeta.model_validate(
+        {"spend_nodes": ["tv"], "budget": {"target_marginal_return": 2, "max_change": {"tv": 0.5}}}
+    )
+    assert target.budget is not None and target.budget.constraints()["target_marginal_return"] == 2
+
+
+def test_a_bad_budget_constraint_names_the_model_and_the_key() -> None:
+    from ici_assets.spec.parse import IciMetaError, parse_model_spec
+    from tests.spec.test_meta import model
+
+    decisions = {"spend_nodes": ["a"], "budget": {"total": 10.0, "target_marginal_return": 1.5}}
+    with pytest.raises(IciMetaError) as err:
+        parse_model_spec(model({"target": "y", "decisions": decisions}))
+    message = str(err.value)
+    assert "dbt model 'weekly_nodes'" in message and "meta.ici.decisions.budget total (10.0) and" in message
