@@ -54,19 +54,29 @@ def encode(column: pd.Series, levels: Sequence[Any]) -> np.ndarray:
     return np.array([index[v] for v in column.to_numpy(dtype=object)], dtype=float)
 
 
-def check_levels(column: pd.Series, node: Any, periods: np.ndarray | None, minimum: int = MIN_LEVEL_PERIODS) -> None:
-    """Raise ValueError naming the node, the level, its count and the threshold if a level is seen in fewer than
-    ``minimum`` periods (distinct period codes; rows when ``periods`` is None)."""
+def check_levels(
+    column: pd.Series,
+    node: Any,
+    periods: np.ndarray | None,
+    minimum: int = MIN_LEVEL_PERIODS,
+    levels: Sequence[Any] | None = None,
+) -> None:
+    """Raise ValueError naming the node, the level, its count and the threshold if a level (of the column, or of
+    ``levels``) is seen in fewer than ``minimum`` periods (distinct period codes; rows when ``periods`` is None)."""
     values = column.to_numpy(dtype=object)
     unit = "rows" if periods is None else "periods"
-    for level in levels_of(column):
+    for level in levels_of(column) if levels is None else levels:
         seen = values == level
         count = int(seen.sum()) if periods is None else len(np.unique(periods[seen]))
         if count < minimum:
+            numeric = not pd.api.types.is_bool_dtype(column.dtype) and bool(
+                pd.to_numeric(pd.Series(values), errors="coerce").notna().all()
+            )
+            hint = " (its values all read as numbers: if it is a quantity, cast it to a float column)" if numeric else ""
             raise ValueError(
                 f"level {level!r} of categorical node {node!r} is seen in {count} {unit}, fewer than the {minimum} "
                 f"needed to estimate its effect: merge it into another level (e.g. 'other') in the node table, or "
-                "drop those rows"
+                f"drop those rows{hint}"
             )
 
 

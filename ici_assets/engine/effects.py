@@ -50,15 +50,31 @@ def linear_ici(scm: FittedSCM, target: Any) -> tuple[list[Any], np.ndarray, dict
     if not scm.is_linear_in_levels(order):
         bad = [n for n in order if scm.kinds[n] not in ("root", "linear")]
         raise ValueError(f"closed form needs linear mechanisms; node(s) {bad!r} are nonlinear")
-    coefs, levels = _edge_coefficients(scm, order)
-    a = total_effects(order, coefs, target)
+    a, effects = _effects(scm, order, target)
     ici = np.array([a[n] ** 2 * scm.noise_variance(n) for n in order])
     for i, node in enumerate(order):
-        if node in scm.categories:
-            effect = sum((e * a[child] for child, e in levels[node].items()), np.zeros(len(scm.categories[node])))
-            ici[i] = float(np.var(effect[scm.noise[node].astype(int)]))
+        if node in effects:
+            ici[i] = float(np.var(effects[node][scm.noise[node].astype(int)]))
             a[node] = float(np.sqrt(ici[i]))
     return order, ici, a
+
+
+def level_effects(scm: FittedSCM, target: Any) -> dict[Any, np.ndarray]:
+    """Total effect on target of each level of each categorical root (vs its first level), for a model linear in
+    its levels: the per-row contribution of a categorical root is its row's entry, centred."""
+    order = relevant_nodes(scm.graph, target)
+    return _effects(scm, order, target)[1]
+
+
+def _effects(scm: FittedSCM, order: list[Any], target: Any) -> tuple[dict[Any, float], dict[Any, np.ndarray]]:
+    """(total effect of each numeric node, effect of each level of each categorical root) on target."""
+    coefs, levels = _edge_coefficients(scm, order)
+    a = total_effects(order, coefs, target)
+    effects = {
+        node: sum((e * a[child] for child, e in by_child.items()), np.zeros(len(scm.categories[node])))
+        for node, by_child in levels.items()
+    }
+    return a, effects
 
 
 def _edge_coefficients(

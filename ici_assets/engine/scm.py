@@ -101,6 +101,23 @@ class FittedSCM:
         """f_j(parents) for a 2-D array of parent values (columns in `parents[node]` order)."""
         return self.mechanisms[node].predict(parent_values)
 
+    def encode_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` of the node table with each categorical node as the codes of its levels (an unseen level
+        raises, naming it): the form the mechanisms take."""
+        if not self.categories:
+            return rows
+        out = rows.copy()
+        for node, levels in self.categories.items():
+            if node in out.columns:
+                unseen = sorted(set(map(str, out[node].dropna())) - set(map(str, levels)))
+                if unseen:
+                    raise ValueError(
+                        f"categorical node {node!r} has level(s) {unseen!r} the model was not fitted on "
+                        f"(its levels: {list(levels)}): refit the model on data holding them"
+                    )
+                out[node] = encode(out[node], levels)
+        return out
+
     def noise_variance(self, node: Any) -> float:
         """Variance (ddof=0) of the node's noise: residuals for non-roots, the column for roots."""
         return float(np.var(self.noise[node]))
@@ -227,6 +244,7 @@ def fit_scm(
     time_column: Any = None,
     transforms: Mapping[Any, Any] | None = None,
     unit_column: Any = None,
+    levels: Mapping[Any, Any] | None = None,
 ) -> FittedSCM:
     """Fit an additive noise model for every non-root node (roots: empirical distribution).
 
@@ -243,6 +261,10 @@ def fit_scm(
     influence), and records the transforms in ``transforms`` and what is not identified in ``transform_flags``.
     The bootstrap of the shares refits the parameters on every resample (see ``refit``), so their intervals
     include the parameters' uncertainty.
+
+    A string or boolean node column is a categorical root (see :mod:`categorical`); `levels`: {node: levels} fixes
+    a categorical node's levels (a superset of the data's, sorted), so that two fits compared (a change
+    attribution) code the levels alike.
     """
     g = validate_data(data, graph) if validate else nx.DiGraph(graph)
     periods, period_values = None, None
@@ -258,7 +280,7 @@ def fit_scm(
         g = nx.DiGraph(g.subgraph(keep))
     order = relevant_nodes_all(g)
     frame = data[order]
-    categories = _categories(data, g, order, periods)
+    categories = _categories(data, g, order, periods, levels or {})
     if categories:
         if transforms:
             _refuse_transforms_with_categories(g, transforms, categories)
@@ -316,7 +338,9 @@ def fit_scm(
     )
 
 
-def _categories(data: pd.DataFrame, g: nx.DiGraph, order: list[Any], periods: np.ndarray | None) -> dict[Any, tuple]:
+def _categories(
+    data: pd.DataFrame, g: nx.DiGraph, order: list[Any], periods: np.ndarray | None, given: Mapping[Any, Any]
+) -> dict[Any, tuple]:
     """The levels of each categorical node (a root: :func:`validation.validate_data` refuses one with parents),
     after checking every level is seen in enough periods."""
     out: dict[Any, tuple] = {}
@@ -324,8 +348,11 @@ def _categories(data: pd.DataFrame, g: nx.DiGraph, order: list[Any], periods: np
         if is_categorical(data[node]):
             if g.in_degree(node):
                 raise categorical_with_parents(node, list(g.predecessors(node)))
-            check_levels(data[node], node, periods)
-            out[node] = levels_of(data[node])
+            out[node] = tuple(given[node]) if node in given else levels_of(data[node])
+            unknown = sorted(set(map(str, levels_of(data[node]))) - set(map(str, out[node])))
+            if unknown:
+                raise ValueError(f"categorical node {node!r} has level(s) {unknown!r} not among the levels given")
+            check_levels(data[node], node, periods, levels=out[node])  # a given level must be seen too
     return out
 
 

@@ -233,7 +233,10 @@ def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
 
 
 def _check_categorical(col: pd.Series, node: Any, parents: list[Any]) -> None:
-    """A categorical node: a root, no missing values, at least two levels."""
+    """A categorical node: a root, no missing values, at least two levels, each in enough rows (the fit counts
+    periods when it has a time column)."""
+    from .categorical import check_levels
+
     if parents:
         raise categorical_with_parents(node, parents)
     n_missing = int(col.isna().sum())
@@ -247,6 +250,7 @@ def _check_categorical(col: pd.Series, node: Any, parents: list[Any]) -> None:
             f"categorical column {node!r} has a single level in every row: a constant node "
             "carries no variance; drop it from the graph or supply varying data"
         )
+    check_levels(col, node, None)
 
 
 def validate_time_column(data: pd.DataFrame, time_column: Any, graph: nx.DiGraph) -> None:
