@@ -23,11 +23,11 @@ import pandas as pd
 from . import intervals
 from ._threads import serial
 from .bootstrap import refits
+from .categorical import is_categorical, levels_of
 from .forward import Forward, antithetic_permutations, batch_means, shapley_values
 from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, GROWTH, MonteCarlo, relative_errors
 from .resampling import Bootstrap, resampling_plan
 from .result import ChangeFacts, EngineResult
-from .categorical import is_categorical, levels_of
 from .scm import FittedSCM, MechanismSpec, fit_scm
 from .validation import GraphLike, relevant_nodes, validate_data, validate_inputs
 

@@ -72,7 +72,9 @@ def check_levels(
             numeric = not pd.api.types.is_bool_dtype(column.dtype) and bool(
                 pd.to_numeric(pd.Series(values), errors="coerce").notna().all()
             )
-            hint = " (its values all read as numbers: if it is a quantity, cast it to a float column)" if numeric else ""
+            hint = (
+                " (its values all read as numbers: if it is a quantity, cast it to a float column)" if numeric else ""
+            )
             raise ValueError(
                 f"level {level!r} of categorical node {node!r} is seen in {count} {unit}, fewer than the {minimum} "
                 f"needed to estimate its effect: merge it into another level (e.g. 'other') in the node table, or "
@@ -89,8 +91,8 @@ class CategoricalParents(Mechanism):
         self.columns = columns
         self.n_levels = n_levels
 
-    @property  # type: ignore[override]
-    def kind(self) -> str:  # the inner mechanism's kind: linear, poly2, spline or hgb
+    @property
+    def kind(self) -> str:  # type: ignore[override]  # the inner mechanism's kind: linear, poly2, spline or hgb
         return self.inner.kind
 
     def expand(self, X: np.ndarray) -> np.ndarray:

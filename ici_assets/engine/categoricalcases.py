@@ -55,7 +55,9 @@ class CategoricalCase:
             + pd.Series(promo).map(PROMO_VISITS).to_numpy()
             + rng.normal(0.0, VISITS_SD, n)
         )
-        revenue = 2.0 * visits + 0.5 * tv + pd.Series(promo).map(PROMO_REVENUE).to_numpy() + rng.normal(0, REVENUE_SD, n)
+        revenue = (
+            2.0 * visits + 0.5 * tv + pd.Series(promo).map(PROMO_REVENUE).to_numpy() + rng.normal(0, REVENUE_SD, n)
+        )
         return pd.DataFrame({"weekday": weekday, "promo": promo, "tv": tv, "visits": visits, "revenue": revenue})
 
     def ici(self) -> dict[str, float]:

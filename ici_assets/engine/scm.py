@@ -14,7 +14,14 @@ from ._threads import serial
 from .categorical import CategoricalParents, check_levels, encode, is_categorical, levels_of
 from .mechanisms import KINDS, NONLINEAR_KINDS, LinearMechanism, Mechanism, make_mechanism, normalize_kind
 from .selection import Selection, choose_kind
-from .validation import GraphLike, categorical_with_parents, period_codes, relevant_nodes, validate_data, validate_time_column
+from .validation import (
+    GraphLike,
+    categorical_with_parents,
+    period_codes,
+    relevant_nodes,
+    validate_data,
+    validate_time_column,
+)
 
 MechanismSpec = str | Mapping[Any, str]
 
@@ -285,8 +292,8 @@ def fit_scm(
         if transforms:
             _refuse_transforms_with_categories(g, transforms, categories)
         frame = frame.copy()
-        for node, levels in categories.items():
-            frame[node] = encode(data[node], levels)
+        for node, node_levels in categories.items():
+            frame[node] = encode(data[node], node_levels)
     learned_transforms: dict[Any, Any] = {}
     flags: dict[Any, list[str]] = {}
     state = None
@@ -310,8 +317,12 @@ def fit_scm(
                 continue
             Xp = X[:, [col[p] for p in parents[n]]]
             coded = tuple(j for j, p in enumerate(parents[n]) if p in categories)
-            wrap = CategoricalParents(make_mechanism("linear"), coded, tuple(len(categories[parents[n][j]]) for j in coded))
-            sel = choose_kind(wrap.expand(Xp) if coded else Xp, X[:, i], _candidates(specs[n]), seed=seed + i, periods=periods)
+            wrap = CategoricalParents(
+                make_mechanism("linear"), coded, tuple(len(categories[parents[n][j]]) for j in coded)
+            )
+            sel = choose_kind(
+                wrap.expand(Xp) if coded else Xp, X[:, i], _candidates(specs[n]), seed=seed + i, periods=periods
+            )
             if sel.mse:
                 selection[n] = sel
             mechs[n] = make_mechanism(sel.kind, seed)

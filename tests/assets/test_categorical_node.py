@@ -7,7 +7,6 @@ import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
-import pytest
 
 from ici_assets.assets.ici import scm_asset
 from ici_assets.assets.nodes import ModelFit
@@ -23,9 +22,14 @@ def node_table(path, promo: np.ndarray) -> None:
     """Table main.m in a DuckDB file: a text column promo, numeric tv and y = 2 tv + promo effect + noise."""
     rng = np.random.default_rng(0)
     tv = rng.normal(10, 2, len(promo))
-    y = 2 * tv + pd.Series(promo).map({"none": 0.0, "bundle": 3.0, "discount": 5.0}).fillna(1.0) + rng.normal(0, 1, len(promo))
+    y = (
+        2 * tv
+        + pd.Series(promo).map({"none": 0.0, "bundle": 3.0, "discount": 5.0}).fillna(1.0)
+        + rng.normal(0, 1, len(promo))
+    )
     frame = pd.DataFrame({"promo": promo, "tv": tv, "y": y})
     with duckdb.connect(str(path)) as con:
+        con.register("frame", frame)
         con.execute("CREATE TABLE main.m AS SELECT promo::VARCHAR AS promo, tv, y FROM frame")
 
 

@@ -50,8 +50,15 @@ def test_codes_as_numbers_would_be_wrong() -> None:
     case = CategoricalCase()
     df = case.sample(50_000, seed=2)
     df["promo"] = df.promo.map({"bundle": 0.0, "discount": 1.0, "none": 2.0})
-    got = shares(compute_ici(df.drop(columns="weekday"), [e for e in EDGES if e[0] != "weekday"], "revenue",
-                             mechanisms="linear", n_bootstrap=0))
+    got = shares(
+        compute_ici(
+            df.drop(columns="weekday"),
+            [e for e in EDGES if e[0] != "weekday"],
+            "revenue",
+            mechanisms="linear",
+            n_bootstrap=0,
+        )
+    )
     assert abs(got["promo"] - case.shares()["promo"]) > 2.0
 
 
@@ -137,8 +144,11 @@ def test_categorical_with_parents_is_refused_saying_what_to_do() -> None:
 def test_rare_level_is_refused_naming_node_level_count_and_threshold() -> None:
     df = CategoricalCase().sample(500, seed=8)
     df.loc[:2, "promo"] = "flash_sale"
-    with pytest.raises(ValueError, match=rf"level 'flash_sale' of categorical node 'promo' is seen in 3 rows, fewer "
-                       rf"than the {MIN_LEVEL_PERIODS}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"level 'flash_sale' of categorical node 'promo' is seen in 3 rows, fewer "
+        rf"than the {MIN_LEVEL_PERIODS}",
+    ):
         compute_ici(df, EDGES, "revenue")
     # with a time column the count is of periods: 40 rows in 2 days is still 2 periods
     df["day"] = np.arange(len(df)) // 20
