@@ -69,17 +69,25 @@ def check_levels(
         seen = values == level
         count = int(seen.sum()) if periods is None else len(np.unique(periods[seen]))
         if count < minimum:
-            numeric = not pd.api.types.is_bool_dtype(column.dtype) and bool(
-                pd.to_numeric(pd.Series(values), errors="coerce").notna().all()
-            )
-            hint = (
-                " (its values all read as numbers: if it is a quantity, cast it to a float column)" if numeric else ""
-            )
             raise ValueError(
                 f"level {level!r} of categorical node {node!r} is seen in {count} {unit}, fewer than the {minimum} "
                 f"needed to estimate its effect: merge it into another level (e.g. 'other') in the node table, or "
-                f"drop those rows{hint}"
+                f"drop those rows{_numeric_hint(column)}"
             )
+
+
+def _numeric_hint(column: pd.Series) -> str:
+    """A hint when a text column is mostly numbers (a quantity stored as text, not a category)."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return ""
+    numbers = pd.to_numeric(pd.Series(column.to_numpy(dtype=object)), errors="coerce")
+    if numbers.notna().mean() < 0.9:
+        return ""
+    odd = sorted(set(map(str, column[numbers.isna().to_numpy()])))[:3]
+    return (
+        " (its values are mostly numeric text: if it is a quantity, cast it to a float column"
+        + (f"; not a number: {', '.join(map(repr, odd))})" if odd else ")")
+    )
 
 
 class CategoricalParents(Mechanism):

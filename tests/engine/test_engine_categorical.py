@@ -194,7 +194,10 @@ def test_per_row_contributions_sum_to_the_target_and_credit_the_level(mechanisms
 def test_numeric_values_as_text_get_a_cast_hint() -> None:
     df = CategoricalCase().sample(300, seed=12)
     df["tv"] = df.tv.round(3).astype(str)
-    with pytest.raises(ValueError, match=r"categorical node 'tv' .*cast it to a float column"):
+    with pytest.raises(ValueError, match=r"categorical node 'tv' .*mostly numeric text.*cast it to a float column\)"):
+        fit_scm(df, EDGES)
+    df.loc[7, "tv"] = "high"  # one stray word in a quantity column: named
+    with pytest.raises(ValueError, match=r"categorical node 'tv' .*numeric text.*not a number: 'high'\)"):
         fit_scm(df, EDGES)
 
 
