@@ -84,9 +84,8 @@ def _numeric_hint(column: pd.Series) -> str:
     if numbers.notna().mean() < 0.9:
         return ""
     odd = sorted(set(map(str, column[numbers.isna().to_numpy()])))[:3]
-    return (
-        " (its values are mostly numeric text: if it is a quantity, cast it to a float column"
-        + (f"; not a number: {', '.join(map(repr, odd))})" if odd else ")")
+    return " (its values are mostly numeric text: if it is a quantity, cast it to a float column" + (
+        f"; not a number: {', '.join(map(repr, odd))})" if odd else ")"
     )
 
 
