@@ -100,6 +100,12 @@ class FittedSCM:
     def linear_coefficients(self, node: Any) -> dict[Any, float]:
         """Fitted coefficient of each parent for a linear node."""
         mech = self.mechanisms[node]
+        if isinstance(mech, CategoricalParents):
+            coded = [p for p in self.parents[node] if p in self.categories]
+            raise ValueError(
+                f"node {node!r} has categorical parent(s) {coded!r}: their effect is one coefficient per level, not "
+                "per edge (see effects.level_effects); this use needs numeric parents"
+            )
         if not isinstance(mech, LinearMechanism):
             raise ValueError(f"node {node!r} has a {mech.kind!r} mechanism, not linear")
         return {p: float(c) for p, c in zip(self.parents[node], mech.coef_)}

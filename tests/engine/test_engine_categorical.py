@@ -240,3 +240,9 @@ def test_anomalies_take_rows_with_levels_and_name_an_unseen_one() -> None:
     bad = rows.assign(promo="flash")
     with pytest.raises(ValueError, match=r"categorical node 'promo' has level\(s\) \['flash'\] the model was not"):
         attribute_anomalies(scm, bad, "revenue")
+
+
+def test_a_per_edge_coefficient_of_a_categorical_parent_is_refused_by_name() -> None:
+    scm = fit_scm(CategoricalCase().sample(1_000, seed=16), EDGES, mechanisms="linear")
+    with pytest.raises(ValueError, match=r"node 'visits' has categorical parent\(s\) \['promo', 'weekday'\]"):
+        scm.linear_coefficients("visits")
