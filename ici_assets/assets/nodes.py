@@ -45,7 +45,10 @@ def read_node_table(
 def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
     """The model's SCM on ``frame`` as its meta declares it (mechanisms, seed, time column)."""
     from ici_assets.engine import fit_scm  # the engine's numeric stack loads only when needed
+    from ici_assets.engine.validation import check_numeric_target
 
+    if spec.target in frame:  # named as the target, before the fit's error for a categorical with parents
+        check_numeric_target(frame[spec.target], spec.target)
     columns = [*spec.nodes, *([spec.time_column] if spec.time_column else [])]
     if not spec.transforms:
         return fit_scm(

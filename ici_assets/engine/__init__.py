@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .attribution import change_attribution
     from .budget import optimise_budget
     from .calibration import CalibrationFacts, calibrate_scm, lift_test_disagreements
-    from .effects import linear_ici, total_effects
+    from .effects import level_effects, linear_ici, total_effects
     from .experiments import validate_lift_tests
     from .holdout import time_split_fit
     from .ici import compute_ici, estimate_ici, ici_from_scm
@@ -78,6 +78,7 @@ _LAZY = {
     "confounding_sensitivity": "sensitivity",
     "robustness_value": "sensitivity",
     "contributions": "rowwise",
+    "level_effects": "effects",
     "linear_ici": "effects",
     "total_effects": "effects",
     "compute_ici": "ici",
@@ -163,6 +164,7 @@ __all__ = [
     "flag_sparse_nodes",
     "ici_from_scm",
     "lift_test_disagreements",
+    "level_effects",
     "linear_ici",
     "transform_table",
     "local_markov_test",

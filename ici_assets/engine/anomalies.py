@@ -63,6 +63,7 @@ def row_noises(scm: FittedSCM, rows: pd.DataFrame, order: list[Any]) -> np.ndarr
     missing = [n for n in order if n not in rows.columns]
     if missing:
         raise ValueError(f"rows lack node column(s) {missing}: pass the node table's columns")
+    rows = scm.encode_rows(rows[order])  # a categorical node as its level codes
     out = np.empty((len(rows), len(order)))
     for i, node in enumerate(order):
         y = rows[node].to_numpy(dtype=float)

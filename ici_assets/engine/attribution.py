@@ -23,6 +23,7 @@ import pandas as pd
 from . import intervals
 from ._threads import serial
 from .bootstrap import refits
+from .categorical import is_categorical, levels_of
 from .forward import Forward, antithetic_permutations, batch_means, shapley_values
 from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, GROWTH, MonteCarlo, relative_errors
 from .resampling import Bootstrap, resampling_plan
@@ -229,7 +230,20 @@ def fit_pair(
     nodes = relevant_nodes(g, target)
     kinds = shared_kinds(old_data, new_data, g, nodes, mechanisms, seed, time_column)
     fit = {"mechanisms": kinds, "seed": seed, "nodes": nodes, "validate": False, "time_column": time_column}
-    return fit_scm(old_data, g, **fit), fit_scm(new_data, g, **fit)
+    # a categorical node's levels coded alike in both fits (the hybrids swap mechanisms between them)
+    levels = {n: _union_levels(old_data[n], new_data[n]) for n in nodes if is_categorical(old_data[n])}
+    fits = []
+    for name, data in (("old_data", old_data), ("new_data", new_data)):
+        try:
+            fits.append(fit_scm(data, g, levels=levels, **fit))
+        except ValueError as err:  # e.g. a level of one sample missing from the other: its effect is not known
+            raise ValueError(f"{name}: {err}") from None
+    return fits[0], fits[1]
+
+
+def _union_levels(old: pd.Series, new: pd.Series) -> tuple[Any, ...]:
+    """The levels of a categorical node in either sample, sorted."""
+    return levels_of(pd.concat([old.astype(object), new.astype(object)], ignore_index=True))
 
 
 def change_attribution(

@@ -40,15 +40,61 @@ def total_effects(order: list[Any], coefs: Mapping[Any, Mapping[Any, Coef]], tar
 
 
 def linear_ici(scm: FittedSCM, target: Any) -> tuple[list[Any], np.ndarray, dict[Any, float]]:
-    """Closed-form ICI (target variance units) for target and its ancestors; also the total effects."""
+    """Closed-form ICI (target variance units) for target and its ancestors; also the total effects.
+
+    A categorical root C enters its linear children as dummies: the target is sum_j a_j N_j + e_C(C) + const,
+    where e_C(level) sums, over C's children c, c's coefficient of that level's dummy times c's total effect a_c.
+    The noises are independent, so the game is additive and C's ICI is Var(e_C(C)) over its observed levels: the
+    variance of the whole categorical's contribution (its total effect reported as that contribution's sd)."""
     order = relevant_nodes(scm.graph, target)
-    if not scm.is_linear(order):
+    if not scm.is_linear_in_levels(order):
         bad = [n for n in order if scm.kinds[n] not in ("root", "linear")]
         raise ValueError(f"closed form needs linear mechanisms; node(s) {bad!r} are nonlinear")
-    coefs = {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}
-    a = total_effects(order, coefs, target)
+    a, effects = _effects(scm, order, target)
     ici = np.array([a[n] ** 2 * scm.noise_variance(n) for n in order])
+    for i, node in enumerate(order):
+        if node in effects:
+            ici[i] = float(np.var(effects[node][scm.noise[node].astype(int)]))
+            a[node] = float(np.sqrt(ici[i]))
     return order, ici, a
+
+
+def level_effects(scm: FittedSCM, target: Any) -> dict[Any, np.ndarray]:
+    """Total effect on target of each level of each categorical root (vs its first level), for a model linear in
+    its levels: the per-row contribution of a categorical root is its row's entry, centred."""
+    order = relevant_nodes(scm.graph, target)
+    return _effects(scm, order, target)[1]
+
+
+def _effects(scm: FittedSCM, order: list[Any], target: Any) -> tuple[dict[Any, float], dict[Any, np.ndarray]]:
+    """(total effect of each numeric node, effect of each level of each categorical root) on target."""
+    coefs, levels = _edge_coefficients(scm, order)
+    a = total_effects(order, coefs, target)
+    effects = {
+        node: sum((e * a[child] for child, e in by_child.items()), np.zeros(len(scm.categories[node])))
+        for node, by_child in levels.items()
+    }
+    return a, effects
+
+
+def _edge_coefficients(
+    scm: FittedSCM, order: list[Any]
+) -> tuple[dict[Any, dict[Any, float]], dict[Any, dict[Any, np.ndarray]]]:
+    """({child: {numeric parent: coefficient}}, {categorical parent: {child: effect of each level vs the first}})."""
+    from .categorical import CategoricalParents
+
+    coefs: dict[Any, dict[Any, float]] = {}
+    levels: dict[Any, dict[Any, np.ndarray]] = {n: {} for n in order if n in scm.categories}
+    for n in order:
+        mech = scm.mechanisms[n]
+        if isinstance(mech, CategoricalParents):
+            continuous, by_level = mech.linear_parts()
+            coefs[n] = {scm.parents[n][j]: b for j, b in continuous.items()}
+            for j, effect in by_level.items():
+                levels[scm.parents[n][j]][n] = effect
+        elif scm.kinds[n] == "linear":
+            coefs[n] = scm.linear_coefficients(n)
+    return coefs, levels
 
 
 def linear_ici_from_cov(

@@ -32,7 +32,7 @@ def _point_ici(
 ) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
     """ICI per node: closed form if all mechanisms are linear, else Shapley over forward passes."""
     order = relevant_nodes(scm.graph, target)
-    if scm.is_linear(order):
+    if scm.is_linear_in_levels(order):
         order, ici, a = linear_ici(scm, target)
         return order, ici, {"method": "closed_form_linear", "total_effects": a}
     with serial():
@@ -128,7 +128,9 @@ def estimate_ici(
         plan = resampling_plan(scm, order, settings.resampling, settings.block_length)
         rng = settings.rng(0xB007)
         # moment bootstrap: least squares on every resample; a calibrated model refits (and recalibrates) instead
-        if info["method"] == "closed_form_linear" and scm.transform_state is None and scm.calibration is None:
+        # (a categorical root's dummies are not in the moment matrices: such a model refits, closed form each time)
+        closed = info["method"] == "closed_form_linear" and not set(order) & set(scm.categories)
+        if closed and scm.transform_state is None and scm.calibration is None:
             draws = linear_bootstrap(
                 scm, order, target, plan, settings.n_bootstrap, rng, jackknife=settings.interval == "bca"
             )

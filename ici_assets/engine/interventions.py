@@ -65,6 +65,13 @@ class Interventional:
                 "transformed series, so a level here would not be spend. Spend response and budgets through learned "
                 "transforms are not wired yet: fit the SCM without transforms= for these decisions"
             )
+        categorical = [n for n in self.nodes if n in scm.categories]
+        if categorical:
+            raise ValueError(
+                f"node(s) {categorical!r} are categorical (levels {[list(scm.categories[n]) for n in categorical]}): "
+                "a spend response, return or budget needs a numeric spend node; remove them from decisions' "
+                "spend nodes (a categorical node still gets its ICI share)"
+            )
         if len(set(map(str, self.nodes))) != len(self.nodes):
             raise ValueError(f"nodes {self.nodes!r} repeat a node: give each once")
         data = scm.data

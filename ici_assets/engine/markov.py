@@ -2,7 +2,9 @@
 
 For each node X and each non-descendant Z that is not a parent: H0 "X independent of Z given
 parents(X)". Linear-Gaussian test: it sees only linear dependence. One correlation matrix, then
-small matrix inversions, so it is fast (milliseconds at 20,000 rows).
+small matrix inversions, so it is fast (milliseconds at 20,000 rows). A categorical root enters as its treatment
+dummies: in a conditioning set all of them; as X or Z each one, the statement's p-value the smallest of its
+dummies' times their number (Bonferroni), its partial correlation the largest in size.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .categorical import is_categorical, levels_of
 from .scm import ordered_parents
 from .validation import GraphLike, validate_data
 
@@ -25,20 +28,25 @@ def local_markov_test(data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01)
     g = validate_data(data, graph)
     nodes = list(nx.lexicographical_topological_sort(g, key=str))
     pos = {n: i for i, n in enumerate(nodes)}
-    X = data[nodes].to_numpy(dtype=float)
+    X, cols = _columns(data, nodes)
     n = len(X)
     C = np.corrcoef(X, rowvar=False)
     rows: list[dict[str, Any]] = []
     for x in nodes:
         pars = ordered_parents(g, x)
         others = set(nodes) - nx.descendants(g, x) - set(pars) - {x}
+        given = [c for q in pars for c in cols[q]]
         for z in sorted(others, key=lambda v: pos[v]):
-            idx = [pos[x], pos[z]] + [pos[p] for p in pars]
-            prec = np.linalg.pinv(C[np.ix_(idx, idx)])
-            r = float(np.clip(-prec[0, 1] / np.sqrt(prec[0, 0] * prec[1, 1]), -0.999999, 0.999999))
-            dof = n - len(pars) - 3
-            zstat = np.arctanh(r) * np.sqrt(max(dof, 1))
-            p = float(2 * stats.norm.sf(abs(zstat)))
+            tests = [(i, j) for i in cols[x] for j in cols[z]]
+            p, r = 1.0, 0.0
+            for i, j in tests:
+                idx = [i, j] + given
+                prec = np.linalg.pinv(C[np.ix_(idx, idx)])
+                r_ij = float(np.clip(-prec[0, 1] / np.sqrt(prec[0, 0] * prec[1, 1]), -0.999999, 0.999999))
+                dof = n - len(given) - 3
+                zstat = np.arctanh(r_ij) * np.sqrt(max(dof, 1))
+                p = min(p, float(2 * stats.norm.sf(abs(zstat))) * len(tests))
+                r = r_ij if abs(r_ij) > abs(r) else r
             rows.append(
                 {"node": x, "independent_of": z, "given": ", ".join(map(str, pars)), "partial_corr": r, "p_value": p}
             )
@@ -48,6 +56,22 @@ def local_markov_test(data: pd.DataFrame, graph: GraphLike, alpha: float = 0.01)
     out["rejected_bonferroni"] = out["p_value"] * m < alpha
     out.attrs["alpha"] = alpha
     return out
+
+
+def _columns(data: pd.DataFrame, nodes: list[Any]) -> tuple[np.ndarray, dict[Any, list[int]]]:
+    """The numeric matrix of the test (a categorical node as its dummies) and each node's columns in it."""
+    parts: list[np.ndarray] = []
+    cols: dict[Any, list[int]] = {}
+    for node in nodes:
+        column = data[node]
+        if is_categorical(column):
+            values = column.to_numpy(dtype=object)
+            block = np.column_stack([values == level for level in levels_of(column)[1:]]).astype(float)
+        else:
+            block = column.to_numpy(dtype=float)[:, None]
+        cols[node] = list(range(sum(b.shape[1] for b in parts), sum(b.shape[1] for b in parts) + block.shape[1]))
+        parts.append(block)
+    return np.hstack(parts), cols
 
 
 def _rejection(data: pd.DataFrame, graph: nx.DiGraph, alpha: float, min_abs_corr: float) -> tuple[int, float]:

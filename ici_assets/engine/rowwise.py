@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._threads import serial
-from .effects import linear_ici
+from .effects import level_effects, linear_ici
 from .forward import Forward, antithetic_permutations, shapley_values
 from .scm import FittedSCM
 from .validation import relevant_nodes
@@ -32,9 +32,12 @@ def contributions(scm: FittedSCM, target: Any, *, n_orders: int = 64, seed: int 
     """
     order = relevant_nodes(scm.graph, target)
     index = scm.data.index
-    if scm.is_linear(order):
+    if scm.is_linear_in_levels(order):
         _, _, a = linear_ici(scm, target)
         cols = {n: a[n] * (scm.noise[n] - scm.noise[n].mean()) for n in order}
+        for node, effect in level_effects(scm, target).items():  # a categorical root: its level's effect, centred
+            row = effect[scm.noise[node].astype(int)]
+            cols[node] = row - row.mean()
         return pd.DataFrame(cols, index=index, columns=order)
     with serial():
         phi = _rowwise_shapley(scm, order, n_orders, seed)
@@ -44,7 +47,11 @@ def contributions(scm: FittedSCM, target: Any, *, n_orders: int = 64, seed: int 
 def _rowwise_shapley(scm: FittedSCM, order: list[Any], n_orders: int, seed: int) -> np.ndarray:
     """Mean-noise-baseline Shapley attribution of each row's forward pass, columns centred."""
     N = np.column_stack([scm.noise[n] for n in order])
-    base = np.ascontiguousarray(np.broadcast_to(N.mean(axis=0), N.shape))
+    mean = N.mean(axis=0)
+    for i, node in enumerate(order):  # a categorical root's baseline is a level: its most frequent one
+        if node in scm.categories:
+            mean[i] = float(np.bincount(scm.noise[node].astype(int)).argmax())
+    base = np.ascontiguousarray(np.broadcast_to(mean, N.shape))
     fw = Forward(scm, order)
     d, t = len(order), len(order) - 1
     if d <= MAX_EXACT_ROWWISE:

@@ -11,9 +11,17 @@ import numpy as np
 import pandas as pd
 
 from ._threads import serial
+from .categorical import CategoricalParents, check_levels, encode, is_categorical, levels_of
 from .mechanisms import KINDS, NONLINEAR_KINDS, LinearMechanism, Mechanism, make_mechanism, normalize_kind
 from .selection import Selection, choose_kind
-from .validation import GraphLike, period_codes, relevant_nodes, validate_data, validate_time_column
+from .validation import (
+    GraphLike,
+    categorical_with_parents,
+    period_codes,
+    relevant_nodes,
+    validate_data,
+    validate_time_column,
+)
 
 MechanismSpec = str | Mapping[Any, str]
 
@@ -31,7 +39,9 @@ def ordered_parents(graph: nx.DiGraph, node: Any) -> list[Any]:
 class FittedSCM:
     """A fitted additive-noise SCM: graph, one mechanism per node, residual noises, R^2. Picklable.
 
-    Roots are their empirical distribution (noise = the column itself). `calibration` is set on a model
+    Roots are their empirical distribution (noise = the column itself). A categorical root (a string or boolean
+    column) is held in ``data`` as codes 0..K-1 of its levels, ``categories[node]``; its children see it as dummies
+    (:mod:`categorical`). `calibration` is set on a model
     calibrated to lift tests (:func:`calibration.calibrate_scm`): which coefficients moved, and by how much.
     `periods` holds each row's period code (0..n_periods-1, in time order) when the model was fitted with a
     time column, so the bootstrap can resample blocks of consecutive periods; `period_values` the matching time values.
@@ -53,6 +63,7 @@ class FittedSCM:
     transform_flags: dict[Any, list[str]] = field(default_factory=dict)
     transform_state: Any = field(default=None, repr=False)
     calibration: Any = field(default=None, repr=False)
+    categories: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def kinds(self) -> dict[Any, str]:
@@ -69,12 +80,32 @@ class FittedSCM:
         return None if self.period_values is None else len(self.period_values)
 
     def is_linear(self, nodes: list[Any] | None = None) -> bool:
-        """True if every non-root node among `nodes` (default: all) has a linear mechanism."""
-        return all(self.kinds[n] in ("root", "linear") for n in (self.order if nodes is None else nodes))
+        """True if every non-root node among `nodes` (default: all) has a linear mechanism of numeric parents (a
+        categorical root and its children have no single coefficient per edge: see :meth:`is_linear_in_levels`)."""
+        return all(
+            isinstance(self.mechanisms[n], LinearMechanism) or (self.kinds[n] == "root" and n not in self.categories)
+            for n in (self.order if nodes is None else nodes)
+        )
+
+    def is_linear_in_levels(self, nodes: list[Any] | None = None) -> bool:
+        """True if every non-root node among `nodes` (default: all) is linear in its numeric parents and in the
+        dummies of its categorical parents: the ICI is closed form (:func:`effects.linear_ici`)."""
+        return all(
+            self.kinds[n] == "root"
+            or isinstance(self.mechanisms[n], LinearMechanism)
+            or (isinstance(self.mechanisms[n], CategoricalParents) and self.kinds[n] == "linear")
+            for n in (self.order if nodes is None else nodes)
+        )
 
     def linear_coefficients(self, node: Any) -> dict[Any, float]:
         """Fitted coefficient of each parent for a linear node."""
         mech = self.mechanisms[node]
+        if isinstance(mech, CategoricalParents):
+            coded = [p for p in self.parents[node] if p in self.categories]
+            raise ValueError(
+                f"node {node!r} has categorical parent(s) {coded!r}: their effect is one coefficient per level, not "
+                "per edge (see effects.level_effects); this use needs numeric parents"
+            )
         if not isinstance(mech, LinearMechanism):
             raise ValueError(f"node {node!r} has a {mech.kind!r} mechanism, not linear")
         return {p: float(c) for p, c in zip(self.parents[node], mech.coef_)}
@@ -82,6 +113,23 @@ class FittedSCM:
     def predict(self, node: Any, parent_values: np.ndarray) -> np.ndarray:
         """f_j(parents) for a 2-D array of parent values (columns in `parents[node]` order)."""
         return self.mechanisms[node].predict(parent_values)
+
+    def encode_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` of the node table with each categorical node as the codes of its levels (an unseen level
+        raises, naming it): the form the mechanisms take."""
+        if not self.categories:
+            return rows
+        out = rows.copy()
+        for node, levels in self.categories.items():
+            if node in out.columns:
+                unseen = sorted(set(map(str, out[node].dropna())) - set(map(str, levels)))
+                if unseen:
+                    raise ValueError(
+                        f"categorical node {node!r} has level(s) {unseen!r} the model was not fitted on "
+                        f"(its levels: {list(levels)}): refit the model on data holding them"
+                    )
+                out[node] = encode(out[node], levels)
+        return out
 
     def noise_variance(self, node: Any) -> float:
         """Variance (ddof=0) of the node's noise: residuals for non-roots, the column for roots."""
@@ -102,6 +150,7 @@ class FittedSCM:
             r2={n: self.r2[n] for n in nodes},
             data=self.data[list(nodes)],
             selection={n: s for n, s in self.selection.items() if n in keep},
+            categories={n: levels for n, levels in self.categories.items() if n in keep},
         )
 
     def refit(self, rows: np.ndarray) -> FittedSCM:
@@ -208,6 +257,7 @@ def fit_scm(
     time_column: Any = None,
     transforms: Mapping[Any, Any] | None = None,
     unit_column: Any = None,
+    levels: Mapping[Any, Any] | None = None,
 ) -> FittedSCM:
     """Fit an additive noise model for every non-root node (roots: empirical distribution).
 
@@ -224,6 +274,10 @@ def fit_scm(
     influence), and records the transforms in ``transforms`` and what is not identified in ``transform_flags``.
     The bootstrap of the shares refits the parameters on every resample (see ``refit``), so their intervals
     include the parameters' uncertainty.
+
+    A string or boolean node column is a categorical root (see :mod:`categorical`); `levels`: {node: levels} fixes
+    a categorical node's levels (a superset of the data's, sorted), so that two fits compared (a change
+    attribution) code the levels alike.
     """
     g = validate_data(data, graph) if validate else nx.DiGraph(graph)
     periods, period_values = None, None
@@ -239,6 +293,13 @@ def fit_scm(
         g = nx.DiGraph(g.subgraph(keep))
     order = relevant_nodes_all(g)
     frame = data[order]
+    categories = _categories(data, g, order, periods, levels or {})
+    if categories:
+        if transforms:
+            _refuse_transforms_with_categories(g, transforms, categories)
+        frame = frame.copy()
+        for node, node_levels in categories.items():
+            frame[node] = encode(data[node], node_levels)
     learned_transforms: dict[Any, Any] = {}
     flags: dict[Any, list[str]] = {}
     state = None
@@ -261,10 +322,18 @@ def fit_scm(
                 mechs[n] = make_mechanism("root")
                 continue
             Xp = X[:, [col[p] for p in parents[n]]]
-            sel = choose_kind(Xp, X[:, i], _candidates(specs[n]), seed=seed + i, periods=periods)
+            coded = tuple(j for j, p in enumerate(parents[n]) if p in categories)
+            wrap = CategoricalParents(
+                make_mechanism("linear"), coded, tuple(len(categories[parents[n][j]]) for j in coded)
+            )
+            sel = choose_kind(
+                wrap.expand(Xp) if coded else Xp, X[:, i], _candidates(specs[n]), seed=seed + i, periods=periods
+            )
             if sel.mse:
                 selection[n] = sel
             mechs[n] = make_mechanism(sel.kind, seed)
+            if coded:
+                mechs[n] = wrap.set_params(inner=mechs[n])
         noise, r2 = _fit_all(X, order, parents, mechs)
     return FittedSCM(
         g,
@@ -282,7 +351,39 @@ def fit_scm(
         learned_transforms,
         flags,
         state,
+        categories=categories,
     )
+
+
+def _categories(
+    data: pd.DataFrame, g: nx.DiGraph, order: list[Any], periods: np.ndarray | None, given: Mapping[Any, Any]
+) -> dict[Any, tuple]:
+    """The levels of each categorical node (a root: :func:`validation.validate_data` refuses one with parents),
+    after checking every level is seen in enough periods."""
+    out: dict[Any, tuple] = {}
+    for node in order:
+        if is_categorical(data[node]):
+            if g.in_degree(node):
+                raise categorical_with_parents(node, list(g.predecessors(node)))
+            out[node] = tuple(given[node]) if node in given else levels_of(data[node])
+            unknown = sorted(set(map(str, levels_of(data[node]))) - set(map(str, out[node])))
+            if unknown:
+                raise ValueError(f"categorical node {node!r} has level(s) {unknown!r} not among the levels given")
+            check_levels(data[node], node, periods, levels=out[node])  # a given level must be seen too
+    return out
+
+
+def _refuse_transforms_with_categories(g: nx.DiGraph, transforms: Mapping[Any, Any], categories: Mapping) -> None:
+    """Learned transforms fit their children's linear parts on numeric parents: refuse a categorical co-parent."""
+    for node in transforms:
+        for child in g.successors(node) if node in g else ():
+            shared = [p for p in g.predecessors(child) if p in categories]
+            if shared:
+                raise ValueError(
+                    f"node {child!r} has learned transforms on its parent {node!r} and categorical parent(s) "
+                    f"{shared!r}: learned carryover/saturation does not yet fit beside a categorical parent; "
+                    f"declare {node!r}'s adstock in the dbt model instead, or drop the categorical edge"
+                )
 
 
 def relevant_nodes_all(graph: nx.DiGraph) -> list[Any]:

@@ -141,8 +141,31 @@ def validate_inputs(data: pd.DataFrame, graph: GraphLike, target: Any) -> nx.DiG
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     g = validate_target(graph, target)
+    if target in data.columns:  # before validate_data: its error for a categorical non-root would be misleading
+        check_numeric_target(data[target], target)
     validate_data(data, g)
     return g
+
+
+def check_numeric_target(column: pd.Series, target: Any) -> None:
+    """Refuse a categorical target: ICI splits the target's variance, which a string or boolean column has not."""
+    from .categorical import is_categorical
+
+    if is_categorical(column):
+        raise ValueError(
+            f"target {target!r} is categorical (dtype {column.dtype}): ICI splits the variance of a numeric target; "
+            "choose a numeric target (e.g. revenue, or the 0/1 rate of the level you care about as a float column)"
+        )
+
+
+def categorical_with_parents(node: Any, parents: list[Any]) -> ValueError:
+    """The error for a categorical node with parents: say what to do."""
+    return ValueError(
+        f"node {node!r} is categorical (a string or boolean column) but has parents {sorted(map(str, parents))}: "
+        "a categorical node must be a root (its share is the variance its levels explain downstream). Remove its "
+        "parents in the graph, or give the node as a number (a 0/1 float column for one level, or a score) if "
+        "other nodes cause it"
+    )
 
 
 def validate_target(graph: GraphLike, target: Any) -> nx.DiGraph:
@@ -153,9 +176,12 @@ def validate_target(graph: GraphLike, target: Any) -> nx.DiGraph:
 
 
 def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
-    """Check every graph node is a numeric, finite, non-constant column and there are enough rows."""
+    """Check every graph node is a numeric, finite, non-constant column, or a categorical root (a string or boolean
+    column without missing values and with at least two levels), and there are enough rows."""
     import numpy as np
     import pandas as pd
+
+    from .categorical import is_categorical
 
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -170,10 +196,13 @@ def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
         col = data[n]
         if isinstance(col, pd.DataFrame):
             raise ValueError(f"column {n!r} appears more than once in data: make column names unique")
-        if pd.api.types.is_bool_dtype(col.dtype) or not pd.api.types.is_numeric_dtype(col.dtype):
+        if is_categorical(col):
+            _check_categorical(col, n, list(g.predecessors(n)))
+            continue
+        if not pd.api.types.is_numeric_dtype(col.dtype):
             raise ValueError(
-                f"column {n!r} has non-numeric dtype {col.dtype}: cast it to a float or integer "
-                "column (e.g. in the dbt model) before computing ICI"
+                f"column {n!r} has non-numeric dtype {col.dtype}: cast it to a float or integer column, or to "
+                "text for a categorical root (e.g. in the dbt model), before computing ICI"
             )
         values = col.to_numpy(dtype=float, na_value=np.nan)
         n_nan = int(np.isnan(values).sum())
@@ -201,6 +230,27 @@ def validate_data(data: pd.DataFrame, graph: GraphLike) -> nx.DiGraph:
             f"{max(g.nodes, key=lambda n: g.in_degree(n))!r}: add rows or simplify the graph"
         )
     return g
+
+
+def _check_categorical(col: pd.Series, node: Any, parents: list[Any]) -> None:
+    """A categorical node: a root, no missing values, at least two levels, each in enough rows (the fit counts
+    periods when it has a time column)."""
+    from .categorical import check_levels
+
+    if parents:
+        raise categorical_with_parents(node, parents)
+    n_missing = int(col.isna().sum())
+    if n_missing:
+        raise ValueError(
+            f"categorical column {node!r} has {n_missing} missing value(s) out of {len(col)} rows: fill them with "
+            "a level of their own (e.g. 'none') or drop those rows before computing ICI"
+        )
+    if col.nunique() < 2:
+        raise ValueError(
+            f"categorical column {node!r} has a single level in every row: a constant node "
+            "carries no variance; drop it from the graph or supply varying data"
+        )
+    check_levels(col, node, None)
 
 
 def validate_time_column(data: pd.DataFrame, time_column: Any, graph: nx.DiGraph) -> None:
