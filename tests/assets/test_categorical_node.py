@@ -10,7 +10,7 @@ import pandas as pd
 
 from ici_assets.assets.ici import scm_asset
 from ici_assets.assets.nodes import ModelFit
-from ici_assets.assets.resources import WarehouseResource
+from ici_assets.assets.resources import WarehouseResource, asset_resources
 from ici_assets.spec.meta import ModelMeta
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import Relation
@@ -36,7 +36,7 @@ def node_table(path, promo: np.ndarray) -> None:
 def materialise(path, target: str = "y", parents=PARENTS) -> dg.ExecuteInProcessResult:
     spec = IciSpec(model="m", unique_id="model.p.m", parents=parents, meta=ModelMeta(target=target, n_bootstrap=0))
     asset = scm_asset(spec, dg.AssetKey("m"), Relation("main", "m"))
-    return dg.materialize([asset], resources={"warehouse": WarehouseResource(path=str(path))}, raise_on_error=False)
+    return dg.materialize([asset], resources=asset_resources(WarehouseResource(path=str(path))), raise_on_error=False)
 
 
 def failure(result: dg.ExecuteInProcessResult) -> str:
