@@ -33,6 +33,7 @@ SENSITIVITY_COLUMNS = [
     "robustness_value",
     "robustness_value_q",
     "robustness_value_interval",
+    "robustness_value_width",
     "q",
     "sentence",
 ]
@@ -66,6 +67,13 @@ def edge_t_statistics(data: pd.DataFrame, parents: list[Any], child: Any) -> tup
     return beta, se, dof
 
 
+def _width_q(t: float, dof: float, alpha: float) -> float:
+    """q of a shift as large as the (1 - alpha) t-interval's width: 2 t_crit se / |estimate| = 2 t_crit / |t|."""
+    if not math.isfinite(t) or t == 0 or dof <= 1:
+        return float("nan")
+    return 2.0 * abs(float(stats.t.ppf(alpha / 2.0, dof))) / abs(t)
+
+
 def _sentence(node: Any, child: Any, rv_q: float, rv_1: float, q: float) -> str:
     what = "halve" if q == 0.5 else f"cut by {100 * q:.0f} %"
     return (
@@ -78,9 +86,10 @@ def confounding_sensitivity(
     scm: FittedSCM, nodes: Iterable[Any] | None = None, *, q: float = 0.5, alpha: float = 0.05
 ) -> EngineResult[Facts]:
     """One row per edge out of `nodes` (default: every edge): the least-squares estimate, its t-statistic, the
-    partial R^2 of the parent with the child, RV_1 (to zero), RV_q (cut by 100 q %: the sentence's threshold) and
-    RV_{1,alpha} (the interval reaches zero), and one sentence. Always from the observational least-squares fit, also
-    on a calibrated SCM. A child with a nonlinear mechanism gets NaN and says "not available"."""
+    partial R^2 of the parent with the child, RV_1 (to zero), RV_q (cut by 100 q %: the sentence's threshold),
+    RV_{1,alpha} (the interval reaches zero), RV_width (the estimate moves by its interval's width) and one sentence.
+    Always from the observational least-squares fit, also on a calibrated SCM. A child with a nonlinear mechanism
+    gets NaN and says "not available"."""
     start = time.perf_counter()
     chosen = list(scm.order) if nodes is None else list(nodes)
     unknown = [n for n in chosen if n not in scm.graph]
@@ -122,6 +131,7 @@ def confounding_sensitivity(
                     "robustness_value": rv1,
                     "robustness_value_q": rvq,
                     "robustness_value_interval": robustness_value(t, dof, alpha=alpha),
+                    "robustness_value_width": robustness_value(t, dof, q=_width_q(t, dof, alpha)),
                     "q": q,
                     "sentence": _sentence(p, child, rvq, rv1, q),
                 }
