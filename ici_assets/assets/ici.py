@@ -25,7 +25,7 @@ from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.assets.resources import WarehouseResource
-from ici_assets.assets.trust import graph_trust, trust_metadata
+from ici_assets.assets.trust import graph_trust, trust_description, trust_metadata
 from ici_assets.checks.asset_checks import check_results, check_specs, publishable, report_checks
 from ici_assets.checks.coverage import coverage_check
 from ici_assets.checks.ici import (
@@ -95,6 +95,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
             f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): a node without parents "
             "in the graph follows its observed distribution; every other node is a function of its parents plus "
             f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}{learned_md}"
+            + trust_description(spec)
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):

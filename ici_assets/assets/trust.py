@@ -46,6 +46,18 @@ def graph_trust(spec: IciSpec, frame: pd.DataFrame, scm: FittedSCM) -> GraphTrus
     return GraphTrust(markov, edits, sensitivity_table(scm, spec))
 
 
+def trust_description(spec: IciSpec) -> str:
+    """The SCM asset's description of its sensitivity sentences and the graph check's suggested edits."""
+    from ici_assets.publish.sensitivity import spend_nodes
+
+    nodes = ", ".join(f"`{n}`" for n in spend_nodes(spec)) or "none"
+    return (
+        f"\n\nSensitivity to hidden confounding of every edge out of a spend node ({nodes}): one sentence per "
+        "channel in the summary, table `ici.sensitivity` (published with the shares). When the graph check fails, "
+        "its metadata and this asset's list the contradicted statements and the ranked edits that reconcile them."
+    )
+
+
 def trust_metadata(trust: GraphTrust, metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The SCM asset's metadata with one sensitivity sentence per channel and, when the graph check fails, the
     same ranked edits as the check's metadata."""

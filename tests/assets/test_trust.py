@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from ici_assets.assets.nodes import fit_model
-from ici_assets.assets.trust import graph_trust, trust_metadata
+from ici_assets.assets.trust import graph_trust, trust_description, trust_metadata
 from ici_assets.checks.ici import graph_check
 from ici_assets.engine.confoundcases import (
     CONFOUNDED_EDGES,
@@ -88,6 +88,7 @@ def test_time_order_keeps_spend_nodes_without_parents_in_the_edits() -> None:
     assert trust.edits is not None and not set(trust.edits["child"]) & set(spend_nodes(spec))
     declared = spec_for(edges, "revenue", decisions={"spend_nodes": ["tv_spend"], "budget": None})
     assert spend_nodes(declared) == ["tv_spend"]
+    assert "every edge out of a spend node (`tv_spend`)" in trust_description(declared)
     table = graph_trust(declared, data, fit_model(declared, data)).sensitivity
     assert set(table["node"]) == {"tv_spend"} and set(table["child"]) == {"social_clicks"}
 
