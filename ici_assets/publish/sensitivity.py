@@ -44,7 +44,7 @@ def sensitivity_table(scm: Any, spec: IciSpec) -> pd.DataFrame:
     from ici_assets import engine
 
     nodes = [n for n in spend_nodes(spec) if n in scm.graph]
-    table = engine.confounding_sensitivity(scm, nodes, q=HALF, alpha=ALPHA).table.copy()
+    table = engine.confounding_sensitivity(scm, nodes, q=HALF, alpha=ALPHA, nonlinear="average_slope").table.copy()
     kinds = scm.kinds
     table["mechanism"] = [str(kinds[c]) for c in table["child"]]
     table["available"] = table["robustness_value"].notna()
@@ -53,23 +53,28 @@ def sensitivity_table(scm: Any, spec: IciSpec) -> pd.DataFrame:
         _reason(str(n), str(c), str(kinds[c]), bool(ok), learned)
         for n, c, ok in zip(table["node"], table["child"], table["available"])
     ]
+    table["method"] = table["method"].where(table["available"], None)
     table.loc[~table["available"], "sentence"] = None
     return table
 
 
 def _reason(node: str, child: str, kind: str, available: bool, learned: set[str]) -> str | None:
-    """Why a row has no robustness value, or what it holds only under; None for a plain linear edge."""
+    """Why a row has no robustness value, or what its values hold only under; None for a plain linear edge."""
     if not available:
-        return (
-            f"not available: {child}'s mechanism is {kind}, and the robustness value needs a linear one (an effect "
-            "that changes with the level has no single t-statistic); declare mechanisms: linear to get it"
+        return f"not available: {node} explains nothing of {child} beyond its other parents (no slope to test)"
+    notes = []
+    if kind != "linear":
+        notes.append(
+            f"approximate: {child}'s mechanism is {kind}, so the values are those of {node}'s average slope in a "
+            f"partially linear fit ({child} and {node} residualized on {child}'s other parents by splines), not of "
+            "the effect at one level"
         )
     if node in learned:
-        return (
+        notes.append(
             f"the effect of {node}'s learned carryover/saturation series, given its fitted parameters (their "
             "uncertainty is not in the t-statistic)"
         )
-    return None
+    return "; ".join(notes) or None
 
 
 def sensitivity_rows(spec: IciSpec, table: pd.DataFrame | None, facts: SliceFacts, key: ResultKey) -> pd.DataFrame:
@@ -99,6 +104,7 @@ def sensitivity_rows(spec: IciSpec, table: pd.DataFrame | None, facts: SliceFact
             "robustness_value_interval": num("robustness_value_interval"),
             "robustness_value_half": num("robustness_value_q"),
             "robustness_value_width": num("robustness_value_width"),
+            "method": table["method"].where(table["method"].notna(), None),
             "available": table["available"].astype(bool),
             "reason": table["reason"].where(table["reason"].notna(), None),
             "sentence": table["sentence"].where(table["sentence"].notna(), None),
@@ -133,7 +139,9 @@ def sensitivity_lines(table: pd.DataFrame) -> list[str]:
         records = rows.to_dict("records")
         shown = [r for r in records if r["available"]]
         parts = [
-            f"on {r['child']} up to {percent(r['robustness_value'])} % of both {node} and {r['child']}" for r in shown
+            f"on {r['child']} up to {percent(r['robustness_value'])} % of both {node} and {r['child']}"
+            + (" (its average slope)" if r["method"] == "average_slope" else "")
+            for r in shown
         ]
         line = f"{node}'s effect"
         if parts:
@@ -143,7 +151,7 @@ def sensitivity_lines(table: pd.DataFrame) -> list[str]:
         missing = [r for r in records if not r["available"]]
         if missing:
             line += ("; " if parts else " ") + ", ".join(
-                f"on {r['child']}: robustness value not available ({r['child']}'s mechanism is {r['mechanism']})"
+                f"on {r['child']}: robustness value not available ({r['reason'].removeprefix('not available: ')})"
                 for r in missing
             )
         lines.append(line)

@@ -173,10 +173,12 @@ _SENSITIVITY_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, node text not null, child text not null,
     mechanism text not null, estimate float, se float, t float, dof integer, partial_r2 float, robustness_value float,
     robustness_value_interval float, robustness_value_half float, robustness_value_width float,
-    available boolean not null, reason text, sentence text, n_rows integer, period_start date, period_end date, {_RUN}
+    method text, available boolean not null, reason text, sentence text, n_rows integer, period_start date,
+    period_end date, {_RUN}
 """
 #: Per edge out of a spend node: the strength (partial R^2 with both ends) a hidden confounder needs to move the
-#: effect to zero, its interval to zero, by half and by its interval's width; null with a reason when not available.
+#: effect to zero, its interval to zero, by half and by its interval's width (method linear, or average_slope for a
+#: nonlinear child); null with a reason when not available.
 SENSITIVITY = table(ICI_SCHEMA, "sensitivity", _SENSITIVITY_COLUMNS)
 SENSITIVITY_HISTORY = table(ICI_SCHEMA, "sensitivity_history", _SENSITIVITY_COLUMNS)
 DECISION_TABLES = (

@@ -134,14 +134,61 @@ def test_the_sentences_threshold_brackets_a_confounder_that_removes_the_effect()
     )
 
 
-def test_a_nonlinear_child_gets_no_robustness_value_and_says_why() -> None:
+def test_a_nonlinear_child_gets_its_average_slopes_robustness_value_said_as_such() -> None:
     data = confounded_case(seed=0)
     spec = spec_for(CONFOUNDED_EDGES, "revenue", mechanisms="nonlinear")
     scm = fit_model(spec, data)
     trust = graph_trust(spec, data, scm)
     table = trust.sensitivity
-    assert not table["available"].any() and table["robustness_value"].isna().all()
-    assert table["reason"].str.startswith("not available: ").all() and table["sentence"].isna().all()
+    nonlinear = table[[scm.kinds[c] != "linear" for c in table["child"]]]
+    assert len(nonlinear) >= 1 and nonlinear["available"].all() and (nonlinear["method"] == "average_slope").all()
+    assert nonlinear["reason"].str.startswith("approximate: ").all()
+    row = nonlinear.iloc[0]
     summary = scm_metadata(spec, data, scm, trust)[SUMMARY].value
-    kind = scm.kinds["revenue"]
-    assert f"on revenue: robustness value not available (revenue's mechanism is {kind})" in summary
+    assert (
+        f"on {row['child']} up to {percent(row['robustness_value'])} % of both {row['node']} and {row['child']} "
+        "(its average slope)"
+    ) in summary.replace("survives a hidden confounder explaining up to", "up to")
+
+
+def test_the_average_slopes_threshold_brackets_a_confounder_beside_a_nonlinear_parent() -> None:
+    """The injected confounder (partial R^2 0.10 with both, halving the effect) beside a parent w that acts on the
+    outcome as a sine and on the treatment as a tanh: the outcome's mechanism is a spline, and the average slope's
+    RV_0.5 recovers 0.10."""
+    case = InjectedConfounder(r2=0.10, fraction=0.5)
+    data = case.simulate(20_000, seed=0)
+    w = np.random.default_rng(100).uniform(-2, 2, len(data))
+    data["w"] = w
+    data["treatment"] += 0.5 * np.tanh(2 * w)
+    data["outcome"] += case.beta * 0.5 * np.tanh(2 * w) + 2.0 * np.sin(2 * w)
+    edges = [("w", "treatment"), ("w", "outcome"), ("treatment", "outcome")]
+    spec = spec_for(edges, "outcome", mechanisms="nonlinear", decisions={"spend_nodes": ["treatment"], "budget": None})
+    scm = fit_model(spec, data)
+    assert scm.kinds["outcome"] != "linear"
+    row = graph_trust(spec, data, scm).sensitivity.iloc[0]
+    assert row["method"] == "average_slope" and abs(row["robustness_value_q"] - case.r2) < 0.01
+
+
+def test_an_edge_without_a_slope_is_said_not_available() -> None:
+    import pandas as pd
+
+    from ici_assets.publish.sensitivity import sensitivity_lines
+
+    table = pd.DataFrame(
+        {
+            "node": ["tv_spend"],
+            "child": ["visits"],
+            "mechanism": ["spline"],
+            "available": [False],
+            "robustness_value": [np.nan],
+            "robustness_value_interval": [np.nan],
+            "method": [None],
+            "reason": [
+                "not available: tv_spend explains nothing of visits beyond its other parents (no slope to test)"
+            ],
+        }
+    )
+    assert sensitivity_lines(table) == [
+        "tv_spend's effect on visits: robustness value not available (tv_spend explains nothing of visits beyond "
+        "its other parents (no slope to test))"
+    ]

@@ -32,8 +32,9 @@ def table() -> pd.DataFrame:
             "robustness_value_interval": [0.92, 0.13, nan],
             "robustness_value_width": [0.27, 0.27, nan],
             "mechanism": ["linear", "linear", "spline"],
+            "method": ["linear", "linear", None],
             "available": [True, True, False],
-            "reason": [None, None, "not available: visits's mechanism is spline"],
+            "reason": [None, None, "not available: social_spend explains nothing of visits beyond its other parents"],
             "sentence": ["a hidden confounder ...", "a hidden confounder ...", None],
         }
     )
