@@ -192,7 +192,8 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
                 per_row = engine.contributions(fit.scm, spec.target)
                 contrib = contributions_rows(spec, per_row, fit.times, fit.facts, result_key)
             learned = transform_rows(spec, fit.transforms, fit.facts, result_key)
-            sensitivity = sensitivity_rows(spec, fit.sensitivity, fit.facts, result_key)
+            edges = getattr(fit, "sensitivity", None)  # a ModelFit pickled before the field existed has none
+            sensitivity = sensitivity_rows(spec, edges, fit.facts, result_key)
             warehouse.get().publish(
                 [*shares_items(rows, contrib), *transform_items(learned), *sensitivity_items(sensitivity)]
             )
