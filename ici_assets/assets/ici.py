@@ -25,6 +25,7 @@ from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
 from ici_assets.assets.partitions import MonthlyWindows, Scheme, Segments, schemes
 from ici_assets.assets.resources import FIT_STORE_KEY, WarehouseResource
+from ici_assets.assets.trust import graph_trust, trust_description, trust_metadata
 from ici_assets.checks.asset_checks import check_results, check_specs, publishable, report_checks
 from ici_assets.checks.coverage import coverage_check
 from ici_assets.checks.ici import (
@@ -47,6 +48,7 @@ from ici_assets.publish.metadata import (
     summary,
 )
 from ici_assets.publish.rows import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
+from ici_assets.publish.sensitivity import sensitivity_items, sensitivity_rows
 from ici_assets.publish.transforms import (
     learned_table,
     transform_items,
@@ -94,6 +96,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
             f"Structural causal model of dbt model `{spec.model}` (target `{spec.target}`): a node without parents "
             "in the graph follows its observed distribution; every other node is a function of its parents plus "
             f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}{learned_md}"
+            + trust_description(spec)
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -122,12 +125,13 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
             for line in lines:
                 context.log.info(f"Learned {line}")
             metadata = transforms_metadata(spec, learned, lines, metadata)
-        fit = ModelFit(scm=scm, facts=facts, times=times, transforms=learned)
+        trust = graph_trust(spec, frame, scm)
+        metadata = trust_metadata(trust, metadata)
+        fit = ModelFit(scm=scm, facts=facts, times=times, transforms=learned, sensitivity=trust.sensitivity)
         yield dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(facts.data_version))
-        markov = engine.local_markov_test(frame[spec.nodes], spec.graph(), alpha=spec.checks.markov_alpha)
         outcomes = [
             mechanisms_check(spec.checks, kinds, r2),
-            graph_check(spec.checks, markov),
+            graph_check(spec.checks, trust.markov, trust.edits),
             coverage_check(spec, frame),
         ]
         if learned is not None:
@@ -152,7 +156,8 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         f"Intrinsic causal influence of each node of `{spec.model}` on `{spec.target}` over the whole "
         f"period, in percent with 95 % bootstrap intervals ({spec.n_bootstrap} resamples), and each "
         f"node's contribution per {spec.time_grain}. Tables `ici.ici_shares`, `ici.ici_shares_history`, "
-        "`ici.ici_contributions`"
+        "`ici.ici_contributions`, the spend edges' sensitivity to hidden confounding in `ici.sensitivity`, "
+        "`ici.sensitivity_history`"
         + (
             ", and the learned carryover and saturation in `ici.transforms`, `ici.transforms_history`"
             if spec.transforms
@@ -188,9 +193,14 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
                 per_row = engine.contributions(fit.scm, spec.target)
                 contrib = contributions_rows(spec, per_row, fit.times, fit.facts, result_key)
             learned = transform_rows(spec, fit.transforms, fit.facts, result_key)
-            warehouse.get().publish([*shares_items(rows, contrib), *transform_items(learned)])
+            edges = getattr(fit, "sensitivity", None)  # a ModelFit pickled before the field existed has none
+            sensitivity = sensitivity_rows(spec, edges, fit.facts, result_key)
+            warehouse.get().publish(
+                [*shares_items(rows, contrib), *transform_items(learned), *sensitivity_items(sensitivity)]
+            )
             if len(learned):
                 context.log.info(f"Published {len(learned)} rows to ici.transforms and ici.transforms_history")
+            context.log.info(f"Published {len(sensitivity)} rows to ici.sensitivity and ici.sensitivity_history")
             context.log.info(f"Published {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
             title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
             metadata = {

@@ -82,10 +82,11 @@ def require_rows(spec: IciSpec, frame: pd.DataFrame, where: str) -> None:
 
 @dataclass
 class ModelFit:
-    """The SCM asset's value: the fitted model, the facts of its rows, each row's time (for contributions) and the
-    learned transforms' table."""
+    """The SCM asset's value: the fitted model, the facts of its rows, each row's time (for contributions), the
+    learned transforms' table and the spend edges' sensitivity to hidden confounding."""
 
     scm: FittedSCM
     facts: SliceFacts
     times: np.ndarray | None = None
     transforms: LearnedTable | None = None  # learned carryover/saturation with intervals (the shares publish them)
+    sensitivity: pd.DataFrame | None = None  # spend edges' robustness to hidden confounding (the shares publish it)

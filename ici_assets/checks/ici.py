@@ -83,28 +83,71 @@ def mechanisms_check(limits: ChecksMeta, kinds: Mapping[str, str], r2: Mapping[s
     )
 
 
-def graph_check(limits: ChecksMeta, markov: pd.DataFrame) -> CheckOutcome:
-    """No local Markov statement of the graph is rejected by a partial correlation of practical size."""
+def graph_check(limits: ChecksMeta, markov: pd.DataFrame, edits: pd.DataFrame | None = None) -> CheckOutcome:
+    """No local Markov statement of the graph is rejected by a partial correlation of practical size. A failure's
+    metadata names every contradicted statement with its p-value (`contradicted`) and, given ``edits``
+    (:func:`ici_assets.engine.suggest_edits` on the same data), the ranked smallest graph edits (`suggested_edits`,
+    best first; `first_edit`)."""
     bad = markov[markov["rejected_bonferroni"] & (markov["partial_corr"].abs() >= limits.markov_min_abs_corr)]
-    statements = [
-        f"{r['node']} _||_ {r['independent_of']} | {r['given'] or '-'} "
-        f"(r={float(r['partial_corr']):.3f}, p={float(r['p_value']):.1e})"
-        for r in bad.sort_values("p_value").head(5).to_dict("records")
-    ]
+    bad = bad.sort_values("p_value", kind="stable")
+    statements = [_statement(r) for r in bad.to_dict("records")]
+    fix = "Add the missing edge(s) or fix the data."
+    if edits is not None and len(edits):
+        first = edits.iloc[0]
+        edit = f"{first['parent']} -> {first['child']}"
+        fix = f"Adding {edit} reconciles the most (see suggested_edits), or fix the data."
+    metadata: dict[str, Any] = {
+        "n_statements": len(markov),
+        "n_rejected": len(bad),
+        "min_p_value": rounded(markov["p_value"].min(), 2) if len(markov) else 1.0,
+    }
+    if len(bad):
+        metadata["contradicted"] = "\n".join(statements[:MAX_STATEMENTS]) + (
+            f"\n... and {len(bad) - MAX_STATEMENTS} more" if len(bad) > MAX_STATEMENTS else ""
+        )
+    if edits is not None and len(edits):
+        metadata["suggested_edits"] = "\n".join(edit_lines(edits))
+        metadata["first_edit"] = f"{edits.iloc[0]['parent']} -> {edits.iloc[0]['child']}"
     return CheckOutcome(
         "graph_not_contradicted",
         bad.empty,
         (
-            "The data contradict the graph: " + "; ".join(statements) + ". Add the missing edge(s) or fix the data."
+            "The data contradict the graph: " + "; ".join(statements[:5]) + ". " + fix
             if len(bad)
             else f"All {len(markov)} local Markov statements hold at family-wise level {limits.markov_alpha}."
         ),
-        {
-            "n_statements": len(markov),
-            "n_rejected": len(bad),
-            "min_p_value": rounded(markov["p_value"].min(), 2) if len(markov) else 1.0,
-        },
+        metadata,
     )
+
+
+#: Contradicted statements the graph check's metadata lists (the rest are counted).
+MAX_STATEMENTS = 20
+#: Suggested graph edits the graph check's and the SCM asset's metadata list, best first.
+MAX_EDITS = 5
+
+
+def _statement(r: Mapping[Any, Any]) -> str:
+    """'organic_clicks _||_ tv_spend | demand, social_spend (r=0.231, p=3.1e-52)': one contradicted statement."""
+    return (
+        f"{r['node']} _||_ {r['independent_of']} | {r['given'] or '-'} "
+        f"(r={float(r['partial_corr']):.3f}, {p_text(r['p_value'])})"
+    )
+
+
+def p_text(p: float) -> str:
+    """'p=2.3e-280', or 'p<1e-300' where the p-value underflows to zero (never 'p=0')."""
+    return f"p={float(p):.1e}" if float(p) > 0 else "p<1e-300"
+
+
+def edit_lines(edits: pd.DataFrame, limit: int = MAX_EDITS) -> list[str]:
+    """'1. add tv_spend -> organic_clicks (the data contradict organic_clicks _||_ tv_spend | demand, p=1.0e-50;
+    leaves 0 of 1 contradicted statements)': the ranked smallest graph edits, best first."""
+    return [
+        f"{int(r['rank'])}. add {r['parent']} -> {r['child']} (the data contradict {r['statement']}, "
+        f"{p_text(r['p_value'])}; leaves {int(r['rejected_after'])} of {int(r['rejected_before'])} contradicted "
+        "statements)"
+        for r in edits.head(limit).to_dict("records")
+    ]
 
 
 def shares_checks(shares: pd.Series) -> list[CheckOutcome]:

@@ -33,9 +33,13 @@ SENSITIVITY_COLUMNS = [
     "robustness_value",
     "robustness_value_q",
     "robustness_value_interval",
+    "robustness_value_width",
     "q",
+    "method",
     "sentence",
 ]
+#: Knots of the spline basis that residualizes a nonlinear child and its parent on the child's other parents.
+AVERAGE_SLOPE_KNOTS = 6
 
 
 def robustness_value(t: float, dof: float, *, q: float = 1.0, alpha: float = 1.0) -> float:
@@ -66,6 +70,49 @@ def edge_t_statistics(data: pd.DataFrame, parents: list[Any], child: Any) -> tup
     return beta, se, dof
 
 
+def average_slope_t_statistic(
+    data: pd.DataFrame, parents: list[Any], child: Any, node: Any
+) -> tuple[float, float, int]:
+    """(slope, standard error, dof) of `node` in a partially linear fit of `child`: child and node each residualized
+    on child's other parents by an additive cubic spline basis, then the slope of one residual on the other
+    (Frisch-Waugh-Lovell, as in Robinson's estimator). The slope is the best linear summary of node's effect (a
+    variance-weighted average of its slope over the data) while the other parents act nonlinearly; Cinelli and
+    Hazlett's robustness value of it holds for this partially linear regression, not for the effect at one level."""
+    from sklearn.preprocessing import SplineTransformer
+
+    y = data[child].to_numpy(dtype=float)
+    d = data[node].to_numpy(dtype=float)
+    others = [p for p in parents if p != node]
+    columns = [np.ones(len(y))]
+    if others:
+        basis = SplineTransformer(n_knots=AVERAGE_SLOPE_KNOTS, degree=3, include_bias=False)
+        columns.append(basis.fit_transform(data[others].to_numpy(dtype=float)))
+    A = np.column_stack(columns)
+    gram = A.T @ A  # normal equations on a small, well-conditioned basis: milliseconds at 15k rows (QR took 0.2 s)
+    if np.linalg.cond(gram) < 1e10:
+        rank = A.shape[1]
+        coef = np.linalg.solve(gram, A.T @ np.column_stack([y, d]))
+        ry, rd = y - A @ coef[:, 0], d - A @ coef[:, 1]
+    else:  # a rank-deficient basis (a constant parent): least squares with the rank it has
+        rank = int(np.linalg.matrix_rank(A))
+        ry = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+        rd = d - A @ np.linalg.lstsq(A, d, rcond=None)[0]
+    ss = float(rd @ rd)
+    if ss <= 0:
+        return float("nan"), float("nan"), 0
+    slope = float(rd @ ry) / ss
+    dof = len(y) - rank - 1
+    sigma2 = float(np.sum((ry - slope * rd) ** 2)) / max(dof, 1)
+    return slope, float(np.sqrt(sigma2 / ss)), dof
+
+
+def _width_q(t: float, dof: float, alpha: float) -> float:
+    """q of a shift as large as the (1 - alpha) t-interval's width: 2 t_crit se / |estimate| = 2 t_crit / |t|."""
+    if not math.isfinite(t) or t == 0 or dof <= 1:
+        return float("nan")
+    return 2.0 * abs(float(stats.t.ppf(alpha / 2.0, dof))) / abs(t)
+
+
 def _sentence(node: Any, child: Any, rv_q: float, rv_1: float, q: float) -> str:
     what = "halve" if q == 0.5 else f"cut by {100 * q:.0f} %"
     return (
@@ -74,13 +121,45 @@ def _sentence(node: Any, child: Any, rv_q: float, rv_1: float, q: float) -> str:
     )
 
 
+def _row(node: Any, child: Any, estimate: float, se: float, dof: int, q: float, alpha: float, method: str) -> dict:
+    """One edge's row from its estimate, standard error and residual degrees of freedom."""
+    t = estimate / se if se > 0 else float("inf")
+    rv1, rvq = robustness_value(t, dof), robustness_value(t, dof, q=q)
+    sentence = _sentence(node, child, rvq, rv1, q)
+    return {
+        "node": node,
+        "child": child,
+        "estimate": estimate,
+        "se": se,
+        "t": t,
+        "dof": dof,
+        "partial_r2": t * t / (t * t + dof),
+        "robustness_value": rv1,
+        "robustness_value_q": rvq,
+        "robustness_value_interval": robustness_value(t, dof, alpha=alpha),
+        "robustness_value_width": robustness_value(t, dof, q=_width_q(t, dof, alpha)),
+        "q": q,
+        "method": method,
+        "sentence": sentence if method == "linear" else f"{sentence}, for its average slope",
+    }
+
+
 def confounding_sensitivity(
-    scm: FittedSCM, nodes: Iterable[Any] | None = None, *, q: float = 0.5, alpha: float = 0.05
+    scm: FittedSCM,
+    nodes: Iterable[Any] | None = None,
+    *,
+    q: float = 0.5,
+    alpha: float = 0.05,
+    nonlinear: str = "none",
 ) -> EngineResult[Facts]:
     """One row per edge out of `nodes` (default: every edge): the least-squares estimate, its t-statistic, the
-    partial R^2 of the parent with the child, RV_1 (to zero), RV_q (cut by 100 q %: the sentence's threshold) and
-    RV_{1,alpha} (the interval reaches zero), and one sentence. Always from the observational least-squares fit, also
-    on a calibrated SCM. A child with a nonlinear mechanism gets NaN and says "not available"."""
+    partial R^2 of the parent with the child, RV_1 (to zero), RV_q (cut by 100 q %: the sentence's threshold),
+    RV_{1,alpha} (the interval reaches zero), RV_width (the estimate moves by its interval's width) and one sentence.
+    Always from the observational least-squares fit, also on a calibrated SCM. A child with a nonlinear mechanism
+    gets NaN and says "not available", or with ``nonlinear="average_slope"`` the robustness values of the edge's
+    average slope in a partially linear fit (:func:`average_slope_t_statistic`; `method` says which)."""
+    if nonlinear not in ("none", "average_slope"):
+        raise ValueError(f"nonlinear={nonlinear!r}: use 'none' (not available) or 'average_slope'")
     start = time.perf_counter()
     chosen = list(scm.order) if nodes is None else list(nodes)
     unknown = [n for n in chosen if n not in scm.graph]
@@ -92,7 +171,7 @@ def confounding_sensitivity(
         tested = [p for p in parents if p in chosen]
         if not tested:
             continue
-        if scm.kinds[child] != "linear":
+        if scm.kinds[child] != "linear" and nonlinear != "average_slope":
             for p in tested:
                 rows.append(
                     {
@@ -104,28 +183,15 @@ def confounding_sensitivity(
                     }
                 )
             continue
+        if scm.kinds[child] != "linear":
+            for p in tested:
+                slope, se_p, dof_p = average_slope_t_statistic(scm.data, parents, child, p)
+                rows.append(_row(p, child, slope, se_p, dof_p, q, alpha, "average_slope"))
+            continue
         beta, se, dof = edge_t_statistics(scm.data, parents, child)
         for p in tested:
             i = parents.index(p)
-            t = float(beta[i] / se[i]) if se[i] > 0 else float("inf")
-            rv1 = robustness_value(t, dof)
-            rvq = robustness_value(t, dof, q=q)
-            rows.append(
-                {
-                    "node": p,
-                    "child": child,
-                    "estimate": float(beta[i]),
-                    "se": float(se[i]),
-                    "t": t,
-                    "dof": dof,
-                    "partial_r2": t * t / (t * t + dof),
-                    "robustness_value": rv1,
-                    "robustness_value_q": rvq,
-                    "robustness_value_interval": robustness_value(t, dof, alpha=alpha),
-                    "q": q,
-                    "sentence": _sentence(p, child, rvq, rv1, q),
-                }
-            )
+            rows.append(_row(p, child, float(beta[i]), float(se[i]), dof, q, alpha, "linear"))
     table = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
     facts = Facts(
         method="robustness_value",

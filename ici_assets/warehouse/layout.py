@@ -170,6 +170,18 @@ _TRANSFORM_COLUMNS = f"""
 #: with no parameter), value with its 95 % interval (null: unbounded); current rows per SCM asset.
 TRANSFORMS = table(ICI_SCHEMA, "transforms", _TRANSFORM_COLUMNS)
 TRANSFORMS_HISTORY = table(ICI_SCHEMA, "transforms_history", _TRANSFORM_COLUMNS)
+_SENSITIVITY_COLUMNS = f"""
+    asset_key text not null, model text not null, target text not null, node text not null, child text not null,
+    mechanism text not null, estimate float, se float, t float, dof integer, partial_r2 float, robustness_value float,
+    robustness_value_interval float, robustness_value_half float, robustness_value_width float,
+    method text, available boolean not null, reason text, sentence text, n_rows integer, period_start date,
+    period_end date, {_RUN}
+"""
+#: Per edge out of a spend node: the strength (partial R^2 with both ends) a hidden confounder needs to move the
+#: effect to zero, its interval to zero, by half and by its interval's width (method linear, or average_slope for a
+#: nonlinear child); null with a reason when not available.
+SENSITIVITY = table(ICI_SCHEMA, "sensitivity", _SENSITIVITY_COLUMNS)
+SENSITIVITY_HISTORY = table(ICI_SCHEMA, "sensitivity_history", _SENSITIVITY_COLUMNS)
 DECISION_TABLES = (
     SPEND_RESPONSE,
     SPEND_RESPONSE_HISTORY,
@@ -182,5 +194,15 @@ DECISION_TABLES = (
     ANOMALIES,
     ANOMALIES_HISTORY,
 )
-ICI_TABLES = (SHARES, SHARES_HISTORY, CONTRIBUTIONS, VS_LAST_CLICK, TRANSFORMS, TRANSFORMS_HISTORY, *DECISION_TABLES)
+ICI_TABLES = (
+    SHARES,
+    SHARES_HISTORY,
+    CONTRIBUTIONS,
+    VS_LAST_CLICK,
+    TRANSFORMS,
+    TRANSFORMS_HISTORY,
+    SENSITIVITY,
+    SENSITIVITY_HISTORY,
+    *DECISION_TABLES,
+)
 ICI_VIEWS = (SHARES_OVER_TIME,)

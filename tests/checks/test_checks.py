@@ -57,6 +57,14 @@ def test_wrong_graph_fails_graph_check_and_blocks(small_base, parsed_variants, t
     ev = evaluations(result, "scm")
     assert not ev["graph_not_contradicted"].passed
     assert "social_clicks _||_ demand" in ev["graph_not_contradicted"].description
+    # the dropped edge is ranked first among the edits, in the check's metadata and in the SCM asset's
+    graph = ev["graph_not_contradicted"].metadata
+    assert graph["first_edit"].value == "demand -> social_clicks"
+    assert graph["suggested_edits"].value.startswith("1. add demand -> social_clicks (the data contradict ")
+    assert "social_clicks _||_ demand" in graph["contradicted"].value
+    scm = next(e for e in result.get_asset_materialization_events() if e.asset_key == SCM)
+    edits = scm.materialization.metadata["suggested_edits"].value
+    assert edits.splitlines() == graph["suggested_edits"].value.splitlines()
     assert ev["mechanisms_explain_variance"].passed and ev["node_table_coverage"].passed
     assert_blocked(result, warehouse)
 

@@ -107,6 +107,20 @@ def test_contributions_and_comparison_identical_to_duckdb(pg_demo, pg_server, sm
     )
     floats = ["ici_share", "share_low", "share_high", "last_click_share"]
     assert_same_results(pg_frame(pg_server, pg_demo["db"], q), duck_frame(small_base[1], q), floats)
+    # every spend edge's sensitivity to hidden confounding: the linear demo's six edges, the spline one's average slopes
+    q = (
+        "SELECT model, node, child, mechanism, method, available, reason, robustness_value, robustness_value_interval "
+        "FROM ici.sensitivity ORDER BY model, node, child"
+    )
+    pg = pg_frame(pg_server, pg_demo["db"], q)
+    assert_same_results(pg, duck_frame(small_base[1], q), ["robustness_value", "robustness_value_interval"])
+    assert pg["available"].all() and (pg["robustness_value_interval"] < pg["robustness_value"]).all()
+    linear = pg[pg["model"] == "marketing_nodes"]
+    assert set(linear["node"]) == {"demand", "tv_adstock", "social_spend"} and len(linear) == 6
+    assert (linear["method"] == "linear").all()
+    media = pg[(pg["model"] == "media_nodes") & (pg["mechanism"] != "linear")]
+    assert set(media["node"]) == {"tv_spend", "social_spend"} and (media["method"] == "average_slope").all()
+    assert media["reason"].str.startswith("approximate: ").all()
 
 
 def _normalised(rows: pd.DataFrame) -> pd.DataFrame:
