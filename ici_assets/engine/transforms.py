@@ -71,6 +71,28 @@ def saturate(kind: str, params: Mapping[str, float], x: np.ndarray) -> np.ndarra
     raise ValueError(f"unknown saturation kind {kind!r}: use one of {', '.join(SATURATION_KINDS)} or 'auto'")
 
 
+def saturation_slope(kind: str, params: Mapping[str, float], x: np.ndarray) -> np.ndarray:
+    """d saturate(kind, params, x) / dx at levels x >= 0 (exact): the marginal effect of the carried-over level,
+    for marginal returns through a learned saturation. Hill with slope < 1 is infinitely steep at 0 (inf there)."""
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    if kind == "none":
+        return np.ones_like(x)
+    K = float(params["half_saturation"])
+    if kind == "michaelis_menten":
+        return K / (x + K) ** 2
+    if kind == "hill":
+        s = float(params["slope"])
+        r = np.power(x / K, s)
+        at_zero = 0.0 if s > 1 else 1.0 / K if s == 1 else np.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x > 0, s * r / np.where(x > 0, x, 1.0) / (1.0 + r) ** 2, at_zero)
+    if kind == "logistic":
+        lam = LN3 / K
+        e = np.exp(-lam * x)
+        return 2.0 * lam * e / (1.0 + e) ** 2
+    raise ValueError(f"unknown saturation kind {kind!r}: use one of {', '.join(SATURATION_KINDS)} or 'auto'")
+
+
 def time_positions(times: pd.Series | np.ndarray) -> np.ndarray:
     """Integer position of each row's period on a regular calendar: consecutive periods differ by 1, a gap by more.
 

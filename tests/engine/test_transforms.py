@@ -158,8 +158,11 @@ def test_auto_carryover_on_same_day_tv_spend_gets_the_demo_tv_share_within_one_p
     tr = scm.transforms["tv_spend"]
     assert tr.carryover == "geometric" and abs(tr.params["decay"] - 0.6) < 0.03 and not scm.transform_flags
     assert scm.transforms["social_spend"].carryover == "none"  # social acts the same day: auto keeps it so
-    with pytest.raises(NotImplementedError, match="'tv_spend'.*not wired yet"):
-        spend_response(scm, "revenue", "tv_spend", [4_000.0, 6_000.0])  # levels would be in the transformed unit
+    # a level is mean spend (EUR per region-day), the windows rebuilt per region: the current one is the data
+    tv = scm.spend("tv_spend")
+    assert tv.mean() == pytest.approx(data["tv_spend"].mean(), rel=1e-12)
+    at = spend_response(scm, "revenue", "tv_spend", [tv.mean()], n_bootstrap=0).table["expected_target"]
+    assert at.iloc[0] == pytest.approx(data["revenue"].mean(), rel=1e-12)
 
 
 def test_declarations_are_checked_with_the_node_named():
