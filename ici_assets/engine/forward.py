@@ -110,9 +110,7 @@ class Forward:
         for mask in range(1 << d):
             yield mask, value(target, mask)
 
-    def intervene(
-        self, vals: list[np.ndarray], levels: Mapping[int, float | np.ndarray], noise: np.ndarray
-    ) -> list:
+    def intervene(self, vals: list[np.ndarray], levels: Mapping[int, float | np.ndarray], noise: np.ndarray) -> list:
         """Values under do(node k = levels[k]) for every k (a level, or one value per row): the set nodes fixed,
         their descendants recomputed (topological order) with their own noise columns in `noise` (n, d)."""
         new = list(vals)

@@ -206,10 +206,9 @@ class Interventional:
         """(E[target | do(nodes = levels)], its Monte Carlo standard error; 0 for the closed form)."""
         x = np.asarray(levels, dtype=float)
         if self.closed:
-            shift = [
-                (self.series(j, x[j]).mean() - self.base_learned[j].mean()) if j in self.learned else x[j] - self.current[j]
-                for j in range(len(x))
-            ]
+            shift = x - self.current
+            for j, base in self.base_learned.items():
+                shift[j] = self.series(j, x[j]).mean() - base.mean()
             return self.mean_target + float(self.slope @ np.asarray(shift, dtype=float)), 0.0
         y = self.per_row(x)
         return float(y.mean()), self.mc_se(y)

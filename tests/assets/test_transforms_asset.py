@@ -69,7 +69,8 @@ def test_the_meta_carries_the_declarations_to_the_engine() -> None:
     assert dict(spec_with().transforms) == {}
     # decisions on a node with learned transforms: its levels are spend, scaled (engine.interventions)
     decided = spec_with({"tv_spend": TV}, {"decisions": {"spend_nodes": ["tv_spend"], "budget": None}})
-    assert decided.decisions is not None and decided.decisions.spend_nodes == ["tv_spend"] and "tv_spend" in decided.transforms
+    assert decided.decisions is not None and decided.decisions.spend_nodes == ["tv_spend"]
+    assert "tv_spend" in decided.transforms
 
 
 @pytest.mark.parametrize(
