@@ -133,17 +133,19 @@ def test_budget_recommends_the_true_best_split(demo_run) -> None:
 
 
 def test_learned_saturation_published_with_intervals(demo_run) -> None:
-    """The media model declares Hill saturation on both spend nodes: ici.transforms holds each parameter with a
-    95 % interval around it, the same rows in the history, the shares' run and versions; the truth (1 - exp(-x /
-    2,500)) is reached at half its maximum at 2,500 ln 2 = 1,733 EUR, and Hill's fitted half-saturation is near."""
+    """The media model declares exponential saturation on both spend nodes: ici.transforms holds the parameter with
+    a 95 % interval, the same rows in the history, the shares' run and versions; the generator's 1 - exp(-x / 2,500)
+    is at half its maximum at 2,500 ln 2 = 1,733 EUR."""
     wh = demo_run["warehouse"]
     rows = query(wh, "SELECT * FROM ici.transforms WHERE model = 'media_nodes' AND parameter IS NOT NULL ORDER BY node")
-    pairs = sorted(zip(rows["node"], rows["parameter"]))
-    assert pairs == [(n, p) for n in ("social_spend", "tv_spend") for p in ("half_saturation", "slope")]
-    assert (rows["family"] == "hill").all()
+    assert list(zip(rows["node"], rows["parameter"])) == [
+        ("social_spend", "half_saturation"),
+        ("tv_spend", "half_saturation"),
+    ]
+    assert (rows["family"] == "exponential").all()
     assert ((rows["low"] < rows["value"]) & (rows["value"] < rows["high"])).all()
-    half = rows[rows["parameter"] == "half_saturation"].set_index("node")["value"]
-    assert ((half > 1_200) & (half < 3_000)).all(), half
+    true_half = 2_500 * np.log(2)
+    assert ((rows["value"] - true_half).abs() < 0.05 * true_half).all(), rows[["node", "value", "low", "high"]]
     shares = query(
         wh,
         "SELECT DISTINCT run_id, data_version FROM ici.ici_shares "

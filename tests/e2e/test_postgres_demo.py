@@ -97,7 +97,7 @@ def test_shares_identical_to_the_duckdb_demo(pg_demo, pg_server, small_base):
     )
     pg = pg_frame(pg_server, pg_demo["db"], query)
     learned = pg[pg["model"].eq("media_nodes") & pg["parameter"].notna()]
-    assert len(learned) == 4 and learned["low"].notna().all() and (learned["low"] < learned["high"]).all()
+    assert len(learned) == 2 and learned["low"].notna().all() and (learned["low"] < learned["high"]).all()
     assert_same_results(pg, duck_frame(small_base[1], query), ["value", "low", "high"])
 
 
