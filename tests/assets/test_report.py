@@ -52,7 +52,8 @@ def test_report_written_beside_the_warehouse_self_contained(demo_run, model: str
 def test_media_report_has_every_decision_section_and_the_tables_numbers(demo_run) -> None:
     html = page(demo_run, "media_nodes")
     ids = re.findall(r'<section id="(\w+)">', html)
-    assert ids == ["answer", "drivers", "returns", "marginal", "fit", "response", "budget", "checks", "glossary"]
+    sections = ["answer", "drivers", "returns", "marginal", "fit", "transforms", "response", "budget", "checks"]
+    assert ids == [*sections, "glossary"]  # transforms: the learned saturation of both spend columns
     with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
         returns = con.execute("SELECT * FROM ici.channel_returns WHERE model = 'media_nodes'").df()
         shares = con.execute(

@@ -18,7 +18,7 @@ from tests.e2e.test_e2e import metadata_of
 from tests.e2e.test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SECTIONS = ["answer", "drivers", "returns", "marginal", "fit", "response", "budget", "checks", "glossary"]
+SECTIONS = ["answer", "drivers", "returns", "marginal", "fit", "transforms", "response", "budget", "checks", "glossary"]
 
 
 def first_number(text: str) -> float:
