@@ -16,7 +16,7 @@ import dagster as dg
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets.args import ici_key, published_asset_args
-from ici_assets.assets.nodes import ModelFit, read_node_table, require_rows
+from ici_assets.assets.nodes import ModelFit, as_fitted, read_node_table, require_rows
 from ici_assets.assets.resources import WarehouseResource
 from ici_assets.checks.asset_checks import check_results, report_checks
 from ici_assets.checks.decisions import ANOMALY_CHECKS, anomaly_checks
@@ -82,7 +82,8 @@ def anomalies_asset(
         wh = warehouse.get()
         frame = read_node_table(wh, spec, relation)
         require_rows(spec, frame, str(relation))
-        recent = latest_periods(spec, frame, settings.periods)
+        observed = latest_periods(spec, frame, settings.periods)
+        recent = latest_periods(spec, as_fitted(spec, fit.scm, frame), settings.periods)  # learned transforms applied
         context.log.info(
             f"Explaining {len(recent):,} unit-periods of {spec.model} ({recent['unit'].nunique()} unit(s), "
             f"periods {recent['period'].min()} to {recent['period'].max()})"
@@ -90,7 +91,7 @@ def anomalies_asset(
         result = engine.attribute_anomalies(fit.scm, recent, spec.target, threshold=settings.threshold, seed=spec.seed)
         results = check_results({None: anomaly_checks(result.table)}, ANOMALY_CHECKS)
         if all(r.passed for r in results):
-            data_version = frame_hash(recent[[*spec.nodes, "period", "unit"]])
+            data_version = frame_hash(observed[[*spec.nodes, "period", "unit"]])
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
             rows = anomaly_rows(spec, result.table, recent, result_key, data_version)
             wh.publish(anomaly_items(rows))

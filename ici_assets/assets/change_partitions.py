@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from ici_assets.assets.fanout import PartitionWork, fan_out, fit_settings
-from ici_assets.assets.nodes import fit_model, read_node_table
+from ici_assets.assets.nodes import as_fitted, fit_model, read_node_table
 from ici_assets.checks.decisions import CHANGE_CHECKS, MAX_RELATIVE_MC_ERROR, change_checks
 from ici_assets.compute import ChangeOutcome, Pool, change_slice
 from ici_assets.publish.decision_charts import (
@@ -100,14 +100,18 @@ def run_change_partitions(
 
     The mechanism kinds are chosen once, on the whole node table (as the model's SCM asset does), and
     refitted on both months of every pair: one model class for every month, no per-month model choice to
-    pay for or to flip from one month to the next."""
+    pay for or to flip from one month to the next. Nodes with learned transforms enter as their transformed series
+    under the whole table's parameters, as the SCM asset holds them."""
     key, scheme = context.asset_key, MonthlyChanges(spec)
     keys = list(context.partition_keys)
     t0 = time.perf_counter()
     frame = read_node_table(warehouse, spec, relation)
     pairs = scheme.slices(frame, keys)
     read_seconds = time.perf_counter() - t0
-    kinds = {str(n): str(k) for n, k in fit_model(spec, frame).kinds.items() if k != "root"}
+    whole = fit_model(spec, frame)
+    kinds = {str(n): str(k) for n, k in whole.kinds.items() if k != "root"}
+    # learned carryover/saturation: the months compare the nodes as the SCM holds them (the whole table's transforms)
+    fitted = scheme.slices(as_fitted(spec, whole, frame), keys) if whole.transforms else pairs
     context.log.info(
         f"Read {len(frame):,} rows of {relation} once for {len(keys)} month(s); mechanisms {kinds}; "
         f"computing on {pool.name}"
@@ -172,7 +176,7 @@ def run_change_partitions(
 
     work = PartitionWork(
         fn=change_slice,
-        tasks={k: (*pairs[k], settings) for k in keys},
+        tasks={k: (*fitted[k], settings) for k in keys},
         check_names=CHANGE_CHECKS,
         evaluate=lambda part, outcome: change_checks(outcome.table, n_boot > 0),
         rows=rows,

@@ -81,7 +81,8 @@ def axis_label(spec: IciSpec, what: str, node: str, period: str | None) -> str:
 def log_precision(context: dg.AssetExecutionContext, what: str, facts: Any) -> None:
     """One line in the run's log: how many rows an estimate simulated and the Monte Carlo error it reached."""
     if facts.method != "simulation":
-        context.log.info(f"{what}: closed form (linear mechanisms), no Monte Carlo error")
+        how = "through learned transforms, " if facts.method == "closed_form_transforms" else ""
+        context.log.info(f"{what}: closed form ({how}linear mechanisms), no Monte Carlo error")
         return
     exact = facts.n_samples >= facts.n_rows
     context.log.info(
@@ -149,7 +150,6 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
     def compute(context: dg.AssetExecutionContext, fit: ModelFit) -> "pd.DataFrame":
         import pandas as pd
 
-        data = fit.scm.data
         bootstrap = engine.Bootstrap(n_bootstrap=n_boot, seed=spec.seed)
         tables = []
         for node in decisions.spend_nodes:
@@ -157,7 +157,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
                 fit.scm,
                 spec.target,
                 node,
-                decisions.levels_for(node, data[node].to_numpy(dtype=float)),
+                decisions.levels_for(node, fit.scm.spend(node)),  # spend, also for a node with learned transforms
                 bootstrap=bootstrap,
                 max_samples=spec.max_samples,
                 mc_tolerance=MAX_RELATIVE_MC_ERROR,

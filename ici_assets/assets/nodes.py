@@ -66,6 +66,21 @@ def fit_model(spec: IciSpec, frame: pd.DataFrame) -> FittedSCM:
     )
 
 
+def as_fitted(spec: IciSpec, scm: FittedSCM, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (the node table) as the fitted SCM holds it: each node with learned transforms replaced by its
+    transformed series under the fit's parameters (windows per unit in time order), what its children's fitted
+    mechanisms take; the frame itself without learned transforms."""
+    if not scm.transforms:
+        return frame
+    from ici_assets.engine import apply_transform
+
+    data, unit_column = with_unit_column(frame, unit_columns(spec))
+    out = frame.copy()
+    for node, transform in scm.transforms.items():
+        out[node] = apply_transform(transform, data, time_column=spec.time_column, unit_column=unit_column)
+    return out
+
+
 def unit_columns(spec: IciSpec) -> tuple[str, ...]:
     """The grain's unit columns besides the time column (a unit's carryover window never leaves it)."""
     return tuple(c for c in spec.unit if c != spec.time_column)

@@ -15,8 +15,12 @@ falls from 3,000 to 1,500 sessions) and recovers the month after; in TV_FLIGHT_M
 puts 1.6 times the usual spend on air. Both spend channels saturate (diminishing returns).
 
 Truth, written to `raw` beside the article model's ICI truth:
-- ground_truth_response: E[revenue | do(node = level)] for the whole period (the day-weighted average
-  of each month's curve, which is what a model fitted on all days estimates), levels every 250 EUR.
+- ground_truth_response: E[revenue | do(node's mean spend = level)] for the whole period, levels every 250 EUR.
+  The model declares learned saturation on both spend nodes (``_media.yml``), so a level scales every
+  region-day's spend by level / (the period's mean spend), as ``engine.interventions`` reads it: each month's
+  log-normal spend keeps its spread (and the TV flight its 1.6x), its mean scaled by that factor, and the
+  curve is the day-weighted average of the months' (what a model fitted on all days estimates). The budget's
+  truth is the same scaling of both nodes at once (``scaled_revenue``, ``scaled_best_split``).
 - ground_truth_returns: per spend node, the revenue it causes over the generated rows against zero spend
   (through the true mechanisms) and the true ROI.
 - ground_truth_change: each month's change in mean revenue against the month before, split by the exact
@@ -114,14 +118,53 @@ def media_daily(seed: int = 0, n_regions: int = N_REGIONS) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def ground_truth_response() -> pd.DataFrame:
-    """raw.ground_truth_response: node, level (EUR per region-day), expected_revenue over the whole period."""
+MEAN_FIELD = {"tv_spend": "tv_mean", "social_spend": "social_mean"}
+
+
+def _weights() -> np.ndarray:
     weights = np.array([m.days_in_month for m in months()], dtype=float)
-    weights /= weights.sum()
+    return weights / weights.sum()
+
+
+def mean_spend(node: str) -> float:
+    """The period's population mean spend of a node, EUR per region-day (day-weighted over the months)."""
+    return float(_weights() @ [getattr(month_case(m), MEAN_FIELD[node]) for m in months()])
+
+
+def scaled_revenue(levels: dict[str, float]) -> float:
+    """E[revenue] over the period when every region-day's spend of each node in ``levels`` is scaled so that its
+    mean is the level (the others as generated): each month's spend mean scaled, its spread kept (exact)."""
+    factor = {node: float(level) / mean_spend(node) for node, level in levels.items()}
+    values = []
+    for m in months():
+        case = month_case(m)
+        scaled = {MEAN_FIELD[n]: getattr(case, MEAN_FIELD[n]) * f for n, f in factor.items()}
+        values.append(replace(case, **scaled).expected_revenue())
+    return float(_weights() @ values)
+
+
+def scaled_best_split(total: float, bounds: dict[str, tuple[float, float]], n_grid: int = 101) -> dict[str, float]:
+    """The split of ``total`` (mean EUR per region-day) over tv_spend and social_spend maximising
+    ``scaled_revenue`` within ``bounds``: one free variable (TV), a grid of ``n_grid`` levels refined twice around
+    its best point (the objective is concave: both responses are averages of 1 - exp)."""
+    lo = max(bounds["tv_spend"][0], total - bounds["social_spend"][1])
+    hi = min(bounds["tv_spend"][1], total - bounds["social_spend"][0])
+    tv = lo
+    for _ in range(3):
+        grid = np.linspace(lo, hi, n_grid)
+        values = [scaled_revenue({"tv_spend": x, "social_spend": total - x}) for x in grid]
+        i = int(np.argmax(values))
+        tv, lo, hi = float(grid[i]), float(grid[max(i - 1, 0)]), float(grid[min(i + 1, n_grid - 1)])
+    return {"tv_spend": tv, "social_spend": total - tv}
+
+
+def ground_truth_response() -> pd.DataFrame:
+    """raw.ground_truth_response: node, level (mean EUR per region-day), expected_revenue over the whole period,
+    each node's spend scaled to the level (see the module docstring)."""
     rows = []
     for node, grid in RESPONSE_GRID.items():
-        curves = np.array([month_case(m).response(node, grid) for m in months()])
-        rows.append(pd.DataFrame({"node": node, "level": grid, "expected_revenue": weights @ curves}))
+        values = [scaled_revenue({node: float(x)}) for x in grid]
+        rows.append(pd.DataFrame({"node": node, "level": grid, "expected_revenue": values}))
     return pd.concat(rows, ignore_index=True)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .profile import NodeProfile, Problem
 from .selection import FOLDS, MIN_GAIN, _clearly_better
-from .transforms import CARRYOVER_KINDS, SATURATION_KINDS, Transform
+from .transforms import AUTO_SATURATION, CARRYOVER_KINDS, Transform
 
 Z_FAMILY = 2.0  # batch-means z of a family's held-out gain (selection.Z_GAIN is 4: see the module docstring)
 
@@ -62,7 +62,7 @@ def choose_families(
     tried family's held-out error, and the z-score of each challenger against the incumbent it met."""
     spec = problem.specs[node]
     carries = CARRYOVER_KINDS if spec.carryover == "auto" else (spec.carryover,)
-    sats = SATURATION_KINDS if spec.saturation == "auto" else (spec.saturation,)
+    sats = AUTO_SATURATION if spec.saturation == "auto" else (spec.saturation,)
     codes = None if problem.periods is None else np.unique(problem.periods, return_inverse=True)[1]
     mse: dict[str, float] = {}
     zs: dict[str, float] = {}

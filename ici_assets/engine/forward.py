@@ -110,12 +110,12 @@ class Forward:
         for mask in range(1 << d):
             yield mask, value(target, mask)
 
-    def intervene(self, vals: list[np.ndarray], levels: Mapping[int, float], noise: np.ndarray) -> list:
-        """Values under do(node k = levels[k]) for every k: the set nodes fixed, their descendants recomputed
-        (topological order) with their own noise columns in `noise` (n, d)."""
+    def intervene(self, vals: list[np.ndarray], levels: Mapping[int, float | np.ndarray], noise: np.ndarray) -> list:
+        """Values under do(node k = levels[k]) for every k (a level, or one value per row): the set nodes fixed,
+        their descendants recomputed (topological order) with their own noise columns in `noise` (n, d)."""
         new = list(vals)
         for k, level in levels.items():
-            new[k] = np.full(len(noise), float(level))
+            new[k] = np.broadcast_to(np.asarray(level, dtype=float), (len(noise),)).copy()
         for m in sorted({m for k in levels for m in self.desc[k]} - set(levels)):
             new[m] = self.node(m, new, noise[:, m])
         return new

@@ -91,12 +91,12 @@ def refine(
     current rows), with rows added until every error is within ``settings.tolerance`` of its value, every row is
     simulated, or ``settings.max_samples`` rows are reached. ``what`` names the estimate in the log."""
     cap = max(1, min(int(settings.max_samples), ev.n_data))
-    if not ev.linear and ev.n_rows > cap:
+    if not ev.closed and ev.n_rows > cap:
         ev.use_samples(cap)
     while True:
         values, ses = evaluate()
         rel = float(np.max(relative_errors(values, ses), initial=0.0))
-        if ev.linear or rel <= settings.tolerance or ev.exhaustive or ev.n_rows >= cap:
+        if ev.closed or rel <= settings.tolerance or ev.exhaustive or ev.n_rows >= cap:
             break
         m = ev.n_rows
         grown = min(cap, max(GROWTH * m, ceil(1.1 * rows_needed(values, ses, m, ev.n_data, settings.tolerance))))
@@ -109,7 +109,7 @@ def refine(
             f"{grown:,}",
         )
         ev.use_samples(grown)
-    n_used = 0 if ev.linear else ev.n_rows
+    n_used = 0 if ev.closed else ev.n_rows
     precision = Precision(
         n_samples=n_used,
         max_relative_se=rel,

@@ -25,7 +25,9 @@ class Facts:
     """How a result was obtained, the same names in every entry point.
 
     method: closed_form_linear (every mechanism involved is linear: exact), shapley_exact, shapley_permutation
-    (ICI) or simulation (decisions). n_rows: rows the model was fitted on (change attribution: both samples).
+    (ICI), closed_form_transforms (decisions through learned carryover/saturation, every mechanism below linear in
+    the transformed series: exact) or simulation (decisions). n_rows: rows the model was fitted on (change
+    attribution: both samples).
     n_periods: distinct periods of those rows (None without a time column). seconds: wall time of the call.
     The bootstrap (n_bootstrap 0: no interval, and resampling 'none'): resampling 'row' or 'block', block_length
     in periods (block only), interval method and level, n_degenerate_resamples (resamples in which some

@@ -45,9 +45,16 @@ def _per_row(ev: Interventional) -> tuple[float, float]:
     """(mean over rows of target as observed minus target under do(node = 0), its Monte Carlo SE)."""
     if ev.linear:
         return float(ev.slope[0] * ev.current[0]), 0.0
-    observed = ev.base[-1]  # the target of the simulated rows (the evaluator's order ends with the target)
-    diff = observed - ev.per_row([0.0])
+    diff = ev.observed_target - ev.per_row([0.0])  # learned transforms: zero spend is saturation(0) = 0
     return float(diff.mean()), ev.mc_se(diff)
+
+
+def _method(evs: list[Interventional]) -> str:
+    """The evaluators' common method, or simulation when they differ and one simulates."""
+    methods = {ev.method for ev in evs}
+    if len(methods) == 1:
+        return methods.pop()
+    return "simulation" if "simulation" in methods else "closed_form_transforms"
 
 
 def _statistic(scm: FittedSCM, target: Any, nodes: list[Any], n_samples: int, seed: int) -> np.ndarray:
@@ -117,7 +124,7 @@ def channel_returns(
         columns=RETURNS_COLUMNS,
     )
     facts = ReturnsFacts(
-        **{**evs[0].facts_fields(), "method": "closed_form_linear" if all(ev.linear for ev in evs) else "simulation"},
+        **{**evs[0].facts_fields(), "method": _method(evs)},
         max_mc_se=float(table["mc_se"].max()),
         target_total=target_total,
         seconds=time.perf_counter() - start,

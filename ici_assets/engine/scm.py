@@ -64,6 +64,9 @@ class FittedSCM:
     transform_state: Any = field(default=None, repr=False)
     calibration: Any = field(default=None, repr=False)
     categories: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
+    #: learned-transform node -> its spend lag matrix (rows x lags 0..max_lag, row-aligned with ``data``; column 0
+    #: the spend itself): what an intervention on its spend needs (:meth:`spend`, :meth:`carried`)
+    spend_lags: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def kinds(self) -> dict[Any, str]:
@@ -110,6 +113,20 @@ class FittedSCM:
             raise ValueError(f"node {node!r} has a {mech.kind!r} mechanism, not linear")
         return {p: float(c) for p, c in zip(self.parents[node], mech.coef_)}
 
+    def spend(self, node: Any) -> np.ndarray:
+        """The node's observed values per row: its spend for a node with learned transforms (whose ``data`` column
+        holds the transformed series), else its column."""
+        if node in self.spend_lags:
+            return np.asarray(self.spend_lags[node][:, 0], dtype=float)
+        return self.data[node].to_numpy(dtype=float)
+
+    def carried(self, node: Any) -> np.ndarray:
+        """The carryover level of a learned-transform node per row (spend units; linear in the spend, so scaling
+        every period's spend by f scales it by f): ``data[node]`` is the saturation of it."""
+        if node not in self.spend_lags:
+            raise ValueError(f"node {node!r} has no learned transforms: fit_scm(transforms={{{node!r}: ...}}) first")
+        return np.asarray(self.transforms[node].level(self.spend_lags[node]), dtype=float)
+
     def predict(self, node: Any, parent_values: np.ndarray) -> np.ndarray:
         """f_j(parents) for a 2-D array of parent values (columns in `parents[node]` order)."""
         return self.mechanisms[node].predict(parent_values)
@@ -151,6 +168,7 @@ class FittedSCM:
             data=self.data[list(nodes)],
             selection={n: s for n, s in self.selection.items() if n in keep},
             categories={n: levels for n, levels in self.categories.items() if n in keep},
+            spend_lags={n: v for n, v in self.spend_lags.items() if n in keep},
         )
 
     def refit(self, rows: np.ndarray) -> FittedSCM:
@@ -180,6 +198,7 @@ class FittedSCM:
             periods=periods,
             transforms=transforms,
             transform_state=None,
+            spend_lags={n: v[rows] for n, v in self.spend_lags.items()},
         )
         # calibrated to lift tests: calibrate the resample again, each lift redrawn within its standard error
         return out if self.calibration is None else self.calibration.reapply(out, rows)
@@ -352,6 +371,7 @@ def fit_scm(
         flags,
         state,
         categories=categories,
+        spend_lags={} if state is None else {n: state.problem.lags[n] for n in learned_transforms if n in col},
     )
 
 

@@ -7,8 +7,9 @@ periods, ``shape`` and ``scale`` in periods: shape > 1 peaks after a delay), ``n
 Saturation families of the level x >= 0, each reaching half its maximum at ``half_saturation`` (in the spend's
 unit): ``hill`` x^s / (x^s + K^s) (``slope`` s), ``michaelis_menten`` x / (x + K) (Hill with slope 1), ``logistic``
 (1 - e^(-lam x)) / (1 + e^(-lam x)) with lam = ln 3 / K (PyMC-Marketing's logistic saturation, read by its half
-point), ``none`` (the level itself). Saturated values are fractions of the maximum effect (0..1); the child's
-coefficient carries the unit.
+point), ``exponential`` 1 - e^(-ln 2 x / K) (the negative-exponential curve of many media models; declared only:
+``auto`` keeps to the other families), ``none`` (the level itself). Saturated values are fractions of the maximum
+effect (0..1); the child's coefficient carries the unit.
 
 The window runs per unit in time order and never crosses a unit or a gap: from the first lag whose period is
 missing for that unit (the start of the series, a gap) on, lags are left out and the remaining weights
@@ -25,17 +26,20 @@ import numpy as np
 import pandas as pd
 
 CARRYOVER_KINDS: tuple[str, ...] = ("none", "geometric", "weibull")  # simplest first
-SATURATION_KINDS: tuple[str, ...] = ("none", "michaelis_menten", "logistic", "hill")  # simplest first
+SATURATION_KINDS: tuple[str, ...] = ("none", "michaelis_menten", "exponential", "logistic", "hill")  # simplest first
+AUTO_SATURATION: tuple[str, ...] = ("none", "michaelis_menten", "logistic", "hill")  # what 'auto' chooses among
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "none": (),
     "geometric": ("decay",),
     "weibull": ("shape", "scale"),
     "michaelis_menten": ("half_saturation",),
+    "exponential": ("half_saturation",),
     "logistic": ("half_saturation",),
     "hill": ("half_saturation", "slope"),
 }
 MAX_LAG = 8
 LN3 = float(np.log(3.0))
+LN2 = float(np.log(2.0))
 
 
 def carryover_weights(kind: str, params: Mapping[str, float], max_lag: int) -> np.ndarray:
@@ -61,6 +65,8 @@ def saturate(kind: str, params: Mapping[str, float], x: np.ndarray) -> np.ndarra
     K = float(params["half_saturation"])
     if kind == "michaelis_menten":
         return x / (x + K)
+    if kind == "exponential":
+        return -np.expm1(-LN2 / K * np.maximum(x, 0.0))
     if kind == "hill":
         s = float(params["slope"])
         r = np.power(np.maximum(x, 0.0) / K, s)
@@ -68,6 +74,30 @@ def saturate(kind: str, params: Mapping[str, float], x: np.ndarray) -> np.ndarra
     if kind == "logistic":
         e = np.exp(-LN3 / K * x)
         return (1.0 - e) / (1.0 + e)
+    raise ValueError(f"unknown saturation kind {kind!r}: use one of {', '.join(SATURATION_KINDS)} or 'auto'")
+
+
+def saturation_slope(kind: str, params: Mapping[str, float], x: np.ndarray) -> np.ndarray:
+    """d saturate(kind, params, x) / dx at levels x >= 0 (exact): the marginal effect of the carried-over level,
+    for marginal returns through a learned saturation. Hill with slope < 1 is infinitely steep at 0 (inf there)."""
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    if kind == "none":
+        return np.ones_like(x)
+    K = float(params["half_saturation"])
+    if kind == "michaelis_menten":
+        return K / (x + K) ** 2
+    if kind == "exponential":
+        return LN2 / K * np.exp(-LN2 / K * x)
+    if kind == "hill":
+        s = float(params["slope"])
+        r = np.power(x / K, s)
+        at_zero = 0.0 if s > 1 else 1.0 / K if s == 1 else np.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x > 0, s * r / np.where(x > 0, x, 1.0) / (1.0 + r) ** 2, at_zero)
+    if kind == "logistic":
+        lam = LN3 / K
+        e = np.exp(-lam * x)
+        return 2.0 * lam * e / (1.0 + e) ** 2
     raise ValueError(f"unknown saturation kind {kind!r}: use one of {', '.join(SATURATION_KINDS)} or 'auto'")
 
 

@@ -157,9 +157,9 @@ class CarryoverMeta(_Strict):
 class SaturationMeta(_Strict):
     """A spend column's learned saturation: diminishing returns of its carried-over level."""
 
-    kind: Literal["hill", "logistic", "michaelis_menten", "none", "auto"] = Field(
-        description="hill (half_saturation and slope), logistic, michaelis_menten (half_saturation only), none, or "
-        "auto (chosen by held-out error)."
+    kind: Literal["hill", "logistic", "michaelis_menten", "exponential", "none", "auto"] = Field(
+        description="hill (half_saturation and slope), logistic, michaelis_menten, exponential (1 - e^(-ln 2 x / "
+        "half_saturation); declared only), none, or auto (chosen by held-out error among the others)."
     )
 
 

@@ -140,15 +140,6 @@ def parse_model_spec(props: Mapping[str, Any], defaults: Mapping[str, Any] | Non
         except ValueError as exc:
             raise fail(f"meta.ici.decisions: {exc}") from None
 
-        learned = [n for n in meta.decisions.spend_nodes if n in transforms]
-        if learned:
-            raise fail(
-                f"meta.ici.decisions.spend_nodes lists {learned}, which declare learned carryover/saturation: spend "
-                "response and budgets through learned transforms are not supported yet (the fitted model holds these "
-                "nodes as their transformed series, not as spend). Remove them from spend_nodes, or drop their "
-                "carryover/saturation and adstock them in dbt"
-            )
-
     if meta.anomalies is not None and not meta.time_column:
         raise fail("meta.ici.anomalies explains the most recent periods of each unit: it needs meta.ici.time_column")
 

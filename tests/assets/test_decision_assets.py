@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH, average_case, ground_truth_change
+from ici_assets.demo.media import (
+    CTR_DROP_MONTH,
+    TV_FLIGHT_MONTH,
+    ground_truth_change,
+    scaled_best_split,
+    scaled_revenue,
+)
 from tests.e2e.test_e2e import metadata_of, png_size
 
 RESPONSE = dg.AssetKey(["ici", "media_nodes", "spend_response"])
@@ -67,7 +73,8 @@ def test_spend_response_within_3_percent_of_the_true_curve(demo_run) -> None:
     error = (rows["expected_target"] / rows["truth"] - 1).abs()
     assert error.max() < 0.03, rows.assign(error=error)
     assert ((rows["low"] <= rows["expected_target"]) & (rows["expected_target"] <= rows["high"])).all()
-    assert (rows["method"] == "simulation").all() and rows["data_version"].nunique() == 1
+    # learned Hill saturation on both spend nodes (the column meta), the clicks linear in it: exact, no simulation
+    assert (rows["method"] == "closed_form_transforms").all() and rows["data_version"].nunique() == 1
     for _, curve in rows.groupby("node"):  # diminishing returns: positive and falling increments
         increments = curve["incremental_return"].to_numpy()[1:]
         assert (increments > 0).all() and (np.diff(increments) < 0).all()
@@ -115,15 +122,38 @@ def test_budget_recommends_the_true_best_split(demo_run) -> None:
     assert total == pytest.approx(rows["current"].sum(), rel=1e-12)  # total: current (a reallocation)
     bounds = {n: (rows.loc[n, "lower_bound"], rows.loc[n, "upper_bound"]) for n in rows.index}
     assert bounds == {"tv_spend": (1000.0, 12000.0), "social_spend": (500.0, 8000.0)}
-    best = average_case().best_split(total, bounds)
+    best = scaled_best_split(total, bounds)  # every region-day's spend scaled, as the learned transforms read a level
     for node, value in best.items():
         assert rows.loc[node, "recommended"] == pytest.approx(value, abs=0.05 * total)
-    truth = average_case()
-    true_uplift = truth.expected_revenue(best) - truth.expected_revenue(dict(rows["current"]))
+    true_uplift = scaled_revenue(best) - scaled_revenue(dict(rows["current"]))
     uplift = rows["expected_uplift"].iloc[0]
     assert 0 < rows["uplift_low"].iloc[0] < uplift < rows["uplift_high"].iloc[0]
     assert uplift == pytest.approx(true_uplift, rel=0.25)
     assert not rows["no_diminishing_returns"].any() and not rows["at_bound"].any()
+
+
+def test_learned_saturation_published_with_intervals(demo_run) -> None:
+    """The media model declares exponential saturation on both spend nodes: ici.transforms holds the parameter with
+    a 95 % interval, the same rows in the history, the shares' run and versions; the generator's 1 - exp(-x / 2,500)
+    is at half its maximum at 2,500 ln 2 = 1,733 EUR."""
+    wh = demo_run["warehouse"]
+    rows = query(wh, "SELECT * FROM ici.transforms WHERE model = 'media_nodes' AND parameter IS NOT NULL ORDER BY node")
+    assert list(zip(rows["node"], rows["parameter"])) == [
+        ("social_spend", "half_saturation"),
+        ("tv_spend", "half_saturation"),
+    ]
+    assert (rows["family"] == "exponential").all()
+    assert ((rows["low"] < rows["value"]) & (rows["value"] < rows["high"])).all()
+    true_half = 2_500 * np.log(2)
+    assert ((rows["value"] - true_half).abs() < 0.05 * true_half).all(), rows[["node", "value", "low", "high"]]
+    shares = query(
+        wh,
+        "SELECT DISTINCT run_id, data_version FROM ici.ici_shares "
+        "WHERE model = 'media_nodes' AND partition_key IS NULL",
+    )
+    assert set(rows["data_version"]) == set(shares["data_version"]) and set(rows["run_id"]) == set(shares["run_id"])
+    history = query(wh, "SELECT count(*) AS n FROM ici.transforms_history WHERE model = 'media_nodes'")
+    assert history["n"].iloc[0] >= len(rows)
 
 
 def test_change_attribution_every_month(demo_backfill) -> None:
@@ -183,7 +213,8 @@ def test_anomalies_asset_explains_each_regions_last_week(small_base) -> None:
     np.testing.assert_allclose(per["contribution"].sum(), per["deviation"].first(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(rows["observed"] - rows["expected"], rows["deviation"], rtol=1e-12)
     assert rows["expected"].nunique() == 1 and 8_000 < rows["expected"].iloc[0] < 40_000  # EUR per region-day
-    assert (rows["method"] == "shapley_exact").all() and (rows["score"] >= 0).all()
+    # learned saturation on both spend nodes: the clicks are linear in the transformed spend, so exact in closed form
+    assert (rows["method"] == "closed_form_linear").all() and (rows["score"] >= 0).all()
     assert (rows["flagged"] == (rows["score"] >= 6.9)).all()
     assert rows["sentence"].notna().tolist() == rows["flagged"].tolist()
     history = query(small_base[1], "SELECT count(*) AS n FROM ici.anomalies_history WHERE model = 'media_nodes'")

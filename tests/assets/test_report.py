@@ -60,6 +60,7 @@ def test_media_report_has_every_decision_section_and_the_tables_numbers(backfill
         "returns",
         "marginal",
         "fit",
+        "transforms",
         "response",
         "budget",
         "changes",

@@ -67,6 +67,10 @@ def test_the_meta_carries_the_declarations_to_the_engine() -> None:
         "social_spend": {"carryover": {"kind": "weibull", "max_lag": 4}},
     }
     assert dict(spec_with().transforms) == {}
+    # decisions on a node with learned transforms: its levels are spend, scaled (engine.interventions)
+    decided = spec_with({"tv_spend": TV}, {"decisions": {"spend_nodes": ["tv_spend"], "budget": None}})
+    assert decided.decisions is not None and decided.decisions.spend_nodes == ["tv_spend"]
+    assert "tv_spend" in decided.transforms
 
 
 @pytest.mark.parametrize(
@@ -81,11 +85,6 @@ def test_the_meta_carries_the_declarations_to_the_engine() -> None:
             r"dbt model 'weekly_nodes': column 'visits' declares carryover.*only a root node.*'visits' has parents",
         ),
         ({"tv_spend": TV}, {"time_column": None, "time_grain": "day"}, r"'tv_spend' declares carryover.*time_column"),
-        (
-            {"tv_spend": TV},
-            {"decisions": {"spend_nodes": ["tv_spend"], "budget": None}},
-            r"spend_nodes lists \['tv_spend'\].*not supported yet",
-        ),
     ],
 )
 def test_meta_errors_name_model_and_column(extra, meta, message) -> None:

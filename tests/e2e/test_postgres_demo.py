@@ -96,6 +96,14 @@ def test_shares_identical_to_the_duckdb_demo(pg_demo, pg_server, small_base):
         f"SELECT model, {SHARES_COLUMNS} FROM ici.ici_shares_history WHERE partition_key IS NULL ORDER BY model, node",
     )
     assert_same_results(history, pg, FLOATS, tol=0.0)
+    query = (  # the media model's learned saturation (column meta): the same parameters and intervals
+        "SELECT model, node, transform, family, parameter, value, low, high, identified, data_version "
+        "FROM ici.transforms ORDER BY model, node, transform, parameter"
+    )
+    pg = pg_frame(pg_server, pg_demo["db"], query)
+    learned = pg[pg["model"].eq("media_nodes") & pg["parameter"].notna()]
+    assert len(learned) == 2 and learned["low"].notna().all() and (learned["low"] < learned["high"]).all()
+    assert_same_results(pg, duck_frame(small_base[1], query), ["value", "low", "high"])
 
 
 def test_contributions_and_comparison_identical_to_duckdb(pg_demo, pg_server, small_base):

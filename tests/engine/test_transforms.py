@@ -29,7 +29,14 @@ from ici_assets.engine import (
     fit_transforms,
     spend_response,
 )
-from ici_assets.engine.transforms import carry, carryover_weights, lag_matrix, saturate, time_positions
+from ici_assets.engine.transforms import (
+    carry,
+    carryover_weights,
+    lag_matrix,
+    saturate,
+    saturation_slope,
+    time_positions,
+)
 
 GRAPH = nx.DiGraph(list(GRAPH_EDGES))
 TRUE_SPEC = {
@@ -55,12 +62,16 @@ def test_carryover_weights_and_levels_match_hand_computations():
 @pytest.mark.parametrize(
     ("kind", "params"),
     [("hill", {"half_saturation": 40.0, "slope": 3.0}), ("michaelis_menten", {"half_saturation": 40.0}),
-     ("logistic", {"half_saturation": 40.0})],
+     ("logistic", {"half_saturation": 40.0}), ("exponential", {"half_saturation": 40.0})],
 )  # fmt: skip
 def test_every_saturation_reaches_half_its_maximum_at_half_saturation(kind, params):
     assert saturate(kind, params, np.array([40.0]))[0] == pytest.approx(0.5)
     assert saturate(kind, params, np.array([0.0]))[0] == pytest.approx(0.0)
     assert saturate(kind, params, np.array([1e9]))[0] == pytest.approx(1.0, abs=1e-6)
+    # the exact slope (marginal returns through a learned saturation) against central differences
+    x = np.array([5.0, 40.0, 90.0])
+    numeric = (saturate(kind, params, x + 1e-4) - saturate(kind, params, x - 1e-4)) / 2e-4
+    np.testing.assert_allclose(saturation_slope(kind, params, x), numeric, rtol=1e-6)
     assert saturate("hill", {"half_saturation": 2.0, "slope": 2.0}, np.array([4.0]))[0] == pytest.approx(16 / 20)
 
 
@@ -158,8 +169,11 @@ def test_auto_carryover_on_same_day_tv_spend_gets_the_demo_tv_share_within_one_p
     tr = scm.transforms["tv_spend"]
     assert tr.carryover == "geometric" and abs(tr.params["decay"] - 0.6) < 0.03 and not scm.transform_flags
     assert scm.transforms["social_spend"].carryover == "none"  # social acts the same day: auto keeps it so
-    with pytest.raises(NotImplementedError, match="'tv_spend'.*not wired yet"):
-        spend_response(scm, "revenue", "tv_spend", [4_000.0, 6_000.0])  # levels would be in the transformed unit
+    # a level is mean spend (EUR per region-day), the windows rebuilt per region: the current one is the data
+    tv = scm.spend("tv_spend")
+    assert tv.mean() == pytest.approx(data["tv_spend"].mean(), rel=1e-12)
+    at = spend_response(scm, "revenue", "tv_spend", [tv.mean()], n_bootstrap=0).table["expected_target"]
+    assert at.iloc[0] == pytest.approx(data["revenue"].mean(), rel=1e-12)
 
 
 def test_declarations_are_checked_with_the_node_named():
