@@ -99,6 +99,30 @@ def print_decisions(warehouse: Warehouse) -> None:
         print("\nBudget split per region-day (ici.budget_allocation):")
         print(budget.round(1).to_string(index=False))
     print_returns(warehouse)
+    print_transforms(warehouse)
+
+
+def print_transforms(warehouse: Warehouse) -> None:
+    """Print the learned carryover and saturation (ici.transforms) beside the media generator's true curves."""
+    import math
+
+    from ici_assets.demo.media import BASE
+    from ici_assets.warehouse import TRANSFORMS, Read
+
+    if not warehouse.exists(TRANSFORMS.relation):
+        return
+    cols = ("model", "node", "transform", "family", "parameter", "value", "low", "high", "identified")
+    learned = warehouse.read(Read(TRANSFORMS.relation, cols, order_by=("model", "node", "transform", "parameter")))
+    if not len(learned):
+        return
+    half = {"tv_spend": BASE.search_scale * math.log(2), "social_spend": BASE.social_scale * math.log(2)}
+    print("\nLearned saturation, EUR per region-day (ici.transforms; the media generator's curves are")
+    print(
+        "1 - exp(-spend / 2,500): half of the effect at "
+        + ", ".join(f"{n} {v:,.0f}" for n, v in half.items())
+        + " EUR):"
+    )
+    print(learned.round(3).to_string(index=False))
 
 
 def print_returns(warehouse: Warehouse) -> None:
