@@ -134,14 +134,22 @@ def pg_demo(pg_server, tmp_path_factory):
         result = defs.resolve_job_def("ici_demo").execute_in_process(
             run_config=SMALL_RUN, instance=instance, raise_on_error=False
         )
-        runs = {}
+        runs, reports = {}, None
         if result.success:
             runs = run_partitions(defs, instance)
             from ici_assets.demo.raw_assets import ICI_REPORTS_JOB
 
-            reports = dg.Definitions.merge(defs, dg.Definitions(jobs=[ICI_REPORTS_JOB])).resolve_job_def("ici_reports")
-            runs["ici_reports"] = (None, reports.execute_in_process(instance=instance, raise_on_error=False))
-    yield {"result": result, "defs": defs, "instance": instance, "db": db, "project": project, "runs": runs}
+            job = dg.Definitions.merge(defs, dg.Definitions(jobs=[ICI_REPORTS_JOB])).resolve_job_def("ici_reports")
+            reports = job.execute_in_process(instance=instance, raise_on_error=False)
+    yield {
+        "result": result,
+        "reports": reports,
+        "defs": defs,
+        "instance": instance,
+        "db": db,
+        "project": project,
+        "runs": runs,
+    }
 
 
 def run_partitions(defs, instance) -> dict:

@@ -155,7 +155,7 @@ def test_user_code_location_holds_only_the_users_assets(user_project):
     models = [MODELS[s][0] for s in SHAPES]
     assert {f"ici/{m}/{a}" for m in models for a in ("scm", "shares")} | set(models) <= keys
     assert {j["name"] for j in defs["jobs"]} == {f"ici__{m}_job" for m in models}
-    assert {r["name"] for r in defs["resources"]} == {"warehouse", "compute_pool"}
+    assert {r["name"] for r in defs["resources"]} == {"warehouse", "compute_pool", "ici_fit_store"}
     # they refresh by themselves: each ICI asset carries its automation condition, one sensor evaluates them
     by_key = {a["asset_key"]: a for a in defs["assets"]}
     for m in models:
