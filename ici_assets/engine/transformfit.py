@@ -30,6 +30,7 @@ import pandas as pd
 
 from . import intervals
 from ._threads import serial
+from .batchfit import BatchRefit
 from .families import choose_families
 from .profile import NodeFit, Problem, fit_nodes
 from .resampling import Bootstrap, Plan, block_length_from_noise
@@ -71,8 +72,10 @@ class LearnedTransforms:
         rows = np.asarray(rows)[fitted[np.asarray(rows)]]
         start = {n: f.transform.params for n, f in self.fits.items()}
         with serial():
-            fits = fit_nodes(self.problem, self.families, rows=rows, start=start)
-        transforms = {n: f.transform for n, f in fits.items()}
+            params = BatchRefit(self.problem, self.families, start).fit(np.bincount(rows, minlength=self.problem.n))[0]
+        transforms = {
+            n: Transform(n, *self.families[n], self.problem.specs[n].max_lag, params[n]) for n in self.families
+        }
         return {n: t.apply(self.problem.lags[n]) for n, t in transforms.items()}, transforms
 
     @property
@@ -289,12 +292,12 @@ def _with_intervals(
         rng = settings.rng(0x7F0)
         sub = _restrict(learned.problem, learned.rows)
         start_values = {n: f.transform.params for n, f in learned.fits.items()}
-        draws = []
+        # each resample as row weights (how often each row is drawn): the draws of plan.resamples, without the rows
+        units = np.concatenate([plan.unit_counts(1, rng) for _ in range(settings.n_bootstrap)])
+        counts = units if plan.periods is None else units[:, plan.periods]
         with serial():
-            for resample in plan.resamples(settings.n_bootstrap, rng):
-                refit = fit_nodes(sub, learned.families, rows=resample, start=start_values)
-                draws.append(_vector(refit)[1])
-        boot = np.array(draws)
+            refits = BatchRefit(sub, learned.families, start_values).fit(counts)
+        boot = np.array([[refit[n][p] for n, _, _, p in keys] for refit in refits])
         low, high = intervals.interval(
             boot,
             est,
