@@ -157,16 +157,18 @@ def learn_transforms(
         families = {n: (s.carryover, s.saturation) for n, s in specs.items()}
         mse: dict[Any, dict[str, float]] = {}
         zs: dict[Any, dict[str, float]] = {}
+        choice_flags: dict[Any, list[str]] = {}
         if any("auto" in fam for fam in families.values()):
             # others at their fit with the most flexible declared families, then each auto node chosen in turn
             flexible = {n: _most_flexible(s) for n, s in specs.items()}
             current = {n: f.transform.apply(sub.lags[n]) for n, f in fit_nodes(sub, flexible).items()}
             for n, s in specs.items():
                 if "auto" in (s.carryover, s.saturation):
-                    families[n], mse[n], zs[n] = choose_families(sub, n, current)
+                    families[n], mse[n], zs[n], choice_flags[n] = choose_families(sub, n, current)
         fits = fit_nodes(sub, families, diagnose=True)
     for n, m in mse.items():
         fits[n].family_mse, fits[n].family_z = m, zs[n]
+        fits[n].flags.extend(choice_flags[n])
     columns = {n: f.transform.apply(problem.lags[n]) for n, f in fits.items()}
     return LearnedTransforms(fits, columns, problem, rows, families)
 
