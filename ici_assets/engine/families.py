@@ -9,18 +9,18 @@ z-score of batch means over runs of periods), with one change: the z threshold i
 selection's 4. The mechanism choice compares kinds on thousands of rows; a family here is often chosen on ~150
 weeks, where the gain of carryover sits in the few weeks around each flight's start and end: on the weekly
 generator (benchmarks/bench_transforms.py) geometric carryover cut the held-out error 6-fold (0.37 -> 0.056)
-at a z of only 2.7, so 4 would keep 'none' on every weekly series. Even 2 is not always passed: that gain sits
-in a few runs of periods, so its batch means are skewed and their z understates it (weekly seed 4, carryover
-'auto' with Hill declared: the held-out error cut 11-fold, 0.56 -> 0.049, at z 1.997). So a family that nests the simpler one (carryover none is
-geometric at decay 0; no saturation is any curve at an infinite half-saturation; Michaelis-Menten is Hill at
-slope 1) is also adopted, still only with a held-out gain above MIN_GAIN, when its profile likelihood ratio on
-all rows passes chi2_df at LR_ADOPT = 0.001 (seed 4: 236). A choice the data cannot make is said, never silent:
-when a challenger is not adopted but its held-out gain passes MIN_GAIN at a z of at least Z_BORDER = 1, or its
-likelihood ratio passes chi2_df at LR_BORDER = 0.01, the node is flagged ("carryover family borderline: auto kept
-'none' over 'geometric' ..."), which the ``transforms_identified`` check shows. On 20 weekly seeds with both
-transforms 'auto', TV's carryover is geometric on all, its saturation Hill on 13, logistic on 5 (4 flagged) and
-none on 1 (flagged). The per-family z-scores are kept (``family_z``) so the choice can be audited. Errors of
-several children are added after dividing each by its variance.
+at a z of only 2.7, so 4 would keep 'none' on every weekly series. Even 2 is not always passed: that gain sits in a
+few runs of periods, so its batch means are skewed and their z understates it (weekly seed 4, carryover 'auto' with
+Hill declared: the held-out error cut 11-fold, 0.56 -> 0.049, at z 1.997). So a family that nests the simpler one
+(carryover none is geometric at decay 0; no saturation is any curve at an infinite half-saturation;
+Michaelis-Menten is Hill at slope 1) is also adopted, still only with a held-out gain above MIN_GAIN, when its
+profile likelihood ratio on all rows passes chi2_df at LR_ADOPT = 0.001 (seed 4: 236). A choice the data cannot
+make is said, never silent: when a challenger is not adopted but its held-out gain passes MIN_GAIN at a z of at
+least Z_BORDER = 1, or its likelihood ratio passes chi2_df at LR_BORDER = 0.01, the node is flagged ("carryover
+family borderline: auto kept 'none' over 'geometric' ..."), which the ``transforms_identified`` check shows. On 20
+weekly seeds with both transforms 'auto', TV's carryover is geometric on all, its saturation Hill on 13, logistic
+on 5 (4 flagged) and none on 1 (flagged). The per-family z-scores are kept (``family_z``) so the choice can be
+audited. Errors of several children are added after dividing each by its variance.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ spend nodes only (a spend node with parents would mix its parents' lagged values
 
 Intervals: the same block bootstrap as the shares (:mod:`resampling`: circular blocks of periods, block length
 from the children's residuals), the families held and the parameters refitted on every resample (refinement from
-the point estimate on the resample's profile). Each row's lag window is taken from the original series before
-resampling, so a resampled row keeps its own history. A flagged node (flat profile, constant or collinear spend,
-see :mod:`profile`) gets the union of that interval and its likelihood-ratio set: wide, never a confident value.
+the point estimate on the resample's profile, every resample at once as row weights: :mod:`batchfit`). Each
+row's lag window is taken from the original series before resampling, so a resampled row keeps its own history.
+A flagged node (flat profile, constant or collinear spend, see :mod:`profile`) gets the union of that interval
+and its likelihood-ratio set: wide, never a confident value.
 """
 
 from __future__ import annotations
