@@ -18,7 +18,7 @@ profile likelihood ratio on all rows passes chi2_df at LR_ADOPT = 0.001 (seed 4:
 make is said, never silent: when a challenger is not adopted but its held-out gain passes MIN_GAIN at a z of at
 least Z_BORDER = 1, or its likelihood ratio passes chi2_df at LR_BORDER = 0.01, the node is flagged ("carryover
 family borderline: auto kept 'none' over 'geometric' ..."), which the ``transforms_identified`` check shows. On 20
-weekly seeds with both transforms 'auto', TV's carryover is geometric on all, its saturation Hill on 13, logistic
+weekly seeds with both transforms 'auto', TV's carryover is geometric on all, its saturation Hill on 14, logistic
 on 5 (4 flagged) and none on 1 (flagged). The per-family z-scores are kept (``family_z``) so the choice can be
 audited. Errors of several children are added after dividing each by its variance.
 """
