@@ -41,6 +41,7 @@ from .transforms import (
     TransformSpec,
     carryover_weights,
     saturate,
+    saturate_columns,
 )
 
 OPEN_ABOVE = ("half_saturation",)  # parameters not identified when only a lower bound is seen
@@ -185,13 +186,13 @@ class NodeProfile:
         per = max(1, CHUNK // max(self.n * len(sats), 1))
         for start in range(0, len(carries), per):
             block = carries[start : start + per]
-            cols = []
-            for cp in block:
-                level = self.level(carry_kind, cp)
-                for sp in sats:
-                    cols.append(saturate(sat_kind, sp, level))
-                    cands.append({**cp, **sp})
-            T = np.column_stack(cols)
+            # every candidate at once: the block's levels in one product, the saturation column-wise
+            W = np.column_stack([carryover_weights(carry_kind, cp, self.max_lag) for cp in block])
+            num, den = self._filled[:, : len(W)] @ W, self._present[:, : len(W)] @ W
+            levels = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+            sat_params = {k: np.tile([sp[k] for sp in sats], len(block)) for k in sats[0]}
+            T = saturate_columns(sat_kind, sat_params, np.repeat(levels, len(sats), axis=1))
+            cands += [{**cp, **sp} for cp in block for sp in sats]
             objs.append(self.objective(np.array([ch.rss(T) for ch in self.children])))
         return cands, np.concatenate(objs)
 

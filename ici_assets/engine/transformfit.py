@@ -12,9 +12,10 @@ spend nodes only (a spend node with parents would mix its parents' lagged values
 
 Intervals: the same block bootstrap as the shares (:mod:`resampling`: circular blocks of periods, block length
 from the children's residuals), the families held and the parameters refitted on every resample (refinement from
-the point estimate on the resample's profile). Each row's lag window is taken from the original series before
-resampling, so a resampled row keeps its own history. A flagged node (flat profile, constant or collinear spend,
-see :mod:`profile`) gets the union of that interval and its likelihood-ratio set: wide, never a confident value.
+the point estimate on the resample's profile, every resample at once as row weights: :mod:`batchfit`). Each
+row's lag window is taken from the original series before resampling, so a resampled row keeps its own history.
+A flagged node (flat profile, constant or collinear spend, see :mod:`profile`) gets the union of that interval
+and its likelihood-ratio set: wide, never a confident value.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pandas as pd
 
 from . import intervals
 from ._threads import serial
+from .batchfit import BatchRefit
 from .families import choose_families
 from .profile import NodeFit, Problem, fit_nodes
 from .resampling import Bootstrap, Plan, block_length_from_noise
@@ -71,8 +73,10 @@ class LearnedTransforms:
         rows = np.asarray(rows)[fitted[np.asarray(rows)]]
         start = {n: f.transform.params for n, f in self.fits.items()}
         with serial():
-            fits = fit_nodes(self.problem, self.families, rows=rows, start=start)
-        transforms = {n: f.transform for n, f in fits.items()}
+            params = BatchRefit(self.problem, self.families, start).fit(np.bincount(rows, minlength=self.problem.n))[0]
+        transforms = {
+            n: Transform(n, *self.families[n], self.problem.specs[n].max_lag, params[n]) for n in self.families
+        }
         return {n: t.apply(self.problem.lags[n]) for n, t in transforms.items()}, transforms
 
     @property
@@ -154,16 +158,18 @@ def learn_transforms(
         families = {n: (s.carryover, s.saturation) for n, s in specs.items()}
         mse: dict[Any, dict[str, float]] = {}
         zs: dict[Any, dict[str, float]] = {}
+        choice_flags: dict[Any, list[str]] = {}
         if any("auto" in fam for fam in families.values()):
             # others at their fit with the most flexible declared families, then each auto node chosen in turn
             flexible = {n: _most_flexible(s) for n, s in specs.items()}
             current = {n: f.transform.apply(sub.lags[n]) for n, f in fit_nodes(sub, flexible).items()}
             for n, s in specs.items():
                 if "auto" in (s.carryover, s.saturation):
-                    families[n], mse[n], zs[n] = choose_families(sub, n, current)
+                    families[n], mse[n], zs[n], choice_flags[n] = choose_families(sub, n, current)
         fits = fit_nodes(sub, families, diagnose=True)
     for n, m in mse.items():
         fits[n].family_mse, fits[n].family_z = m, zs[n]
+        fits[n].flags.extend(choice_flags[n])
     columns = {n: f.transform.apply(problem.lags[n]) for n, f in fits.items()}
     return LearnedTransforms(fits, columns, problem, rows, families)
 
@@ -289,12 +295,12 @@ def _with_intervals(
         rng = settings.rng(0x7F0)
         sub = _restrict(learned.problem, learned.rows)
         start_values = {n: f.transform.params for n, f in learned.fits.items()}
-        draws = []
+        # each resample as row weights (how often each row is drawn): the draws of plan.resamples, without the rows
+        units = np.concatenate([plan.unit_counts(1, rng) for _ in range(settings.n_bootstrap)])
+        counts = units if plan.periods is None else units[:, plan.periods]
         with serial():
-            for resample in plan.resamples(settings.n_bootstrap, rng):
-                refit = fit_nodes(sub, learned.families, rows=resample, start=start_values)
-                draws.append(_vector(refit)[1])
-        boot = np.array(draws)
+            refits = BatchRefit(sub, learned.families, start_values).fit(counts)
+        boot = np.array([[refit[n][p] for n, _, _, p in keys] for refit in refits])
         low, high = intervals.interval(
             boot,
             est,

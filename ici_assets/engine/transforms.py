@@ -101,6 +101,69 @@ def saturation_slope(kind: str, params: Mapping[str, float], x: np.ndarray) -> n
     raise ValueError(f"unknown saturation kind {kind!r}: use one of {', '.join(SATURATION_KINDS)} or 'auto'")
 
 
+def weights_columns(kind: str, p: Mapping[str, np.ndarray], max_lag: int) -> np.ndarray:
+    """(lags, m) carryover weights of m parameter sets (as :func:`transforms.carryover_weights`, column-wise)."""
+    lags = np.arange(max_lag + 1, dtype=float)[:, None]
+    if kind == "geometric":
+        return np.asarray(p["decay"][None, :] ** lags, dtype=float)
+    if kind == "weibull":
+        k, lam = p["shape"][None, :], p["scale"][None, :]
+        x = (lags + 1.0) / lam
+        w = (k / lam) * x ** (k - 1.0) * np.exp(-(x**k))
+        top = w.max(axis=0)
+        safe = np.where(top > 0, top, 1.0)
+        return np.where(top > 0, w / safe, (lags == 0).astype(float))
+    raise ValueError(f"no carryover weights for kind {kind!r}")
+
+
+def saturate_columns(kind: str, p: Mapping[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Saturation of levels x (n, m) with m parameter sets, one per column (the formulas of :func:`saturate`)."""
+    return saturate_with_derivatives(kind, p, x, derivatives=False)[0]
+
+
+def saturate_with_derivatives(
+    kind: str, p: Mapping[str, np.ndarray], x: np.ndarray, derivatives: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
+    """:func:`saturate_columns`, its derivative in x, and its derivatives in the family's parameters on the
+    refinement's scale (d/d log half_saturation, d/d log slope): the Jacobian of the bootstrap's refits."""
+    if kind == "none":
+        return x, (np.ones_like(x) if derivatives else None), []
+    K = p["half_saturation"][None, :]
+    if kind == "michaelis_menten":
+        h = x / (x + K)
+        if not derivatives:
+            return h, None, []
+        q = 1.0 / (x + K) ** 2
+        return h, K * q, [-K * x * q]
+    if kind == "exponential":
+        c = LN2 / K
+        e = np.exp(-c * x)
+        h = 1.0 - e
+        if not derivatives:
+            return h, None, []
+        return h, c * e, [-c * x * e]
+    if kind == "hill":
+        s = p["slope"][None, :]
+        pos = x > 0
+        u = np.where(pos, x, 1.0) / K
+        r = np.where(pos, np.power(u, s), 0.0)
+        h = r / (1.0 + r)
+        if not derivatives:
+            return h, None, []
+        q = 1.0 / (1.0 + r) ** 2
+        dx = np.where(pos, q * s * r / np.where(pos, x, 1.0), 0.0)
+        return h, dx, [-q * s * r, q * r * np.log(u) * s]
+    if kind == "logistic":
+        e = np.exp(-LN3 / K * x)
+        h = (1.0 - e) / (1.0 + e)
+        if not derivatives:
+            return h, None, []
+        c = LN3 / K
+        q = 2.0 * e / (1.0 + e) ** 2
+        return h, c * q, [-q * c * x]
+    raise ValueError(f"unknown saturation kind {kind!r}: use one of {', '.join(SATURATION_KINDS)} or 'auto'")
+
+
 def time_positions(times: pd.Series | np.ndarray) -> np.ndarray:
     """Integer position of each row's period on a regular calendar: consecutive periods differ by 1, a gap by more.
 
