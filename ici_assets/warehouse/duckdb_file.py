@@ -146,6 +146,8 @@ class DuckDBWarehouse(SqlReads):
             con.execute(sql.create_table(DUCKDB, layout, if_not_exists=False))
         else:
             con.execute(sql.create_table(DUCKDB, layout))
+            for statement in sql.add_columns(DUCKDB, layout):
+                con.execute(statement)
         if isinstance(item, rq.Replace):
             con.execute(sql.delete_keys(layout, quote(view), item.key, DUCKDB))
         cols = ", ".join(quote(c) for c in layout.column_names)

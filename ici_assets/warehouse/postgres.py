@@ -216,6 +216,8 @@ class PostgresWarehouse(SqlReads):
             self._recreate(con, layout)
         else:
             con.execute(sql.create_table(POSTGRES, layout))
+            for statement in sql.add_columns(POSTGRES, layout):
+                con.execute(statement)
         if isinstance(item, rq.Replace):
             con.execute(f"CREATE TEMP TABLE {quote(staging)} (LIKE {target}) ON COMMIT DROP")
             self._copy(con, quote(staging), layout, item.rows)

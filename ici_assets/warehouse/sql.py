@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ici_assets.warehouse.requests as rq
-from ici_assets.warehouse.layout import ColumnType, TableLayout, ViewLayout
+from ici_assets.warehouse.layout import ADDED_COLUMNS, ColumnType, TableLayout, ViewLayout
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,17 @@ def create_table(dialect: Dialect, layout: TableLayout, *, if_not_exists: bool =
         f"{quote(c.name)} {dialect.types[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in layout.columns
     )
     return f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{relation(layout.relation)} ({cols})"
+
+
+def add_columns(dialect: Dialect, layout: TableLayout) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` for the layout's columns added after its first release (so a
+    warehouse built by an older version takes the new rows)."""
+    name = relation(layout.relation)
+    return [
+        f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {quote(c.name)} {dialect.types[c.type]}"
+        for c in layout.columns
+        if c.name in ADDED_COLUMNS and c.nullable
+    ]
 
 
 def create_view(view: ViewLayout) -> str:
