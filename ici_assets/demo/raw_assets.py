@@ -160,7 +160,7 @@ CALIBRATION_DESCRIPTIONS = {
 
 
 class RawCalibrationConfig(dg.Config):
-    """Seed of the weekly model's demo data (156 weeks, its lift test and truth: ici_assets/demo/calibration_case.py)."""
+    """Seed of the weekly model's demo data (156 weeks, its lift test and truth: demo/calibration_case.py)."""
 
     seed: int = 0
 
@@ -207,8 +207,8 @@ ICI_REPORTS_JOB = dg.define_asset_job(
 
 
 def demo_definitions(project_dir: str | Path, warehouse: WarehouseResource | None = None) -> dg.Definitions:
-    """The demo generators (marketing, media and weekly calibration models) and the ``ici_demo`` job, for the dbt project there;
-    in the one-writer pool unless the warehouse (default: the project's dbt target) is a server."""
+    """The demo generators (marketing, media and weekly calibration models) and the ``ici_demo`` job, for the dbt
+    project there; in the one-writer pool unless the warehouse (default: the project's dbt target) is a server."""
     resource = warehouse or WarehouseResource.for_dbt_target(project_dir)
     return dg.Definitions(
         assets=[
