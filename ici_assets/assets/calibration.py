@@ -39,10 +39,64 @@ class ExperimentsSource:
 
 @dataclass(frozen=True)
 class Calibrated:
-    """The SCM asset's calibration: the least-squares SCM (the uncalibrated fit) and calibrate_scm's result."""
+    """The SCM asset's calibration: the least-squares SCM (the uncalibrated fit), calibrate_scm's result on the tests
+    whose node has a directed path to the target (None when none has), and the tests whose node has none (the graph
+    says their lift is 0: experiments_agree reports them)."""
 
     uncalibrated: FittedSCM
-    result: EngineResult[CalibrationFacts]
+    result: EngineResult[CalibrationFacts] | None
+    pathless: pd.DataFrame
+
+    @property
+    def scm(self) -> FittedSCM:
+        """The calibrated SCM (the least-squares one when no test could calibrate it)."""
+        return self.uncalibrated if self.result is None else self.result.facts.scm
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Every test: implied lift before and after, measured lift, z-scores (engine.CALIBRATION_COLUMNS)."""
+        import pandas as pd
+
+        frames = [self.pathless] if self.result is None else [self.result.table, self.pathless]
+        return pd.concat([f for f in frames if len(f)] or [self.pathless], ignore_index=True)
+
+
+def calibrate_tests(scm: FittedSCM, target: str, tests: pd.DataFrame, units: set[Any] | None) -> Calibrated:
+    """Validate every lift test (a malformed row raises, naming it), calibrate ``scm`` to the tests whose node
+    reaches ``target`` in the graph, and keep the others as disagreements: the graph implies a lift of 0 for them."""
+    import pandas as pd
+
+    from ici_assets.engine import calibrate_scm, validate_lift_tests
+    from ici_assets.engine.calibration import CALIBRATION_COLUMNS
+    from ici_assets.engine.validation import relevant_nodes
+
+    checked = validate_lift_tests(tests, scm.order, periods=scm.period_values, units=units)
+    if checked.empty:
+        raise ValueError("the lift-test table has no rows: add a test or drop meta.ici.experiments")
+    reach = set(relevant_nodes(scm.graph, target)) - {target}
+    has_path = checked["node"].isin(reach).to_numpy()
+    result = calibrate_scm(scm, target, tests[has_path], units=units) if has_path.any() else None
+    off = checked[~has_path]
+    lift, se = off["lift"].to_numpy(float), off["lift_se"].to_numpy(float)
+    pathless = pd.DataFrame(
+        {
+            "test": list(off.index),
+            "node": off["node"].to_numpy(),
+            "child": [None] * len(off),
+            "unit": off["unit"].to_numpy(),
+            "start_period": off["start_period"].to_numpy(),
+            "end_period": off["end_period"].to_numpy(),
+            "spend_change": off["spend_change"].to_numpy(float),
+            "lift": lift,
+            "lift_se": se,
+            "implied_before": 0.0,
+            "implied_after": 0.0,
+            "z_before": -lift / se,
+            "z_after": -lift / se,
+        },
+        columns=CALIBRATION_COLUMNS,
+    )
+    return Calibrated(scm, result, pathless)
 
 
 def experiments_description(source: ExperimentsSource | None) -> str:
@@ -107,19 +161,17 @@ def calibrate_fit(
     frame: pd.DataFrame,
 ) -> Calibrated:
     """Read, validate and apply the lift tests: a malformed row fails the step with the row named."""
-    from ici_assets.engine import calibrate_scm
-
     tests = read_lift_tests(warehouse, spec, source.relation)
     units = lift_test_units(spec, frame)
     if units:
         tests["unit"] = [None if u is None or u != u else str(u) for u in tests["unit"]]
     try:
-        result = calibrate_scm(scm, spec.target, tests, units=units)
+        calibrated = calibrate_tests(scm, spec.target, tests, units)
     except ValueError as exc:
         raise ValueError(f"Lift tests of '{spec.model}' in {source.relation}: {exc}") from exc
-    for line in calibration_lines(spec, result):
+    for line in calibration_lines(spec, calibrated):
         context.log.info(line)
-    return Calibrated(scm, result)
+    return calibrated
 
 
 def with_calibration(fit: ModelFit, calibrated: Calibrated | None) -> ModelFit:
@@ -129,19 +181,27 @@ def with_calibration(fit: ModelFit, calibrated: Calibrated | None) -> ModelFit:
         return fit
     from ici_assets.publish.versions import frame_hash, stable_hash
 
-    tests = calibrated.result.facts.scm.calibration.tests
-    version = stable_hash({"nodes": fit.facts.data_version, "lift_tests": frame_hash(tests.reset_index())})
+    tests = calibrated.table[["test", "node", "unit", "start_period", "end_period", "spend_change", "lift", "lift_se"]]
+    version = stable_hash({"nodes": fit.facts.data_version, "lift_tests": frame_hash(tests.astype(str))})
     facts = replace(fit.facts, data_version=version)
-    return replace(fit, scm=calibrated.result.facts.scm, facts=facts, calibration=calibrated)
+    return replace(fit, scm=calibrated.scm, facts=facts, calibration=calibrated)
 
 
-def calibration_lines(spec: IciSpec, result: EngineResult[CalibrationFacts]) -> list[str]:
-    """One sentence per tested node: the calibrated return beside the uncalibrated one, and the edge moved."""
+def calibration_lines(spec: IciSpec, calibrated: Calibrated) -> list[str]:
+    """One sentence per tested node: the calibrated return beside the uncalibrated one, and the edge moved; one per
+    test whose node has no path to the target."""
+    lines = [
+        f"Lift test {row['test']!r} on `{row['node']}` measured {row['lift']:,.0f} but the graph has no path from "
+        f"`{row['node']}` to `{spec.target}`: not used to calibrate (check experiments_agree)."
+        for row in calibrated.pathless.to_dict("records")
+    ]
+    if calibrated.result is None:
+        return lines
+    result = calibrated.result
     facts = result.facts
     unit = spec.units.get(spec.target, "")
     per = f" {unit} of {spec.target} per {unit}" if unit else f" {spec.target} per unit of spend"
     n = len(result.table)
-    lines = []
     for node, after in facts.return_after.items():
         before, se = facts.return_before[node], facts.return_after_se[node]
         lines.append(
@@ -157,12 +217,15 @@ def calibration_metadata(spec: IciSpec, calibrated: Calibrated, metadata: dict[s
     from ici_assets.checks.ici import rounded
     from ici_assets.publish.metadata import SUMMARY
 
-    facts = calibrated.result.facts
     out = dict(metadata)
-    lines = "\n\n".join(calibration_lines(spec, calibrated.result))
+    lines = "\n\n".join(calibration_lines(spec, calibrated))
     current = out.get(SUMMARY)
     text = getattr(current, "value", None) if current is not None else None
     out[SUMMARY] = dg.MetadataValue.md(f"{text}\n\n{lines}" if text else lines)
+    out["lift_tests"] = dg.MetadataValue.int(len(calibrated.table))
+    if calibrated.result is None:
+        return out
+    facts = calibrated.result.facts
     for node in facts.return_after:
         out[f"return_calibrated/{node}"] = rounded(facts.return_after[node], 4)
         out[f"return_uncalibrated/{node}"] = rounded(facts.return_before[node], 4)
@@ -170,7 +233,6 @@ def calibration_metadata(spec: IciSpec, calibrated: Calibrated, metadata: dict[s
         if needed is not None and needed == needed:
             out[f"confounder_r2_needed/{node}"] = rounded(needed, 3)
     out["noise_covariance_share"] = rounded(facts.noise_covariance_share, 3)
-    out["lift_tests"] = dg.MetadataValue.int(len(calibrated.result.table))
     return out
 
 

@@ -156,7 +156,7 @@ def scm_asset(
         if learned is not None:
             outcomes.append(transforms_check(learned.flags))
         if calibrated is not None:
-            outcomes.append(experiments_check(calibrated.result))
+            outcomes.append(experiments_check(calibrated.table, spec.target))
         yield from report_checks(context, check_results({None: outcomes}, checks, warn=(TRANSFORMS_CHECK,)))
 
     return _scm
