@@ -286,7 +286,8 @@ def uncalibrated_metadata(
     spec: IciSpec, name: str, table: pd.DataFrame, plain: pd.DataFrame, metadata: dict[str, Any]
 ) -> dict[str, Any]:
     """A decision asset's metadata with the least-squares answer beside the calibrated one: its summary gains a
-    line, and each spend node's uncalibrated marginal return (spend_response) or recommended spend (budget)."""
+    line, and ``uncalibrated/<node>``: each spend node's uncalibrated marginal return (spend_response) or
+    recommended spend (budget)."""
     from ici_assets.checks.ici import rounded
     from ici_assets.publish.metadata import SUMMARY
 
@@ -295,13 +296,13 @@ def uncalibrated_metadata(
         now = table.groupby("node", sort=False)["current_marginal_return"].first()
         before = plain.groupby("node", sort=False)["current_marginal_return"].first()
         for node, value in before.items():
-            out[f"marginal_return_uncalibrated/{node}"] = rounded(float(value), 4)
+            out[f"uncalibrated/{node}"] = rounded(float(value), 4)  # short keys: the Overview box is 756 px
         line = "Calibrated to the lift tests; marginal return at current spend: " + ", ".join(
             f"{node} {now[node]:.3g} (uncalibrated {before[node]:.3g})" for node in now.index if node in before
         )
     elif name == "budget":
         for row in plain.to_dict("records"):
-            out[f"recommended_uncalibrated/{row['node']}"] = rounded(float(row["recommended"]), 4)
+            out[f"uncalibrated/{row['node']}"] = rounded(float(row["recommended"]), 4)
         line = "Calibrated to the lift tests; the uncalibrated model would recommend " + ", ".join(
             f"{row['node']} {row['recommended']:,.0f}" for row in plain.to_dict("records")
         )
