@@ -126,7 +126,12 @@ def lift_test_label(row: Any) -> str:
 def read_lift_tests(warehouse: Warehouse, spec: IciSpec, relation: Relation) -> pd.DataFrame:
     """The lift tests of ``spec``'s experiments model, one row per test, indexed by the test's name."""
     try:
-        frame = warehouse.read(Read(relation, LIFT_TEST_COLUMNS))
+        try:  # with the optional `test` column naming each test when the table has it
+            frame = warehouse.read(Read(relation, (*LIFT_TEST_COLUMNS, "test")))
+        except MissingColumnsError as exc:
+            if list(exc.missing) != ["test"]:
+                raise
+            frame = warehouse.read(Read(relation, LIFT_TEST_COLUMNS))
     except MissingRelationError as exc:
         raise ValueError(
             f"Lift-test table {relation} (meta.ici.experiments.model of '{spec.model}') does not exist in "

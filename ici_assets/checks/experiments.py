@@ -9,6 +9,7 @@ node (or nested nodes) conflict. The message names each test and the path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ici_assets.checks.ici import CheckOutcome, rounded
@@ -28,7 +29,7 @@ EXPERIMENTS_DESCRIPTION = (
 METADATA_COLUMNS = ("implied_before", "implied_after", "lift", "lift_se", "z_before", "z_after")
 
 
-def _where(row: dict[str, Any]) -> str:
+def _where(row: Mapping[Any, Any]) -> str:
     """'tv_spend, all units, 2025-03-03 to 2025-03-30': what a test was."""
     from ici_assets.engine.experiments import format_period
 
@@ -37,7 +38,7 @@ def _where(row: dict[str, Any]) -> str:
     return f"{row['node']}, {unit_text}, {format_period(row['start_period'])} to {format_period(row['end_period'])}"
 
 
-def disagreement(row: dict[str, Any], target: str) -> str:
+def disagreement(row: Mapping[Any, Any], target: str) -> str:
     """The sentence naming a test the calibrated SCM disagrees with, and the path at fault."""
     head = f"lift test {row['test']!r} ({_where(row)}): measured {row['lift']:,.0f} +- {row['lift_se']:,.0f}"
     if row["child"] is None or row["child"] != row["child"]:

@@ -170,3 +170,24 @@ def test_rows_carry_calibrated_and_readers_show_the_calibrated_ones():
     rows = stamp(beside(budget, budget.assign(recommended=2.0)), BUDGET_ALLOCATION, spec, key, "v")
     assert rows["calibrated"].tolist() == [True, False] and rows["recommended"].tolist() == [1.0, 2.0]
     assert beside(budget, None) is budget
+
+
+def test_lift_tests_read_from_the_warehouse_named_by_their_test_column_or_their_node(tmp_path, weekly):
+    from ici_assets.assets.calibration import read_lift_tests
+    from ici_assets.demo.tables import RAW_LAYOUTS
+    from ici_assets.warehouse import DuckDBWarehouse, Recreate, table
+
+    _, tests, _ = weekly
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
+    layout = RAW_LAYOUTS["lift_tests"]
+    wh.publish([Recreate(layout, tests.reset_index(drop=True))])
+    spec = _spec()
+    read = read_lift_tests(wh, spec, layout.relation)
+    assert list(read.index) == ["tv_geo_holdout_2025_03"] and read["lift"].iloc[0] == 100_000.0
+    unnamed = table("raw", "unnamed", ", ".join(f"{c.name} {c.type.value}" for c in layout.columns[1:]))
+    wh.publish([Recreate(unnamed, tests.drop(columns="test").reset_index(drop=True))])
+    assert list(read_lift_tests(wh, spec, unnamed.relation).index) == ["tv_spend all units 2025-03-03"]
+    partial = table("raw", "partial", "node text, lift float")
+    wh.publish([Recreate(partial, tests[["node", "lift"]].reset_index(drop=True))])
+    with pytest.raises(ValueError, match=r"raw.partial .*lacks column\(s\) \['unit', 'start_period'"):
+        read_lift_tests(wh, spec, partial.relation)
