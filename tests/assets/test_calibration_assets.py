@@ -191,3 +191,55 @@ def test_lift_tests_read_from_the_warehouse_named_by_their_test_column_or_their_
     wh.publish([Recreate(partial, tests[["node", "lift"]].reset_index(drop=True))])
     with pytest.raises(ValueError, match=r"raw.partial .*lacks column\(s\) \['unit', 'start_period'"):
         read_lift_tests(wh, spec, partial.relation)
+
+
+def _manifest(experiments_model: str) -> dict:
+    columns = {
+        "date": {"name": "date"},
+        "tv_spend": {"name": "tv_spend", "config": {"meta": {"ici": {"parents": []}}}},
+        "revenue": {"name": "revenue", "config": {"meta": {"ici": {"parents": ["tv_spend"]}}}},
+    }
+    meta = {"target": "revenue", "unit": ["date"], "time_column": "date", "experiments": {"model": experiments_model}}
+    return {
+        "nodes": {
+            "model.p.nodes": {
+                "resource_type": "model",
+                "name": "nodes",
+                "unique_id": "model.p.nodes",
+                "schema": "main",
+                "config": {"meta": {"ici": meta}},
+                "columns": columns,
+            },
+            "seed.p.tests": {"resource_type": "seed", "name": "tests", "unique_id": "seed.p.tests", "schema": "seeds"},
+        }
+    }
+
+
+def test_the_experiments_model_is_an_upstream_dependency_of_the_scm_asset_or_a_named_error():
+    import dagster as dg
+
+    from ici_assets.assets.factory import ici_models, whole_period_assets
+    from ici_assets.spec.parse import IciMetaError
+
+    (model,) = ici_models(_manifest("tests"), lambda uid: dg.AssetKey(uid.split(".")[-1]))  # a seed will do
+    assert model.experiments is not None and str(model.experiments.relation) == "seeds.tests"
+    scm = whole_period_assets(model)[0]
+    (key,) = scm.keys
+    assert dg.AssetKey("tests") in scm.asset_deps[key]
+    assert "experiments_agree" in {c.name for c in scm.check_specs}
+    with pytest.raises(IciMetaError, match="meta.ici.experiments.model 'lift_test' is not a model or seed"):
+        ici_models(_manifest("lift_test"), lambda uid: dg.AssetKey(uid.split(".")[-1]))
+
+
+def test_the_data_version_changes_with_the_lift_tests(weekly):
+    from ici_assets.assets.calibration import with_calibration
+    from ici_assets.assets.nodes import ModelFit
+
+    data, tests, _ = weekly
+    scm = fit(data, GOOD)
+    base = ModelFit(scm=scm, facts=SliceFacts(len(data), "nodes-v1", None, None))
+    one = with_calibration(base, calibrate_tests(scm, "revenue", tests, set()))
+    other = with_calibration(base, calibrate_tests(scm, "revenue", tests.assign(lift=90_000.0), set()))
+    assert with_calibration(base, None) is base
+    assert len({base.facts.data_version, one.facts.data_version, other.facts.data_version}) == 3
+    assert one.scm is not scm and one.uncalibrated is scm and base.uncalibrated is None
