@@ -17,6 +17,7 @@ import dagster as dg
 
 from ici_assets import engine  # lazy: the numeric stack loads when a step computes
 from ici_assets.assets.args import fanned_out_asset, ici_key, published_asset_args
+from ici_assets.assets.calibration import beside, least_squares_fit, uncalibrated_metadata
 from ici_assets.assets.change_partitions import MonthlyChanges, run_change_partitions
 from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit
@@ -128,18 +129,39 @@ def fit_table_asset(
             extras = companions(context, fit, table) if companions is not None else {}
         results = check_results({None: evaluate(table)}, checks)
         if all(r.passed for r in results):
+            plain, plain_extras = _least_squares_tables(context, fit, compute, companions)
             result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
             version = fit.facts.data_version
-            publish = items(stamp(table, layout, spec, result_key, version))
-            for name, frame in extras.items():
-                extra_layout, extra_items = (companion_items or {})[name]
-                publish += extra_items(stamp(frame, extra_layout, spec, result_key, version))
+            publish = items(stamp(beside(table, plain), layout, spec, result_key, version))
+            for extra, frame in extras.items():
+                extra_layout, extra_items = (companion_items or {})[extra]
+                rows = beside(frame, plain_extras.get(extra))
+                publish += extra_items(stamp(rows, extra_layout, spec, result_key, version))
             warehouse.get().publish(publish)
             metadata = {**present(context, table, fit, extras), "code_version": code, "data_version": version}
+            if plain is not None:
+                metadata = uncalibrated_metadata(spec, name, table, plain, metadata)
             yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         yield from report_checks(context, results)
 
     return _asset
+
+
+def _least_squares_tables(
+    context: dg.AssetExecutionContext,
+    fit: ModelFit,
+    compute: "Callable[[dg.AssetExecutionContext, ModelFit], pd.DataFrame]",
+    companions: "Callable[[dg.AssetExecutionContext, ModelFit, pd.DataFrame], dict[str, pd.DataFrame]] | None",
+) -> "tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]":
+    """For a model calibrated to lift tests: the same tables from the least-squares SCM (published beside the
+    calibrated ones with ``calibrated = false``); nothing otherwise."""
+    plain_fit = least_squares_fit(fit)
+    if plain_fit is None:
+        return None, {}
+    context.log.info("The same from the uncalibrated (least-squares) SCM, published with calibrated = false")
+    with engine_log(context):
+        plain = compute(context, plain_fit)
+        return plain, companions(context, plain_fit, plain) if companions is not None else {}
 
 
 def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:

@@ -23,6 +23,7 @@ from ici_assets.assets.alerts import anomalies_webhook_sensor
 from ici_assets.assets.anomalies import anomalies_asset
 from ici_assets.assets.args import PARTITIONED_TAG
 from ici_assets.assets.automation import automation_sensor
+from ici_assets.assets.calibration import ExperimentsSource
 from ici_assets.assets.decisions import budget_asset, change_attribution_asset, spend_response_asset
 from ici_assets.assets.ici import LastClickSource, partitioned_asset, scm_asset, shares_asset
 from ici_assets.assets.ici import vs_last_click_asset as _vs_last_click_asset
@@ -48,6 +49,7 @@ class IciModel:
     tags: Mapping[str, str] = field(default_factory=dict)  # dbt tags), which its ICI assets carry too
     description: str = ""  # the dbt model's own description, which starts each of its ICI assets'
     reports_dir: str | None = None  # where ici/<model>/report writes its page (None: beside the DuckDB file)
+    experiments: ExperimentsSource | None = None  # the dbt model of lift tests the SCM is calibrated to
 
 
 def with_model_identity(model: IciModel, asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
@@ -70,7 +72,10 @@ AssetBuilder = Callable[[IciModel], list[dg.AssetsDefinition]]
 
 def whole_period_assets(model: IciModel) -> list[dg.AssetsDefinition]:
     """``ici/<model>/scm`` and ``ici/<model>/shares``."""
-    return [scm_asset(model.spec, model.key, model.relation), shares_asset(model.spec, model.pool, model.kind)]
+    return [
+        scm_asset(model.spec, model.key, model.relation, model.experiments),
+        shares_asset(model.spec, model.pool, model.kind),
+    ]
 
 
 def last_click_assets(model: IciModel) -> list[dg.AssetsDefinition]:
@@ -142,6 +147,7 @@ def ici_models(
     """Every model of the manifest with an ``ici`` meta; ``key_for`` maps a manifest unique_id to its asset key."""
     nodes = manifest["nodes"]
     by_name = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") == "model"}
+    tables = {p.get("name"): uid for uid, p in nodes.items() if p.get("resource_type") in ("model", "seed")}
     out = []
     for spec in specs_from_manifest(manifest, defaults):
         source = None
@@ -153,6 +159,16 @@ def ici_models(
                     "model of this dbt project."
                 )
             source = LastClickSource(key_for(uid), relation_of(nodes[uid]))
+        experiments = None
+        if spec.experiments is not None:
+            uid = tables.get(spec.experiments.model)
+            if uid is None:
+                raise IciMetaError(
+                    f"dbt model '{spec.model}': meta.ici.experiments.model '{spec.experiments.model}' is not a "
+                    "model or seed of this dbt project: add the dbt model (or seed) holding the lift tests, or fix "
+                    "the name."
+                )
+            experiments = ExperimentsSource(key_for(uid), relation_of(nodes[uid]))
         props = nodes[spec.unique_id]
         out.append(
             IciModel(
@@ -161,6 +177,7 @@ def ici_models(
                 relation_of(props),
                 source,
                 description=str(props.get("description") or ""),
+                experiments=experiments,
             )
         )
     return out

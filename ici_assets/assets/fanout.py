@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -28,11 +28,11 @@ from ici_assets.checks.stability import STABILITY_CHECK, previous_shares, stabil
 from ici_assets.compute import FitOutcome, FitSettings, Pool, fit_slice
 from ici_assets.publish import charts
 from ici_assets.publish.metadata import chart_metadata, count, shares_metadata
-from ici_assets.publish.rows import ResultKey, shares_items, shares_rows
+from ici_assets.publish.rows import ResultKey, primary_rows, shares_items, shares_rows
 from ici_assets.publish.summaries import tidy
 from ici_assets.publish.versions import slice_facts
 from ici_assets.spec.model import IciSpec
-from ici_assets.warehouse import SHARES, Publish, Read, Relation, Warehouse
+from ici_assets.warehouse import SHARES, MissingColumnsError, Publish, Read, Relation, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,7 +273,11 @@ def current_shares(warehouse: Warehouse, key: dg.AssetKey) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(columns=list(STABILITY_COLUMNS))
-    return warehouse.read(request)
+    try:  # a calibrated model's least-squares rows (calibrated = false) are not its shares
+        rows = warehouse.read(replace(request, columns=(*request.columns, "calibrated")))
+    except MissingColumnsError:  # a table published before lift-test calibration: every row is least squares
+        return warehouse.read(request)
+    return primary_rows(rows).drop(columns="calibrated")
 
 
 def _partitions_chart(warehouse: Warehouse, spec: IciSpec, scheme: Scheme, key: dg.AssetKey) -> dict:

@@ -20,6 +20,15 @@ from ici_assets import engine  # lazy: the numeric stack loads when a step compu
 from ici_assets.assets import last_click
 from ici_assets.assets.args import fanned_out_asset, ici_group, ici_key, published_asset_args
 from ici_assets.assets.automation import automation_condition, shares_freshness
+from ici_assets.assets.calibration import (
+    ExperimentsSource,
+    calibrate_fit,
+    calibration_metadata,
+    experiments_description,
+    uncalibrated_shares,
+    uncalibrated_shares_metadata,
+    with_calibration,
+)
 from ici_assets.assets.fanout import ALL_CHECKS, current_shares, run_partitions
 from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit, fit_model, read_node_table, require_rows
@@ -28,6 +37,7 @@ from ici_assets.assets.resources import FIT_STORE_KEY, WarehouseResource
 from ici_assets.assets.trust import graph_trust, trust_description, trust_metadata
 from ici_assets.checks.asset_checks import check_results, check_specs, publishable, report_checks
 from ici_assets.checks.coverage import coverage_check
+from ici_assets.checks.experiments import EXPERIMENTS_CHECK, experiments_check
 from ici_assets.checks.ici import (
     SCM_CHECKS,
     SHARES_CHECKS,
@@ -47,7 +57,14 @@ from ici_assets.publish.metadata import (
     shares_metadata,
     summary,
 )
-from ici_assets.publish.rows import ResultKey, comparison_items, contributions_rows, shares_items, shares_rows
+from ici_assets.publish.rows import (
+    ResultKey,
+    comparison_items,
+    contributions_rows,
+    primary_rows,
+    shares_items,
+    shares_rows,
+)
 from ici_assets.publish.sensitivity import sensitivity_items, sensitivity_rows
 from ici_assets.publish.transforms import (
     learned_table,
@@ -70,12 +87,15 @@ class LastClickSource:
     relation: Relation
 
 
-def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.AssetsDefinition:
+def scm_asset(
+    spec: IciSpec, model_key: dg.AssetKey, relation: Relation, experiments: ExperimentsSource | None = None
+) -> dg.AssetsDefinition:
     key = ici_key(spec, "scm")
     segments = next((s for s in schemes(spec) if isinstance(s, Segments)), None)
     graph_md = "\n".join(f"- `{p}` -> `{c}`" for p, c in spec.edges)
 
     checks = (*SCM_CHECKS, TRANSFORMS_CHECK) if spec.transforms else SCM_CHECKS
+    checks = (*checks, EXPERIMENTS_CHECK) if experiments is not None else checks
     learned_md = (
         "\n\nLearned carryover and saturation (table `ici.transforms`, published with the shares): "
         + ", ".join(f"`{n}`" for n in spec.transforms)
@@ -85,7 +105,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
 
     @dg.asset(
         key=key,
-        deps=[model_key],
+        deps=[model_key, *([experiments.key] if experiments is not None else [])],
         check_specs=check_specs(key, checks, warn=(TRANSFORMS_CHECK,)),
         group_name=ici_group(spec),
         code_version=scm_code_version(spec),
@@ -97,6 +117,7 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
             "in the graph follows its observed distribution; every other node is a function of its parents plus "
             f"its own noise (additive noise model; mechanisms: {spec.mechanisms}).\n\nGraph:\n{graph_md}{learned_md}"
             + trust_description(spec)
+            + experiments_description(experiments)
         ),
     )
     def _scm(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -127,8 +148,13 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
             metadata = transforms_metadata(spec, learned, lines, metadata)
         trust = graph_trust(spec, frame, scm)
         metadata = trust_metadata(trust, metadata)
-        fit = ModelFit(scm=scm, facts=facts, times=times, transforms=learned, sensitivity=trust.sensitivity)
-        yield dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(facts.data_version))
+        calibrated = calibrate_fit(context, wh, spec, experiments, scm, frame) if experiments is not None else None
+        if calibrated is not None:
+            metadata = calibration_metadata(spec, calibrated, metadata)
+        fit = with_calibration(
+            ModelFit(scm=scm, facts=facts, times=times, transforms=learned, sensitivity=trust.sensitivity), calibrated
+        )
+        yield dg.Output(fit, metadata=metadata, data_version=dg.DataVersion(fit.facts.data_version))
         outcomes = [
             mechanisms_check(spec.checks, kinds, r2),
             graph_check(spec.checks, trust.markov, trust.edits),
@@ -136,6 +162,8 @@ def scm_asset(spec: IciSpec, model_key: dg.AssetKey, relation: Relation) -> dg.A
         ]
         if learned is not None:
             outcomes.append(transforms_check(learned.flags))
+        if calibrated is not None:
+            outcomes.append(experiments_check(calibrated.table, spec.target))
         yield from report_checks(context, check_results({None: outcomes}, checks, warn=(TRANSFORMS_CHECK,)))
 
     return _scm
@@ -184,7 +212,7 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
                 + (" (stopped at monte_carlo.max_samples)" if result.facts.mc_capped else "")
             )
         result_key = ResultKey(key.to_user_string(), code, context.run.run_id)
-        rows = shares_rows(spec, table, fit.facts, result_key)
+        rows = shares_rows(spec, table, fit.facts, result_key, calibrated=fit.calibration is not None)
         stability = stability_check(rows, previous_shares(current_shares(warehouse.get(), key), None))
         results = check_results({None: [*shares_checks(rows["share"]), stability]}, checks, warn=warn)
         if publishable(results, warn):
@@ -193,19 +221,22 @@ def shares_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
                 per_row = engine.contributions(fit.scm, spec.target)
                 contrib = contributions_rows(spec, per_row, fit.times, fit.facts, result_key)
             learned = transform_rows(spec, fit.transforms, fit.facts, result_key)
+            with engine_log(context):
+                published = uncalibrated_shares(spec, fit, result_key, bootstrap, rows)
             edges = getattr(fit, "sensitivity", None)  # a ModelFit pickled before the field existed has none
             sensitivity = sensitivity_rows(spec, edges, fit.facts, result_key)
             warehouse.get().publish(
-                [*shares_items(rows, contrib), *transform_items(learned), *sensitivity_items(sensitivity)]
+                [*shares_items(published, contrib), *transform_items(learned), *sensitivity_items(sensitivity)]
             )
             if len(learned):
                 context.log.info(f"Published {len(learned)} rows to ici.transforms and ici.transforms_history")
             context.log.info(f"Published {len(sensitivity)} rows to ici.sensitivity and ici.sensitivity_history")
-            context.log.info(f"Published {len(rows)} rows to ici.ici_shares and ici.ici_shares_history")
+            context.log.info(f"Published {len(published)} rows to ici.ici_shares and ici.ici_shares_history")
             title = f"Intrinsic causal influence on {spec.target} ({fit.facts.label})"
             metadata = {
                 **shares_metadata(rows, fit.facts, spec.n_bootstrap, spec.target),
                 "stability": dg.MetadataValue.text(stability.description),
+                **uncalibrated_shares_metadata(published),
                 **shares_chart_metadata(rows, title, spec.target),
             }
             if contrib is not None:
@@ -249,9 +280,9 @@ def vs_last_click_asset(
         import pandas as pd
 
         wh = warehouse.get()
-        columns = ("node", "share", "share_low", "share_high", "period_start", "period_end")
+        columns = ("node", "share", "share_low", "share_high", "period_start", "period_end", "calibrated", "asset_key")
         where = (Equals("asset_key", shares_key.to_user_string()), Equals("partition_key", None))
-        shares = wh.read(Read(SHARES.relation, columns, where))
+        shares = primary_rows(wh.read(Read(SHARES.relation, columns, where))).drop(columns=["calibrated", "asset_key"])
         if shares.empty:
             raise ValueError(
                 f"No current shares for {shares_key.to_user_string()} in ici.ici_shares: materialise it first."

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from ici_assets.assets.calibration import Calibrated
     from ici_assets.engine import FittedSCM
     from ici_assets.publish.transforms import LearnedTable
 
@@ -105,3 +106,10 @@ class ModelFit:
     times: np.ndarray | None = None
     transforms: LearnedTable | None = None  # learned carryover/saturation with intervals (the shares publish them)
     sensitivity: pd.DataFrame | None = None  # spend edges' robustness to hidden confounding (the shares publish it)
+    calibration: Calibrated | None = None  # lift-test calibration: `scm` is then the calibrated SCM
+
+    @property
+    def uncalibrated(self) -> FittedSCM | None:
+        """The least-squares SCM when ``scm`` is calibrated to lift tests (its results are published beside the
+        calibrated ones, ``calibrated = false``), else None."""
+        return None if self.calibration is None else self.calibration.uncalibrated

@@ -23,6 +23,7 @@ from ici_assets.checks.ici import SCM_CHECKS, SHARES_CHECKS
 from ici_assets.publish.decision_rows import decision_bootstrap
 from ici_assets.publish.metadata import summary
 from ici_assets.publish.report_html import ReportData, one_line, render_report
+from ici_assets.publish.rows import primary_rows
 from ici_assets.publish.summaries import grain_label
 from ici_assets.publish.versions import scm_code_version, stable_hash
 from ici_assets.spec.model import IciSpec
@@ -74,7 +75,7 @@ def read_model(wh: Warehouse, layout: TableLayout, columns: tuple[str, ...], spe
     """The model's current rows of an ``ici`` table (None when the table does not exist yet)."""
     if not wh.exists(layout.relation):
         return None
-    return wh.read(Read(layout.relation, columns, (Equals("model", spec.model),)))
+    return primary_rows(wh.read(Read(layout.relation, columns, (Equals("model", spec.model),))))
 
 
 def monthly_fit(holdout: "pd.DataFrame", times: Any) -> "pd.DataFrame":
@@ -191,10 +192,11 @@ def report_asset(
         shares = wh.read(
             Read(
                 SHARES.relation,
-                ("node", "share", "share_low", "share_high", "partition_key"),
+                ("node", "share", "share_low", "share_high", "partition_key", "calibrated", "asset_key"),
                 (Equals("asset_key", key), Equals("partition_key", None)),
             )
         )
+        shares = primary_rows(shares).drop(columns=["calibrated", "asset_key"])
         if not len(shares):
             raise ValueError(f"ici report of {spec.model}: no shares in ici.ici_shares for {key}: materialise it first")
         returns = read_model(wh, CHANNEL_RETURNS, tuple(CHANNEL_RETURNS.column_names), spec)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import dagster as dg
 
 from ici_assets.checks.decisions import DECISION_DESCRIPTIONS
+from ici_assets.checks.experiments import EXPERIMENTS_CHECK, EXPERIMENTS_DESCRIPTION
 from ici_assets.checks.ici import DESCRIPTIONS, CheckOutcome
 from ici_assets.checks.stability import DESCRIPTION as STABILITY_DESCRIPTION
 from ici_assets.checks.stability import STABILITY_CHECK
@@ -20,7 +21,12 @@ from ici_assets.checks.stability import STABILITY_CHECK
 def check_specs(key: dg.AssetKey, names: Iterable[str], *, warn: Iterable[str] = ()) -> list[dg.AssetCheckSpec]:
     """Blocking specs (a failed check fails the step, so nothing downstream runs on its result), but for the
     ``warn`` checks, which only warn."""
-    described = {**DESCRIPTIONS, **DECISION_DESCRIPTIONS, STABILITY_CHECK: STABILITY_DESCRIPTION}
+    described = {
+        **DESCRIPTIONS,
+        **DECISION_DESCRIPTIONS,
+        STABILITY_CHECK: STABILITY_DESCRIPTION,
+        EXPERIMENTS_CHECK: EXPERIMENTS_DESCRIPTION,
+    }
     warn = set(warn)
     return [dg.AssetCheckSpec(n, asset=key, blocking=n not in warn, description=described[n]) for n in names]
 

@@ -149,6 +149,45 @@ def _generate_media(context: dg.AssetExecutionContext, config: RawMediaConfig, w
         )
 
 
+CALIBRATION_TABLES = ("weekly_sales", "lift_tests", "ground_truth_calibration")
+CALIBRATION_DESCRIPTIONS = {
+    "weekly_sales": "Third shop's weekly national export: TV and social spend, search sessions, revenue. Its TV "
+    "spend follows a demand signal that is in no table, so least squares overstates TV's return.",
+    "lift_tests": "The third shop's lift tests, one row per test: node, unit, start_period, end_period, "
+    "spend_change, lift, lift_se (here one national TV test, measured at the true lift).",
+    "ground_truth_calibration": "True return (EUR of revenue per EUR) and ICI share of each node of the weekly model.",
+}
+
+
+class RawCalibrationConfig(dg.Config):
+    """Seed of the weekly model's demo data (156 weeks, its lift test and truth: demo/calibration_case.py)."""
+
+    seed: int = 0
+
+
+def build_raw_calibration_tables(pool: str | None = WAREHOUSE_POOL, kind: str = "duckdb") -> dg.AssetsDefinition:
+    """The weekly model's raw table, its lift tests and its truth; ``pool`` None when the warehouse is a server."""
+
+    @dg.multi_asset(specs=_raw_specs(CALIBRATION_DESCRIPTIONS, kind), pool=pool, name="raw_calibration_tables")
+    def _raw_calibration(context: dg.AssetExecutionContext, config: RawCalibrationConfig, warehouse: WarehouseResource):
+        """Generate the weekly model's raw tables (schema ``raw``) in one transaction."""
+        from ici_assets.demo import write_raw_tables
+        from ici_assets.demo.calibration_case import calibration_tables
+
+        context.log.info(f"Generating the weekly calibration demo (seed {config.seed}): TV spend follows hidden demand")
+        tables = calibration_tables(config.seed)
+        write_raw_tables(warehouse.get(), tables)
+        for name in CALIBRATION_TABLES:
+            frame = tables[name]
+            yield dg.MaterializeResult(
+                asset_key=dg.AssetKey(["raw", name]),
+                metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
+                data_version=dg.DataVersion(frame_hash(frame)),
+            )
+
+    return _raw_calibration
+
+
 #: The HTML reports (``ici/<model>/report``): the last step, once the partitions have published their months.
 REPORTS = dg.AssetSelection.tag("dagster/kind/html", "")
 
@@ -173,13 +212,14 @@ ICI_REPORTS_JOB = dg.define_asset_job(
 
 
 def demo_definitions(project_dir: str | Path, warehouse: WarehouseResource | None = None) -> dg.Definitions:
-    """The demo generators (marketing and media models) and the ``ici_demo`` job, for the dbt project there;
-    in the one-writer pool unless the warehouse (default: the project's dbt target) is a server."""
+    """The demo generators (marketing, media and weekly calibration models) and the ``ici_demo`` job, for the dbt
+    project there; in the one-writer pool unless the warehouse (default: the project's dbt target) is a server."""
     resource = warehouse or WarehouseResource.for_dbt_target(project_dir)
     return dg.Definitions(
         assets=[
             build_raw_marketing_tables(resource.pool, resource.kind),
             build_raw_media_tables(resource.pool, resource.kind),
+            build_raw_calibration_tables(resource.pool, resource.kind),
         ],
         jobs=[ICI_DEMO_JOB, ICI_REPORTS_JOB],
         resources={"demo_dbt": DemoDbtProject(project_dir=str(Path(project_dir).resolve()))},

@@ -25,6 +25,11 @@ RAW_LAYOUTS: dict[str, TableLayout] = {
         "ground_truth_response": "node text, level float, expected_revenue float",
         "ground_truth_change": "period date, baseline_period date, node text, contribution float, change float",
         "ground_truth_returns": "node text, spend float, incremental_revenue float, roi float",
+        "weekly_sales": "date date, tv_spend_eur money, social_spend_eur money, search_sessions integer, "
+        "revenue_eur money",
+        "lift_tests": "test text, node text, unit text, start_period date, end_period date, spend_change float, "
+        "lift float, lift_se float",
+        "ground_truth_calibration": "node text, true_return float, share float",
     }.items()
 }
 

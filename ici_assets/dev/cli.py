@@ -57,12 +57,12 @@ def print_shares(warehouse: Warehouse) -> None:
     """Print the current whole-period ICI shares beside the demo's ground truth, when present."""
     import pandas as pd
 
+    from ici_assets.publish.rows import primary_rows
     from ici_assets.warehouse import SHARES, Read, Relation
 
-    shares = warehouse.read(
-        Read(SHARES.relation, ("model", "node", "share", "share_low", "share_high", "partition_key"))
-    )
-    shares = shares[shares["partition_key"].isna()].drop(columns="partition_key")
+    columns = ("model", "node", "share", "share_low", "share_high", "partition_key", "calibrated")
+    shares = primary_rows(warehouse.read(Read(SHARES.relation, columns)))
+    shares = shares[shares["partition_key"].isna()].drop(columns=["partition_key", "calibrated"])
     truth = Relation("raw", "ground_truth_ici")
     if warehouse.exists(truth):  # the truth of the article's model (marketing_nodes)
         true_share = warehouse.read(Read(truth, ("node", "share"))).rename(columns={"share": "true_share"})
@@ -133,10 +133,47 @@ def print_returns(warehouse: Warehouse) -> None:
     if not (warehouse.exists(CHANNEL_RETURNS.relation) and warehouse.exists(truth)):
         return
     cols = ("model", "node", "roi", "roi_low", "roi_high", "marginal_roi", "spend_share", "contribution_share")
-    returns = warehouse.read(Read(CHANNEL_RETURNS.relation, cols))
+    returns = warehouse.read(Read(CHANNEL_RETURNS.relation, (*cols, "calibrated")))
+    returns = returns[returns["model"] == "media_nodes"].drop(columns="calibrated")  # weekly_nodes: print_calibration
     true = warehouse.read(Read(truth, ("node", "roi"))).rename(columns={"roi": "true_roi"})
     print("\nReturn on spend, EUR of revenue per EUR (ici.channel_returns; truth from raw.ground_truth_returns):")
     print(returns.merge(true, on="node", how="left").round(3).to_string(index=False))
+
+
+def print_calibration(warehouse: Warehouse) -> None:
+    """Print the weekly model's answers calibrated to its lift test beside the uncalibrated ones and the truth:
+    each channel's return (ici.channel_returns) and each node's share (ici.ici_shares)."""
+    import pandas as pd
+
+    from ici_assets.warehouse import CHANNEL_RETURNS, SHARES, Equals, Read, Relation
+
+    truth = Relation("raw", "ground_truth_calibration")
+    if not (warehouse.exists(CHANNEL_RETURNS.relation) and warehouse.exists(truth)):
+        return
+    model = (Equals("model", "weekly_nodes"),)
+    returns = warehouse.read(
+        Read(CHANNEL_RETURNS.relation, ("node", "roi", "roi_low", "roi_high", "calibrated"), model)
+    )
+    shares = warehouse.read(Read(SHARES.relation, ("node", "share", "calibrated", "partition_key"), model))
+    if returns.empty or shares.empty:
+        return
+    true = warehouse.read(Read(truth, ("node", "true_return", "share"))).rename(columns={"share": "true_share"})
+
+    def side_by_side(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+        wide = frame.pivot_table(index="node", columns="calibrated", values=value, aggfunc="first")
+        return wide.rename(columns={True: f"{value}_calibrated", False: f"{value}_uncalibrated"})
+
+    roi = side_by_side(returns, "roi").join(true.set_index("node")["true_return"], how="left")
+    share = side_by_side(shares[shares["partition_key"].isna()], "share").join(
+        true.set_index("node")["true_share"], how="left"
+    )
+    print(
+        "\nCalibrated to a lift test (weekly_nodes; TV spend follows a demand signal that is not a node; "
+        "truth from raw.ground_truth_calibration):"
+    )
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(roi.reset_index().round(3).to_string(index=False))
+        print(share.reset_index().round(2).to_string(index=False))
 
 
 def local_postgres_dir() -> Path:
@@ -221,6 +258,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Shares (table ici.ici_shares; true_share from raw.ground_truth_ici):")
     print_shares(warehouse)
     print_decisions(warehouse)
+    print_calibration(warehouse)
     reports = sorted((demo_root() / "data" / "reports").glob("*.html"))  # the demo's reports_dir (defs.yaml)
     if reports:
         print("\nReports (one self-contained HTML page per model; open in any browser):")

@@ -67,6 +67,8 @@ def stamp(table: pd.DataFrame, layout: TableLayout, spec: IciSpec, key: ResultKe
         "materialized_at": datetime.now(UTC),
         "run_id": key.run_id,
     }
+    if "calibrated" not in table.columns:  # the least-squares SCM (a model without lift tests)
+        extra["calibrated"] = False
     rows = table.reset_index(drop=True).assign(**extra)
     return rows[[c for c in layout.column_names if c in rows.columns]]
 

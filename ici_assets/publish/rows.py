@@ -37,8 +37,11 @@ def _date(value: str | None):
     return pd.Timestamp(value).date() if value else None
 
 
-def shares_rows(spec: IciSpec, table: pd.DataFrame, facts: SliceFacts, key: ResultKey) -> pd.DataFrame:
-    """The engine's ICI table as rows of ``ici.ici_shares`` (and its history)."""
+def shares_rows(
+    spec: IciSpec, table: pd.DataFrame, facts: SliceFacts, key: ResultKey, *, calibrated: bool = False
+) -> pd.DataFrame:
+    """The engine's ICI table as rows of ``ici.ici_shares`` (and its history); ``calibrated``: computed on the SCM
+    calibrated to the model's lift tests (false: the least-squares SCM, every model without lift tests)."""
     import pandas as pd
 
     return pd.DataFrame(
@@ -62,8 +65,23 @@ def shares_rows(spec: IciSpec, table: pd.DataFrame, facts: SliceFacts, key: Resu
             "n_rows": facts.n_rows,
             "period_start": _date(facts.period_start),
             "period_end": _date(facts.period_end),
+            "calibrated": bool(calibrated),
         }
     )
+
+
+def primary_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows readers of an ``ici`` table show by default: per asset, the calibrated rows when the asset published
+    any (a model calibrated to lift tests publishes its least-squares rows beside them, ``calibrated = false``),
+    else all its rows (one asset's rows when the frame has neither ``asset_key`` nor ``model``)."""
+    if "calibrated" not in frame.columns or frame.empty:
+        return frame
+    flag = frame["calibrated"].astype("boolean").fillna(False).astype(bool)
+    by = next((c for c in ("asset_key", "model") if c in frame.columns), None)
+    if by is None:
+        return frame[flag] if flag.any() else frame
+    has_calibrated = flag.groupby(frame[by]).transform("any")
+    return frame[flag | ~has_calibrated]
 
 
 def contributions_rows(

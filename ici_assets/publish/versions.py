@@ -53,6 +53,8 @@ def scm_code_version(spec: IciSpec) -> str:
         payload["transforms"] = {n: dict(t) for n, t in spec.transforms.items()}
         payload["unit"] = list(spec.unit)
         payload["n_bootstrap"] = spec.n_bootstrap  # the scm asset publishes the parameters' intervals
+    if spec.experiments is not None:  # calibrated to lift tests (only when declared: other hashes unchanged)
+        payload["experiments"] = {"model": spec.experiments.model, "calibration": "bias_of_tested_edge"}
     return stable_hash(payload)
 
 

@@ -12,18 +12,31 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ici_assets.warehouse import sql
+from ici_assets.warehouse.layout import ADDED_COLUMNS
 from ici_assets.warehouse.requests import Publish, Read, Relation, SumBy
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def check_rows(items: Sequence[Publish]) -> None:
-    """Every item's rows carry every column of its table (checked before any connection opens)."""
+def check_rows(items: Sequence[Publish]) -> list[Publish]:
+    """Every item's rows carry every column of its table (checked before any connection opens); a column added to
+    the layout after its first release (``ADDED_COLUMNS``) that the rows lack is filled with NULL, so writers built
+    before it keep working. Returns the items to write."""
+    items = [_with_added_columns(item) for item in items]
     for item in items:
         missing = [c for c in item.table.column_names if c not in item.rows.columns]
         if missing:
             raise ValueError(f"Rows for {item.table.relation} lack column(s) {missing}: nothing written.")
+    return items
+
+
+def _with_added_columns(item: Publish) -> Publish:
+    """The item with NULL for each of its layout's ``ADDED_COLUMNS`` its rows lack."""
+    from dataclasses import replace
+
+    lacking = [c for c in item.table.column_names if c in ADDED_COLUMNS and c not in item.rows.columns]
+    return replace(item, rows=item.rows.assign(**dict.fromkeys(lacking))) if lacking else item
 
 
 class WarehouseError(RuntimeError):

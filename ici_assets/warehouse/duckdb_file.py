@@ -117,7 +117,7 @@ class DuckDBWarehouse(SqlReads):
             return bool(self._columns(con, relation))
 
     def publish(self, items: Sequence[rq.Publish]) -> None:
-        check_rows(items)
+        items = check_rows(items)
         tables = {item.table.relation for item in items}
         with self._connect(read_only=False) as con:
             registered = []

@@ -76,11 +76,15 @@ def table(schema: str, name: str, columns: str) -> TableLayout:
 
 
 ICI_SCHEMA = "ici"
+#: Nullable columns added to the ``ici`` tables after their first release: a publish adds them to an older table
+#: (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``) instead of failing on it. ``calibrated``: the row comes from the
+#: SCM calibrated to the model's lift tests (true) or from the plain least-squares fit (false).
+ADDED_COLUMNS = frozenset({"calibrated"})
 _SHARES_COLUMNS = """
     asset_key text not null, model text not null, partition_key text, partition_kind text, node text not null,
     ici float not null, share float not null, share_low float, share_high float, code_version text not null,
     data_version text not null, materialized_at timestamptz not null, run_id text, target text not null,
-    mechanism text, r2 float, n_rows integer, period_start date, period_end date
+    mechanism text, r2 float, n_rows integer, period_start date, period_end date, calibrated boolean
 """
 #: Current shares: one set of rows per (asset_key, partition_key), replaced on every publish.
 SHARES = table(ICI_SCHEMA, "ici_shares", _SHARES_COLUMNS)
@@ -117,7 +121,8 @@ _RESPONSE_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, node text not null, level float not null,
     expected_target float not null, low float, high float, mc_se float, marginal_return float,
     incremental_return float, extrapolated boolean, current_level float,
-    current_marginal_return float, current_marginal_low float, current_marginal_high float, method text, {_RUN}
+    current_marginal_return float, current_marginal_low float, current_marginal_high float, method text, {_RUN},
+    calibrated boolean
 """
 #: E[target | do(node = level)] per spend node and level, with marginal returns: current rows per asset.
 SPEND_RESPONSE = table(ICI_SCHEMA, "spend_response", _RESPONSE_COLUMNS)
@@ -137,7 +142,7 @@ _BUDGET_COLUMNS = f"""
     at_bound boolean, binding text, max_change float, fixed boolean, target_marginal_return float,
     marginal_return_current float, marginal_return_recommended float, expected_current float,
     expected_recommended float, expected_uplift float, uplift_low float, uplift_high float, uplift_pct float,
-    no_diminishing_returns boolean, note text, {_RUN}
+    no_diminishing_returns boolean, note text, {_RUN}, calibrated boolean
 """
 #: The recommended split of a total over the spend nodes beside the current one.
 BUDGET_ALLOCATION = table(ICI_SCHEMA, "budget_allocation", _BUDGET_COLUMNS)
@@ -156,7 +161,7 @@ _RETURNS_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, node text not null, spend float not null,
     incremental_target float not null, incremental_low float, incremental_high float, roi float not null,
     roi_low float, roi_high float, marginal_roi float, marginal_roi_low float, marginal_roi_high float,
-    spend_share float, contribution_share float, mc_se float, method text, {_RUN}
+    spend_share float, contribution_share float, mc_se float, method text, {_RUN}, calibrated boolean
 """
 #: Per spend node: incremental target against zero spend over the period, ROI and marginal ROI with intervals.
 CHANNEL_RETURNS = table(ICI_SCHEMA, "channel_returns", _RETURNS_COLUMNS)

@@ -173,7 +173,7 @@ class PostgresWarehouse(SqlReads):
     def publish(self, items: Sequence[rq.Publish]) -> None:
         import psycopg.errors as pe
 
-        check_rows(items)
+        items = check_rows(items)
         tables = sorted({item.table.relation for item in items}, key=str)
         with self._connect(autocommit=False) as con:
             try:

@@ -78,7 +78,10 @@ def test_spend_response_within_3_percent_of_the_true_curve(demo_run) -> None:
     for _, curve in rows.groupby("node"):  # diminishing returns: positive and falling increments
         increments = curve["incremental_return"].to_numpy()[1:]
         assert (increments > 0).all() and (np.diff(increments) < 0).all()
-    history = query(demo_run["warehouse"], "SELECT node, level, expected_target FROM ici.spend_response_history")
+    history = query(
+        demo_run["warehouse"],
+        "SELECT node, level, expected_target FROM ici.spend_response_history WHERE model = 'media_nodes'",
+    )
     pd.testing.assert_frame_equal(
         history.sort_values(["node", "level"]).reset_index(drop=True),
         rows[["node", "level", "expected_target"]].reset_index(drop=True),

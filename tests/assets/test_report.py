@@ -110,7 +110,7 @@ def test_report_after_the_backfill_says_why_revenue_moved(backfill_reports) -> N
     from ici_assets.demo.media import CTR_DROP_MONTH
 
     result = backfill_reports["reports"]
-    assert {e.asset_key.path[1] for e in result.get_asset_materialization_events()} == set(MODELS)
+    assert {e.asset_key.path[1] for e in result.get_asset_materialization_events()} == {*MODELS, "weekly_nodes"}
     html = Path(metadata_of(result, dg.AssetKey(["ici", "media_nodes", "report"]))["path"].value).read_text()
     changes = re.search(r'<section id="changes">(.*?)</section>', html, re.S).group(1)
     months = re.findall(r"<b>(\d{4}-\d{2})</b>", changes)

@@ -85,15 +85,25 @@ def test_every_asset_materialised_with_no_pool(pg_demo):
 
 
 def test_shares_identical_to_the_duckdb_demo(pg_demo, pg_server, small_base):
-    query = f"SELECT model, {SHARES_COLUMNS} FROM ici.ici_shares WHERE partition_key IS NULL ORDER BY model, node"
+    query = (
+        f"SELECT model, calibrated, {SHARES_COLUMNS} FROM ici.ici_shares WHERE partition_key IS NULL "
+        "ORDER BY model, calibrated, node"
+    )
     pg = pg_frame(pg_server, pg_demo["db"], query)
     duck = duck_frame(small_base[1], query)
     assert (pg["model"] == "marketing_nodes").sum() == 6 and (pg["model"] == "media_nodes").sum() > 0
+    # the model calibrated to its lift test publishes both fits' shares; the others the least-squares ones only
+    assert pg.groupby("model")["calibrated"].agg(lambda c: sorted(set(c))).to_dict() == {
+        "marketing_nodes": [False],
+        "media_nodes": [False],
+        "weekly_nodes": [False, True],
+    }
     assert_same_results(pg, duck, FLOATS)  # same node table (same data_version) -> same shares to 1e-9
     history = pg_frame(
         pg_server,
         pg_demo["db"],
-        f"SELECT model, {SHARES_COLUMNS} FROM ici.ici_shares_history WHERE partition_key IS NULL ORDER BY model, node",
+        f"SELECT model, calibrated, {SHARES_COLUMNS} FROM ici.ici_shares_history WHERE partition_key IS NULL "
+        "ORDER BY model, calibrated, node",
     )
     assert_same_results(history, pg, FLOATS, tol=0.0)
     query = (  # the media model's learned saturation (column meta): the same parameters and intervals
@@ -168,18 +178,18 @@ def test_partitions_once_each_and_identical_to_duckdb(pg_demo, pg_server, duck_p
 
 DECISIONS = {
     "spend_response": (
-        "SELECT node, level, expected_target, low, high, marginal_return, incremental_return, extrapolated, method "
-        "FROM ici.spend_response ORDER BY node, level",
+        "SELECT model, calibrated, node, level, expected_target, low, high, marginal_return, incremental_return, "
+        "extrapolated, method FROM ici.spend_response ORDER BY model, calibrated, node, level",
         ["level", "expected_target", "low", "high", "marginal_return", "incremental_return"],
     ),
     "budget_allocation": (
-        "SELECT node, total, current, recommended, expected_uplift, uplift_low, uplift_high, at_bound, binding, fixed "
-        "FROM ici.budget_allocation ORDER BY node",
+        "SELECT model, calibrated, node, total, current, recommended, expected_uplift, uplift_low, uplift_high, "
+        "at_bound, binding, fixed FROM ici.budget_allocation ORDER BY model, calibrated, node",
         ["total", "current", "recommended", "expected_uplift", "uplift_low", "uplift_high"],
     ),
     "channel_returns": (
-        "SELECT node, spend, incremental_target, roi, roi_low, roi_high, marginal_roi, spend_share, "
-        "contribution_share FROM ici.channel_returns ORDER BY node",
+        "SELECT model, calibrated, node, spend, incremental_target, roi, roi_low, roi_high, marginal_roi, "
+        "spend_share, contribution_share FROM ici.channel_returns ORDER BY model, calibrated, node",
         ["spend", "incremental_target", "roi", "roi_low", "roi_high", "marginal_roi", "spend_share"],
     ),
     "anomalies": (
