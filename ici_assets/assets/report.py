@@ -15,6 +15,7 @@ import dagster as dg
 
 from ici_assets import engine
 from ici_assets.assets.args import ici_key, published_asset_args
+from ici_assets.assets.calibration import calibration_lines
 from ici_assets.assets.logs import engine_log
 from ici_assets.assets.nodes import ModelFit
 from ici_assets.assets.resources import WarehouseResource
@@ -226,13 +227,16 @@ def report_asset(
             scenarios=scenarios,
             changes=largest_months(changes),
             transforms=[t.describe() for t in fit.scm.transforms.values()],
+            calibration=calibration_lines(spec, fit.calibration) if getattr(fit, "calibration", None) else [],
             code_version=code,
         )
         folder = report_folder(reports_dir, warehouse)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{spec.model}.html"
         page = render_report(data)
-        path.write_text(page, encoding="utf-8")
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(page, encoding="utf-8")
+        partial.replace(path)  # a reader never sees half a page; a failed write leaves the last one
         context.log.info(
             f"report of {spec.model} written to {path} ({len(page) / 1024:.0f} KB; fit and budget scenarios "
             f"{scenario_seconds:.1f} s)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ SECTIONS = (
     ("drivers", "What drives the variation in {target}"),
     ("returns", "Incremental {target} and return per channel"),
     ("marginal", "What the next euro earns"),
+    ("calibration", "Calibrated to the lift tests"),
     ("fit", "How well the model fits"),
     ("transforms", "Carryover and saturation"),
     ("response", "Response curves"),
@@ -74,6 +76,7 @@ class ReportData:
     scenarios: pd.DataFrame | None = None
     changes: pd.DataFrame | None = None
     transforms: list[str] = field(default_factory=list)
+    calibration: list[str] = field(default_factory=list)  # one sentence per tested node (markdown `code`)
     code_version: str = ""
 
 
@@ -280,6 +283,18 @@ def budget_section(d: ReportData) -> str:
     )
 
 
+def calibration_section(d: ReportData) -> str:
+    code = re.compile(r"`([^`]*)`")
+    items = "".join("<li>" + code.sub(r"<code>\1</code>", e(line)) + "</li>" for line in d.calibration)
+    return (
+        "<p>The model agrees with the team's lift tests: the effect of each tested channel is set so that the lift "
+        "it implies matches the measured one, and the rest is fitted to the data given it (least squares alone is "
+        "biased where spend follows demand the model does not see). Returns, shares and budgets above are the "
+        f"calibrated model's; the uncalibrated ones are in the same tables with <code>calibrated = false</code>.</p>"
+        f"<ul>{items}</ul>"
+    )
+
+
 def changes_section(d: ReportData) -> str:
     assert d.changes is not None
     parts = []
@@ -331,6 +346,7 @@ def render_report(d: ReportData) -> str:
         "drivers": lambda: drivers_section(d),
         "returns": (lambda: returns_section(d)) if has_returns else None,
         "marginal": (lambda: marginal_section(d)) if has_returns else None,
+        "calibration": (lambda: calibration_section(d)) if d.calibration else None,
         "fit": lambda: fit_section(d),
         "transforms": (lambda: "<ul>" + "".join(f"<li>{e(t)}</li>" for t in d.transforms) + "</ul>")
         if d.transforms

@@ -97,3 +97,19 @@ def test_transforms_and_changes_sections_only_when_given() -> None:
     assert ids == ["answer", "drivers", "fit", "transforms", "changes", "checks", "glossary"]
     assert "<li>tv: geometric decay 0.7</li>" in html
     assert html.count("<b>2025-03</b>: Revenue fell 15 %, mostly social_clicks.") == 1  # one line per month
+
+
+def test_calibration_section_only_for_a_calibrated_model() -> None:
+    assert "calibration" not in re.findall(r'<section id="(\w+)">', render_report(data()))
+    line = "Calibrated to 1 lift test(s): `tv_spend` returns 1 EUR of revenue per EUR (+- 0.1; uncalibrated 1.35)."
+    html = render_report(data(calibration=[line]))
+    assert re.findall(r'<section id="(\w+)">', html) == [
+        "answer",
+        "drivers",
+        "calibration",
+        "fit",
+        "checks",
+        "glossary",
+    ]
+    assert "<code>tv_spend</code> returns 1 EUR of revenue per EUR (+- 0.1; uncalibrated 1.35)." in html
+    assert "calibrated = false" in html  # where the uncalibrated numbers are
