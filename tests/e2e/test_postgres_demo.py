@@ -74,6 +74,7 @@ def test_every_asset_materialised_with_no_pool(pg_demo):
     assert {e.asset_key.path[1] for e in reports.get_asset_materialization_events()} == {
         "marketing_nodes",
         "media_nodes",
+        "weekly_nodes",
     }
     graph = pg_demo["defs"].resolve_asset_graph()
     writers = [k for k in graph.get_all_asset_keys() if k.path[0] in ("raw", "ici") or len(k.path) == 1]
