@@ -210,8 +210,8 @@ def calibration_lines(spec: IciSpec, calibrated: Calibrated) -> list[str]:
     for node, after in facts.return_after.items():
         before, se = facts.return_before[node], facts.return_after_se[node]
         lines.append(
-            f"Calibrated to {n} lift test(s): `{node}` returns {after:.3g}{per} (+- {se:.2g}; uncalibrated "
-            f"{before:.3g}), through `{node}` -> `{facts.edges[node]}`."
+            f"Calibrated to {n} lift test(s): `{node}` returns {after:#.3g}{per} (+- {se:#.2g}; uncalibrated "
+            f"{before:#.3g}), through `{node}` -> `{facts.edges[node]}`."
         )
     return lines
 

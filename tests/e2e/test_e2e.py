@@ -169,7 +169,7 @@ def test_weekly_model_calibrated_to_its_lift_test_against_the_truth(demo_run):
     assert check.metadata["tv_geo_holdout_2025_03/z_after"].value == 0.0
     assert check.metadata["tv_geo_holdout_2025_03/z_before"].value > 3.0
     summary = metadata_of(demo_run["result"], WEEKLY_SCM)["summary"].value
-    assert "Calibrated to 1 lift test(s): `tv_spend` returns 1 EUR of revenue per EUR" in summary
+    assert "Calibrated to 1 lift test(s): `tv_spend` returns 1.00 EUR of revenue per EUR" in summary
     assert "uncalibrated 1.35" in summary
     with duckdb.connect(str(demo_run["warehouse"]), read_only=True) as con:
         shares = con.execute(

@@ -101,7 +101,7 @@ def test_transforms_and_changes_sections_only_when_given() -> None:
 
 def test_calibration_section_only_for_a_calibrated_model() -> None:
     assert "calibration" not in re.findall(r'<section id="(\w+)">', render_report(data()))
-    line = "Calibrated to 1 lift test(s): `tv_spend` returns 1 EUR of revenue per EUR (+- 0.1; uncalibrated 1.35)."
+    line = "Calibrated to 1 lift test(s): `tv_spend` returns 1.00 EUR of revenue per EUR (+- 0.10; uncalibrated 1.35)."
     html = render_report(data(calibration=[line]))
     assert re.findall(r'<section id="(\w+)">', html) == [
         "answer",
@@ -111,5 +111,5 @@ def test_calibration_section_only_for_a_calibrated_model() -> None:
         "checks",
         "glossary",
     ]
-    assert "<code>tv_spend</code> returns 1 EUR of revenue per EUR (+- 0.1; uncalibrated 1.35)." in html
+    assert "<code>tv_spend</code> returns 1.00 EUR of revenue per EUR (+- 0.10; uncalibrated 1.35)." in html
     assert "calibrated = false" in html  # where the uncalibrated numbers are
