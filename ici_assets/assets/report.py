@@ -210,6 +210,7 @@ def report_asset(
             scenarios = budget_scenarios(spec, fit, budget)
         scenario_seconds = time.perf_counter() - start
         unit = spec.units.get(spec.target, "")
+        calibrated = getattr(fit, "calibration", None)  # a ModelFit pickled before calibration existed has none
         data = ReportData(
             model=spec.model,
             target=spec.target,
@@ -227,7 +228,7 @@ def report_asset(
             scenarios=scenarios,
             changes=largest_months(changes),
             transforms=[t.describe() for t in fit.scm.transforms.values()],
-            calibration=calibration_lines(spec, fit.calibration) if getattr(fit, "calibration", None) else [],
+            calibration=[] if calibrated is None else calibration_lines(spec, calibrated),
             code_version=code,
         )
         folder = report_folder(reports_dir, warehouse)
