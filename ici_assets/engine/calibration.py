@@ -111,6 +111,16 @@ class Calibration:
     tests: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     windows: dict[int, _Window] = field(default_factory=dict, repr=False, compare=False)
 
+    def implied_lifts(self, scm: FittedSCM) -> np.ndarray:
+        """The lift `scm` implies for each calibrated test (a_s x E_k, E_k with scm's own transform parameters):
+        on a bootstrap resample of a calibrated model, what its calibration matched."""
+        assert self.tests is not None
+        order = relevant_nodes(scm.graph, self.target)
+        a = total_effects(
+            order, {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}, self.target
+        )
+        return np.array([a[s] for s in self.tests["node"]]) * _exposures(scm, self.tests, self.windows)
+
     def reapply(self, scm: FittedSCM, rows: np.ndarray) -> FittedSCM:
         """Calibrate a least-squares refit (a bootstrap resample on `rows`) again, each lift redrawn from
         N(lift, lift_se) with a seed derived from the SCM's seed and the rows: the resample's calibrated model
