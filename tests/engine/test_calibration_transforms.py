@@ -55,12 +55,14 @@ def test_calibration_through_learned_transforms_recovers_the_true_return(case):
     # the calibrated model's own implied lift (a_s x the exposure of its transformed series) is the measured one
     calibrated = facts.scm
     assert calibrated.calibration.implied_lifts(calibrated)[0] == pytest.approx(row["lift"], rel=1e-9)
-    # a second test it was not calibrated on (another region and season, all units too) agrees within 10 %
+    # a test it was not calibrated on (another region and season; all regions) moves from 3x its truth to within
+    # 25 %: calibration fixes the scale, the saturation's shape stays the confounded fit's (8 % and 6 % on this seed,
+    # 0.78-1.08 over seeds 0-5, docs/engine.md)
     for other in (_test(df, "r07", "2025-10-01", "2025-10-28"), _test(df, None, "2025-03-01", "2025-03-14", 0.1)):
         held_out = calibrate_scm(scm, "revenue", pd.concat([test, other], ignore_index=True)).table
         assert held_out.loc[1, "implied_before"] >= 1.2 * held_out.loc[1, "lift"]
         as_other = replace(calibrated.calibration, tests=other, windows={0: window(scm, other)})
-        assert abs(as_other.implied_lifts(calibrated)[0] / other["lift"].iloc[0] - 1.0) <= 0.10
+        assert abs(as_other.implied_lifts(calibrated)[0] / other["lift"].iloc[0] - 1.0) <= 0.25
 
 
 def window(scm, test):
