@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .anomalies import attribute_anomalies
     from .attribution import change_attribution
     from .budget import optimise_budget
-    from .calibration import CalibrationFacts, calibrate_scm, lift_test_disagreements
+    from .calibration import CalibrationFacts, NonlinearCalibrationError, calibrate_scm, lift_test_disagreements
     from .effects import level_effects, linear_ici, total_effects
     from .experiments import validate_lift_tests
     from .holdout import time_split_fit
@@ -73,6 +73,7 @@ _LAZY = {
     "calibrate_scm": "calibration",
     "CalibrationFacts": "calibration",
     "lift_test_disagreements": "calibration",
+    "NonlinearCalibrationError": "calibration",
     "validate_lift_tests": "experiments",
     "suggest_edits": "markov",
     "confounding_sensitivity": "sensitivity",
@@ -130,6 +131,7 @@ __all__ = [
     "Bootstrap",
     "BudgetFacts",
     "CalibrationFacts",
+    "NonlinearCalibrationError",
     "ChangeFacts",
     "EmpiricalRoot",
     "EngineResult",

@@ -12,9 +12,22 @@ Least squares then estimates b_cs + delta_s for s and the other coefficients wit
 keeps every other coefficient at its least-squares value (they are the least-squares fit given the bias term) and
 moves b_cs by -delta_s. The deltas (one per tested node) minimise sum_k ((implied_k - lift_k) / lift_se_k)^2, the
 implied lift of test k being the target's expected change under do(s_k := s_k + spend_change_k spread over the
-test): a_s * spend_change with a_s the total effect through every path (linear, no carryover). One test per node
-fits exactly; several tests on a node give their precision-weighted mean; tests on nested nodes are solved jointly
+test): a_s * E_k with a_s the total effect through every path and E_k the test's exposure (below). One test per
+node fits exactly; several tests on a node give their precision-weighted mean; tests on nested nodes are solved jointly
 (least squares over the deltas).
+
+Exposure. Without learned transforms E_k = spend_change_k (the closed form of the linear case). A node with learned
+carryover/saturation (``fit_scm(transforms=...)``) is held as its transformed series g(s) = saturation(carryover(s));
+when its children are linear in g(s) and everything downstream is linear, the implied lift is still a_s * E_k, with
+E_k = sum over rows of g(s + d) - g(s): d spreads spend_change_k over the test's rows (its unit, or every unit when
+``unit`` is null, and the periods start..end) in proportion to each row's observed spend there (evenly when they
+spent nothing), i.e. the test scales the spend of its window by one factor, as a spend level does
+(:mod:`interventions`); the carryover runs per unit in time order, so the change also reaches the max_lag periods
+after end_period (within the data): that tail is counted, being part of what the test caused (a geo test's
+measurement window usually includes a cool-down; a lift measured without it reads low against the model). The
+lift stays linear in the calibrated coefficient, so the same closed-form pinning applies; a bootstrap resample
+recomputes E_k with its refitted transform parameters on the same windows. Nonlinear mechanisms downstream of a
+tested node are refused (``NonlinearCalibrationError``).
 
 ICI of the calibrated model (the definition, testable): noise_c = c - f_calibrated(parents), which now co-varies
 with s; ICI is computed on the SCM in which every node's noise is independent of the others (as the estimators
@@ -41,11 +54,12 @@ import pandas as pd
 from scipy import optimize
 
 from .effects import total_effects
-from .experiments import format_period, validate_lift_tests
+from .experiments import _periods, format_period, validate_lift_tests
 from .mechanisms import LinearMechanism
 from .result import EngineResult, Facts
 from .scm import FittedSCM
 from .sensitivity import edge_t_statistics, robustness_value
+from .transforms import lag_matrix, time_positions
 from .validation import relevant_nodes
 
 CALIBRATION_COLUMNS = [
@@ -67,6 +81,25 @@ CALIBRATION_COLUMNS = [
 ICI_DEFINITION = "independent_noise"
 
 
+class NonlinearCalibrationError(ValueError):
+    """A tested node reaches the target through a nonlinear mechanism: the implied lift is not linear in one
+    coefficient, so the closed-form calibration does not apply (fit those nodes linear; see docs/engine.md)."""
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A test's spend change through a node's learned carryover: the lag windows of every row it reaches, before
+    and after the change (raw spend, so any transform parameters can be applied to them)."""
+
+    before: np.ndarray
+    after: np.ndarray
+
+    def exposure(self, transform: Any) -> float:
+        """sum over the reached rows of g(s + d) - g(s) under `transform`."""
+        L = self.before.shape[1]
+        return float(np.sum(transform.apply(self.after[:, :L]) - transform.apply(self.before[:, :L])))
+
+
 @dataclass(frozen=True)
 class Calibration:
     """What calibration moved (per tested node: the edge (node, child) and the shift of its coefficient) and what
@@ -76,6 +109,17 @@ class Calibration:
     shift: dict[Any, float]
     target: Any = None
     tests: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    windows: dict[int, _Window] = field(default_factory=dict, repr=False, compare=False)
+
+    def implied_lifts(self, scm: FittedSCM) -> np.ndarray:
+        """The lift `scm` implies for each calibrated test (a_s x E_k, E_k with scm's own transform parameters):
+        on a bootstrap resample of a calibrated model, what its calibration matched."""
+        assert self.tests is not None
+        order = relevant_nodes(scm.graph, self.target)
+        a = total_effects(
+            order, {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}, self.target
+        )
+        return np.array([a[s] for s in self.tests["node"]]) * _exposures(scm, self.tests, self.windows)
 
     def reapply(self, scm: FittedSCM, rows: np.ndarray) -> FittedSCM:
         """Calibrate a least-squares refit (a bootstrap resample on `rows`) again, each lift redrawn from
@@ -90,7 +134,7 @@ class Calibration:
             lift=self.tests["lift"] + rng.standard_normal(len(self.tests)) * self.tests["lift_se"]
         )
         plain = replace(scm, calibration=None)
-        shift = _solve(plain, self.target, tests, self.edges).shift
+        shift = _solve(plain, self.target, tests, self.edges, _exposures(plain, tests, self.windows)).shift
         return _apply(plain, replace(self, shift=shift))
 
 
@@ -108,12 +152,12 @@ class _Solution:
     base: dict[Any, dict[Any, float]]
 
 
-def _solve(scm: FittedSCM, target: Any, tests: pd.DataFrame, chosen: Mapping[Any, Any]) -> _Solution:
-    """The shifts of the chosen edges' coefficients minimising the tests' squared z-scores (module docstring)."""
+def _solve(scm: FittedSCM, target: Any, tests: pd.DataFrame, chosen: Mapping[Any, Any], spend: np.ndarray) -> _Solution:
+    """The shifts of the chosen edges' coefficients minimising the tests' squared z-scores (module docstring);
+    `spend` holds each test's exposure E_k (its spend change without learned transforms)."""
     order = relevant_nodes(scm.graph, target)
     tested = list(dict.fromkeys(tests["node"]))
     base = {n: scm.linear_coefficients(n) for n in order if scm.kinds[n] == "linear"}
-    spend = tests["spend_change"].to_numpy(float)
     lift = tests["lift"].to_numpy(float)
     se = tests["lift_se"].to_numpy(float)
     which = [tested.index(s) for s in tests["node"]]
@@ -148,7 +192,8 @@ def _solve(scm: FittedSCM, target: Any, tests: pd.DataFrame, chosen: Mapping[Any
 @dataclass(frozen=True, kw_only=True)
 class CalibrationFacts(Facts):
     """calibrate_scm's own facts: per tested node the calibrated edge, its coefficient and the node's total effect
-    on the target (its marginal return) before and after, the calibrated return's standard error (from the tests),
+    on the target (its marginal return; for a node with learned transforms, per EUR of its tests' spend change: the
+    implied lifts over the spend changes) before and after, the calibrated return's standard error (from the tests),
     the chi-square of the tests after calibration and its degrees of freedom (tests - tested nodes), the ICI
     definition used, the share of Var(target) in noise covariances the definition leaves out, per tested node the
     strength of the hidden confounder the calibration implies (``confounder_r2_needed``: the partial R^2 with both
@@ -172,15 +217,61 @@ class CalibrationFacts(Facts):
 def _check_linear(scm: FittedSCM, order: list[Any]) -> None:
     bad = [n for n in order if scm.kinds[n] not in ("root", "linear")]
     if bad:
-        raise ValueError(
-            f"calibration to lift tests needs linear mechanisms; node(s) {bad!r} are nonlinear: fit with "
-            "mechanisms='linear' (nonlinear calibration is not built yet)"
+        raise NonlinearCalibrationError(
+            f"calibration to lift tests needs linear mechanisms from the tested nodes to the target; node(s) {bad!r} "
+            "are nonlinear: fit them with mechanisms='linear' (a spend node's diminishing returns belong in its "
+            "learned saturation, fit_scm(transforms={node: {'saturation': 'auto'}}), which calibration supports)"
         )
-    if scm.transforms:
-        raise ValueError(
-            f"calibration with learned carryover or saturation (node(s) {sorted(map(str, scm.transforms))!r}) is not "
-            "built yet: fit without transforms= to calibrate"
+
+
+def _exposures(scm: FittedSCM, tests: pd.DataFrame, windows: Mapping[int, _Window]) -> np.ndarray:
+    """E_k per test (module docstring): the spend change, or the change of the transformed series it causes."""
+    out = tests["spend_change"].to_numpy(float).copy()
+    for k, window in windows.items():
+        out[k] = window.exposure(scm.transforms[tests["node"].iloc[k]])
+    return out
+
+
+def _windows(scm: FittedSCM, tests: pd.DataFrame) -> dict[int, _Window]:
+    """Per test on a node with learned transforms, the lag windows its spend change reaches (module docstring)."""
+    out: dict[int, _Window] = {}
+    for k, row in enumerate(tests.to_dict("records")):
+        node = row["node"]
+        if node not in scm.transforms:
+            continue
+        label = tests.index[k]
+        if scm.periods is None or scm.period_values is None:
+            raise ValueError(
+                f"lift test row {label!r}: node {node!r} has learned transforms, so the test's periods matter: fit "
+                "the SCM with time_column=<the period column> to calibrate"
+            )
+        values = np.asarray(scm.period_values)[scm.periods]
+        when = _periods(values).to_numpy()
+        mask = (when >= row["start_period"]) & (when <= row["end_period"])
+        units = scm.row_units
+        if not pd.isna(row["unit"]):
+            if units is None:
+                raise ValueError(
+                    f"lift test row {label!r} ran in unit {row['unit']!r}, but the SCM was fitted without "
+                    "unit_column=: fit it with the unit column to calibrate a test on one unit"
+                )
+            mask &= np.array([str(u) for u in units]) == str(row["unit"])
+        if not mask.any():
+            raise ValueError(f"lift test row {label!r}: no row of the data lies in its unit and periods")
+        spend = scm.spend(node)
+        share = np.where(mask, np.maximum(spend, 0.0), 0.0)
+        share = share / share.sum() if share.sum() > 0 else mask / mask.sum()
+        change = float(row["spend_change"]) * share
+        before = scm.spend_lags[node]
+        max_lag = before.shape[1] - 1
+        moved = (
+            lag_matrix(change, units, time_positions(pd.Series(values)), max_lag, node=node)
+            if max_lag
+            else change[:, None]
         )
+        reached = np.flatnonzero(np.nansum(np.abs(moved), axis=1) > 0)
+        out[k] = _Window(before[reached], before[reached] + moved[reached])
+    return out
 
 
 def _choose_edge(scm: FittedSCM, node: Any, target: Any, order: list[Any], given: Mapping[Any, Any]) -> Any:
@@ -217,7 +308,10 @@ def calibrate_scm(
     n_bootstrap=0)``, under the independent-noise definition of the module docstring). The tests are validated first
     (``validate_lift_tests``: nodes, the SCM's periods when it knows its time column, ``units`` when given); the
     implied lift of a test is a_s x spend_change, so with linear mechanisms and no carryover the unit and the period
-    of a test do not change it. ``edges`` {tested node: child} chooses the edge whose coefficient moves."""
+    of a test do not change it; through a node's learned carryover/saturation it is a_s x E_k (module docstring:
+    the change spread over the test's rows in proportion to their spend, its carryover tail counted). ``edges``
+    {tested node: child} chooses the edge whose coefficient moves. Raises NonlinearCalibrationError when a node
+    between a tested node and the target has a nonlinear mechanism."""
     start = time.perf_counter()
     if target not in scm.graph:
         raise ValueError(f"target {target!r} is not a node of the fitted SCM's graph")
@@ -234,11 +328,19 @@ def calibrate_scm(
             )
     tested = list(dict.fromkeys(tests["node"]))
     chosen = {s: _choose_edge(scm, s, target, order, edges or {}) for s in tested}
-    sol = _solve(scm, target, tests, chosen)
+    windows = _windows(scm, tests)
+    exposure = _exposures(scm, tests, windows)
+    sol = _solve(scm, target, tests, chosen, exposure)
     spend, lift, se = (tests[c].to_numpy(float) for c in ("spend_change", "lift", "lift_se"))
     before, after, which, base = sol.before, sol.after, sol.which, sol.base
-    implied_before = before[which] * spend
-    implied_after = after[which] * spend
+    implied_before = before[which] * exposure
+    implied_after = after[which] * exposure
+    # a learned-transform node's return is per EUR of its tests' spend change (a_s is per unit of g(s))
+    per_eur = {
+        s: float(exposure[m].sum() / spend[m].sum()) if s in scm.transforms else 1.0
+        for s in tested
+        for m in [tests["node"].to_numpy() == s]
+    }
     table = pd.DataFrame(
         {
             "test": list(tests.index),
@@ -257,7 +359,7 @@ def calibrate_scm(
         },
         columns=CALIBRATION_COLUMNS,
     )
-    calibrated = _apply(scm, Calibration(chosen, sol.shift, target, tests))
+    calibrated = _apply(scm, Calibration(chosen, sol.shift, target, tests, windows))
     key = {s: f"{s} -> {chosen[s]}" for s in tested}
     facts = CalibrationFacts(
         method="calibrated_linear",
@@ -268,9 +370,9 @@ def calibrate_scm(
         edges={str(s): str(chosen[s]) for s in tested},
         coefficient_before={key[s]: float(base[chosen[s]][s]) for s in tested},
         coefficient_after={key[s]: float(base[chosen[s]][s] + sol.shift[s]) for s in tested},
-        return_before={str(s): float(before[i]) for i, s in enumerate(tested)},
-        return_after={str(s): float(after[i]) for i, s in enumerate(tested)},
-        return_after_se={str(s): float(sol.return_se[i]) for i, s in enumerate(tested)},
+        return_before={str(s): _per(before[i], per_eur[s]) for i, s in enumerate(tested)},
+        return_after={str(s): _per(after[i], per_eur[s]) for i, s in enumerate(tested)},
+        return_after_se={str(s): _per(sol.return_se[i], abs(per_eur[s])) for i, s in enumerate(tested)},
         chi2=float(np.sum(sol.residuals**2)),
         chi2_dof=len(tests) - len(tested),
         noise_covariance_share=noise_covariance_share(calibrated, target),
@@ -279,6 +381,11 @@ def calibrate_scm(
         seconds=time.perf_counter() - start,
     )
     return EngineResult(table, facts)
+
+
+def _per(value: float, factor: float) -> float:
+    """value x factor, untouched when the factor is 1 (the linear case stays bit-identical)."""
+    return float(value) if factor == 1.0 else float(value) * factor
 
 
 def _r2_needed(scm: FittedSCM, node: Any, child: Any, shift: float) -> float:

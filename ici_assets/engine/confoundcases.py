@@ -7,6 +7,8 @@ child - f_true(graph parents), demand's part included, treated as independent: c
 injected_confounder_case: one treatment, one outcome and a hidden confounder with a chosen partial R^2 with both,
 strong enough to halve the observed effect (Cinelli and Hazlett's robustness value should recover it).
 missing_edge_case: the article's case with the edge tv_spend -> organic_clicks left out of the graph.
+saturated_confounded_case: as confounded_case with TV's learned geometric carryover and exponential saturation
+(calibration through learned transforms); saturated_true_lift: a test's true lift on it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 
 from .cases import ARTICLE, LinearANM
 from .effects import total_effects
+from .transforms import Transform, apply_transform
 
 CONFOUNDED = LinearANM(
     roots={"demand": (0.0, 30.0), "social_spend": (60.0, 40.0)},
@@ -142,3 +145,57 @@ MISSING_EDGE = ("tv_spend", "organic_clicks")
 def missing_edge_case(n: int = 5_000, seed: int = 0) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """The article's data with the graph missing the edge tv_spend -> organic_clicks: (data, the edges given)."""
     return ARTICLE.simulate(n, seed), [e for e in ARTICLE.edges if e != MISSING_EDGE]
+
+
+#: saturated_confounded_case's truth: TV's learned transforms and the linear equations given g(tv) = saturation(
+#: carryover(tv_spend)); demand (hidden, AR(1) per region) drives both TV spend and visits.
+SATURATED_TRANSFORM = Transform("tv_spend", "geometric", "exponential", 8, {"decay": 0.5, "half_saturation": 100.0})
+SATURATED_EDGES = [("tv_spend", "visits"), ("social_spend", "visits"), ("visits", "revenue")]
+SATURATED_SPEC = {"tv_spend": {"carryover": {"kind": "geometric", "max_lag": 8}, "saturation": "exponential"}}
+TV_EFFECT, SOCIAL_EFFECT, DEMAND_EFFECT, VISIT_VALUE = 100.0, 0.5, 0.8, 2.0
+
+
+def saturated_confounded_case(n_regions: int = 10, n_days: int = 365, seed: int = 0) -> pd.DataFrame:
+    """One row per region and day: TV spend follows a hidden AR(1) demand (rho 0.9, sd 30) that also drives visits;
+    visits = 20 + 100 g(tv) + 0.5 social + 0.8 demand + N(0, 10), revenue = 10 + 2 visits + N(0, 10), g the
+    geometric carryover (decay 0.5) and exponential saturation (half at 100) of SATURATED_TRANSFORM."""
+    rng = np.random.default_rng(seed)
+    demand = np.empty((n_regions, n_days))
+    demand[:, 0] = rng.normal(0.0, 30.0, n_regions)
+    for t in range(1, n_days):
+        demand[:, t] = 0.9 * demand[:, t - 1] + rng.normal(0.0, 30.0 * np.sqrt(1 - 0.81), n_regions)
+    frame = pd.DataFrame(
+        {
+            "region": np.repeat([f"r{i:02d}" for i in range(n_regions)], n_days),
+            "date": np.tile(pd.date_range("2025-01-01", periods=n_days, freq="D"), n_regions),
+            "demand": demand.ravel(),
+        }
+    )
+    n = len(frame)
+    frame["tv_spend"] = np.maximum(0.0, 100.0 + 1.0 * frame["demand"] + rng.normal(0.0, 20.0, n))
+    frame["social_spend"] = rng.normal(60.0, 20.0, n)
+    g = apply_transform(SATURATED_TRANSFORM, frame, time_column="date", unit_column="region")
+    frame["visits"] = (
+        20.0
+        + TV_EFFECT * g
+        + SOCIAL_EFFECT * frame["social_spend"]
+        + DEMAND_EFFECT * frame["demand"]
+        + rng.normal(0.0, 10.0, n)
+    )
+    frame["revenue"] = 10.0 + VISIT_VALUE * frame["visits"] + rng.normal(0.0, 10.0, n)
+    return frame
+
+
+def saturated_true_lift(frame: pd.DataFrame, test: pd.Series | dict) -> float:
+    """The true lift of a lift test row on saturated_confounded_case's data: the test's spend change spread over its
+    rows (its unit, or all, and periods start..end inclusive) in proportion to their spend, revenue's change summed
+    over every row the carryover reaches."""
+    when = pd.to_datetime(frame["date"])
+    mask = (when >= pd.Timestamp(test["start_period"])) & (when <= pd.Timestamp(test["end_period"]))
+    if test["unit"] is not None and not pd.isna(test["unit"]):
+        mask &= frame["region"] == test["unit"]
+    spend = frame["tv_spend"].where(mask, 0.0)
+    moved = frame.assign(tv_spend=frame["tv_spend"] + float(test["spend_change"]) * spend / spend.sum())
+    g0 = apply_transform(SATURATED_TRANSFORM, frame, time_column="date", unit_column="region")
+    g1 = apply_transform(SATURATED_TRANSFORM, moved, time_column="date", unit_column="region")
+    return float(VISIT_VALUE * TV_EFFECT * np.sum(g1 - g0))

@@ -67,6 +67,9 @@ class FittedSCM:
     #: learned-transform node -> its spend lag matrix (rows x lags 0..max_lag, row-aligned with ``data``; column 0
     #: the spend itself): what an intervention on its spend needs (:meth:`spend`, :meth:`carried`)
     spend_lags: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
+    #: each row's unit (the values of ``unit_column``, row-aligned with ``data``) when fitted with one: where a lift
+    #: test on one unit ran, and whose carryover window a spend change reaches (:mod:`calibration`)
+    row_units: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def kinds(self) -> dict[Any, str]:
@@ -199,6 +202,7 @@ class FittedSCM:
             transforms=transforms,
             transform_state=None,
             spend_lags={n: v[rows] for n, v in self.spend_lags.items()},
+            row_units=None if self.row_units is None else self.row_units[rows],
         )
         # calibrated to lift tests: calibrate the resample again, each lift redrawn within its standard error
         return out if self.calibration is None else self.calibration.reapply(out, rows)
@@ -372,6 +376,7 @@ def fit_scm(
         state,
         categories=categories,
         spend_lags={} if state is None else {n: state.problem.lags[n] for n in learned_transforms if n in col},
+        row_units=data[unit_column].to_numpy() if unit_column is not None and unit_column in data.columns else None,
     )
 
 
