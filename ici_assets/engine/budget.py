@@ -55,7 +55,8 @@ BUDGET_COLUMNS = [
     "uplift_high",
     "uplift_pct",
     "no_diminishing_returns",
-    "note",    "transform_identified",
+    "note",
+    "transform_identified",
 ]
 
 

@@ -37,7 +37,8 @@ RESPONSE_COLUMNS = [
     "current_marginal_return",
     "current_marginal_low",
     "current_marginal_high",
-    "method",    "transform_identified",
+    "method",
+    "transform_identified",
 ]
 
 

@@ -37,7 +37,8 @@ RETURNS_COLUMNS = [
     "spend_share",
     "contribution_share",
     "mc_se",
-    "method",    "transform_identified",
+    "method",
+    "transform_identified",
 ]
 
 
