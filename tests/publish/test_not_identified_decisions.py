@@ -34,10 +34,15 @@ SPEC = {
 }
 
 
-@pytest.fixture(scope="module")
-def weekly():
+def weekly_scm():
+    """The weekly case of seed 3 fitted with the true families (social's half-saturation flagged)."""
     data = simulate_transform_case(3)
     return fit_scm(data, nx.DiGraph(list(GRAPH_EDGES)), time_column="period", transforms=SPEC)
+
+
+@pytest.fixture(scope="module")
+def weekly():
+    return weekly_scm()
 
 
 def ici_spec() -> IciSpec:
