@@ -48,6 +48,7 @@ from ici_assets.publish.rows import ResultKey
 from ici_assets.publish.summaries import (
     budget_summary,
     grain_label,
+    not_identified_nodes,
     returns_summary,
     round_to_interval,
     tidy,
@@ -214,6 +215,7 @@ def spend_response_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind:
         current = table.groupby("node", sort=False).first()
         return {
             **summary(returns_summary(table, spec.target, spec.units)),
+            "not_identified": dg.MetadataValue.text(", ".join(not_identified_nodes(table)) or "none"),
             "method": str(table["method"].iloc[0]),
             "max_mc_error_pct": tidy(100.0 * float((table["mc_se"] / table["expected_target"].abs()).max()), 4),
             "n_bootstrap": count(n_boot),
@@ -287,6 +289,7 @@ def budget_asset(spec: IciSpec, pool: str | None = WAREHOUSE_POOL, kind: str = "
         x_title = axis_label(spec, "spend", decisions.spend_nodes[0], fit.facts.period)
         return {
             **summary(budget_summary(table, spec.target, unit, per)),
+            "not_identified": dg.MetadataValue.text(", ".join(not_identified_nodes(table)) or "none"),
             "allocation": table_metadata(allocation_preview(table, spec.units.get(decisions.spend_nodes[0], ""))),
             "note": dg.MetadataValue.text(str(first["note"])),
             "expected_uplift": round_to_interval(first["expected_uplift"], first["uplift_low"], first["uplift_high"]),

@@ -152,11 +152,11 @@ def constraints_check(table: pd.DataFrame) -> CheckOutcome:
     Metadata: the binding constraint of each channel the engine reported."""
     import numpy as np
 
-    from ici_assets.engine.budget_constraints import TARGET_TOLERANCE, table_boxes
+    from ici_assets.engine.budget_constraints import TARGET_TOLERANCE, held_at_current, table_boxes
 
     nodes = [str(n) for n in table["node"]]
     rec, cur, change = (table[c].to_numpy(dtype=float) for c in ("recommended", "current", "max_change"))
-    fixed = table["fixed"].to_numpy(dtype=bool)
+    fixed = held_at_current(table)  # fixed, or held because its learned transform is not identified
     tol = 1e-9 * max(abs(float(table["total"].iloc[0])), float(np.abs(cur).max(initial=0.0)), 1.0)
     moved = np.abs(rec - cur)
     limited = ~np.isnan(change)
@@ -166,7 +166,8 @@ def constraints_check(table: pd.DataFrame) -> CheckOutcome:
         for n, m, c, x, on in zip(nodes, moved, cur, change, limited)
         if on and m > x * abs(c) + tol
     ]
-    problems += [f"{n} is fixed but moved {m:.6g}" for n, m, f in zip(nodes, moved, fixed) if f and m > tol]
+    why = ["fixed" if f else "held (not identified)" for f in table["fixed"].to_numpy(dtype=bool)]
+    problems += [f"{n} is {w} but moved {m:.6g}" for n, m, f, w in zip(nodes, moved, fixed, why) if f and m > tol]
     targets = table["target_marginal_return"].to_numpy(dtype=float)
     target = float(targets[0]) if np.isfinite(targets).any() else None
     gap = 0.0

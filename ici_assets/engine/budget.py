@@ -15,6 +15,7 @@ the `binding` column names the constraint that holds each channel where it is.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .budget_constraints import Box, MaxChange, constraint_box, spend_to_target
+from .budget_constraints import NOT_IDENTIFIED, Box, MaxChange, constraint_box, spend_to_target
 from .interventions import DEFAULT_SAMPLES, Interventional
 from .montecarlo import DEFAULT_MAX_SAMPLES, DEFAULT_TOLERANCE, MonteCarlo, refine
 from .resampling import Bootstrap
@@ -55,6 +56,7 @@ BUDGET_COLUMNS = [
     "uplift_pct",
     "no_diminishing_returns",
     "note",
+    "transform_identified",
 ]
 
 
@@ -202,6 +204,7 @@ def optimise_budget(
     max_change: MaxChange = None,
     fixed: Sequence[Any] = (),
     target_marginal_return: float | None = None,
+    move_not_identified: bool = False,
     n_samples: int = DEFAULT_SAMPLES,
     max_samples: int = DEFAULT_MAX_SAMPLES,
     mc_tolerance: float = DEFAULT_TOLERANCE,
@@ -214,7 +217,11 @@ def optimise_budget(
     Constraints besides `bounds`: `max_change` (relative move from the current level, one number or per node),
     `fixed` (nodes held at their current level); `target_marginal_return` instead of a total spends each node
     until its marginal return falls to it (the total is then the recommendation's sum). `binding` names the
-    constraint holding each node ('fixed', 'max_change', 'lower bound', 'upper bound', 'target_marginal_return').
+    constraint holding each node ('fixed', 'max_change', 'lower bound', 'upper bound', 'target_marginal_return',
+    'not identified'). A node whose learned carryover or saturation the data do not identify
+    (``scm.transform_identified``) is held at its current level (binding 'not identified': its response away from
+    the data extrapolates a fit the data cannot pin down) unless `move_not_identified`; ``transform_identified``
+    says which nodes those are.
     Simulated objectives start from `n_samples` rows and add rows (up to `max_samples`, logged) until the current
     split's expected target has a Monte Carlo error within `mc_tolerance` of it; then the split is optimised on
     those rows (the same rows at every allocation). The uplift's interval and the seed: the :class:`Bootstrap`
@@ -234,13 +241,19 @@ def optimise_budget(
     ev = Interventional(scm, target, nodes, n_samples=n_samples, seed=seed)
     lower, upper = _bounds(nodes, bounds, ev.observed)
     box = constraint_box(nodes, ev.current, lower, upper, max_change, fixed, bounded=list(bounds or {}))
+    identified = [scm.transform_identified(n) for n in nodes]
+    held = np.array([i is False and not move_not_identified for i in identified], dtype=bool)
+    if held.any():
+        box = dataclasses.replace(box, lo=np.where(held, ev.current, box.lo), hi=np.where(held, ev.current, box.hi))
     lo, hi = box.lo, box.hi
     if target_marginal_return is None:
         total = float(ev.current.sum()) if total is None else float(total)
         if not lo.sum() - 1e-9 * abs(total) <= total <= hi.sum() + 1e-9 * abs(total):
             raise ValueError(
                 f"total {total:g} cannot be split over {nodes!r} within their bounds, max_change and fixed nodes "
-                f"(smallest total {lo.sum():g}, largest {hi.sum():g}): change the total or the constraints"
+                f"(smallest total {lo.sum():g}, largest {hi.sum():g})"
+                + (f", with {[n for n, h in zip(nodes, held) if h]!r} held (not identified)" if held.any() else "")
+                + ": change the total or the constraints"
             )
     current = ev.current
     mc_settings = MonteCarlo(tolerance=mc_tolerance, max_samples=max_samples, n_samples=n_samples)
@@ -271,6 +284,7 @@ def optimise_budget(
         stream=0xB6,
     )
     binding = box.binding(rec, target_mode=target_marginal_return is not None)
+    binding = [NOT_IDENTIFIED if h else b for b, h in zip(binding, held)]
     at_bound = np.array([b in ("lower bound", "upper bound") for b in binding])
     interior = np.array([b in ("", "target_marginal_return") for b in binding])
     note = _note(ev, target, nodes, grad_rec, interior, target_marginal_return) + _binding_note(nodes, binding)
@@ -298,6 +312,7 @@ def optimise_budget(
             "uplift_pct": 100.0 * uplift / e_cur if e_cur != 0 else np.nan,
             "no_diminishing_returns": ev.linear,
             "note": note,
+            "transform_identified": pd.array(identified, dtype="boolean"),
         },
         columns=BUDGET_COLUMNS,
     )

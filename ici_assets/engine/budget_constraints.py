@@ -217,12 +217,26 @@ def spend_to_target(ev: Interventional, box: Box, target: float) -> np.ndarray:
     return np.where(x >= box.hi - tol, box.hi, np.where(x <= box.lo + tol, box.lo, x))
 
 
+#: The binding of a channel held at its current level because its learned transform is not identified.
+NOT_IDENTIFIED = "not identified"
+
+
+def held_at_current(table: pd.DataFrame) -> np.ndarray:
+    """Per channel of a budget table, whether it must stay at its current level: fixed, or held because its learned
+    transform is not identified (binding 'not identified')."""
+    fixed = table["fixed"].to_numpy(dtype=bool)
+    if "binding" in table.columns:
+        fixed = fixed | (table["binding"] == NOT_IDENTIFIED).to_numpy(dtype=bool)
+    return fixed
+
+
 def table_boxes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each channel's box (lo, hi) from a budget table's columns: its bounds, max_change, fixed and current level."""
+    """Each channel's box (lo, hi) from a budget table's columns: its bounds, max_change, fixed (or held as not
+    identified) and current level."""
     cur = table["current"].to_numpy(dtype=float)
     change = table["max_change"].to_numpy(dtype=float)
     reach = np.where(np.isnan(change), np.inf, np.nan_to_num(change) * np.abs(cur))
-    fixed = table["fixed"].to_numpy(dtype=bool)
+    fixed = held_at_current(table)
     lo = np.where(fixed, cur, np.maximum(table["lower_bound"].to_numpy(dtype=float), cur - reach))
     hi = np.where(fixed, cur, np.minimum(table["upper_bound"].to_numpy(dtype=float), cur + reach))
     return lo, hi

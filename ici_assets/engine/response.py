@@ -38,6 +38,7 @@ RESPONSE_COLUMNS = [
     "current_marginal_low",
     "current_marginal_high",
     "method",
+    "transform_identified",
 ]
 
 
@@ -137,6 +138,7 @@ def spend_response(
             "current_marginal_low": low[-1],
             "current_marginal_high": high[-1],
             "method": ev.method,
+            "transform_identified": pd.array([scm.transform_identified(node)] * L, dtype="boolean"),
         },
         columns=RESPONSE_COLUMNS,
     )

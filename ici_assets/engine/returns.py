@@ -38,6 +38,7 @@ RETURNS_COLUMNS = [
     "contribution_share",
     "mc_se",
     "method",
+    "transform_identified",
 ]
 
 
@@ -120,6 +121,7 @@ def channel_returns(
             "contribution_share": 100.0 * inc / target_total if target_total else np.nan,
             "mc_se": per_row[:, 1] * n,
             "method": [ev.method for ev in evs],
+            "transform_identified": pd.array([scm.transform_identified(n) for n in nodes], dtype="boolean"),
         },
         columns=RETURNS_COLUMNS,
     )

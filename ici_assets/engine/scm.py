@@ -123,6 +123,13 @@ class FittedSCM:
             return np.asarray(self.spend_lags[node][:, 0], dtype=float)
         return self.data[node].to_numpy(dtype=float)
 
+    def transform_identified(self, node: Any) -> bool | None:
+        """Whether the data identify the node's learned carryover and saturation (False: flagged in
+        ``transform_flags``, its decisions extrapolate a fit the data cannot pin down); None without learned ones."""
+        if node not in self.transforms:
+            return None
+        return not self.transform_flags.get(node)
+
     def carried(self, node: Any) -> np.ndarray:
         """The carryover level of a learned-transform node per row (spend units; linear in the spend, so scaling
         every period's spend by f scales it by f): ``data[node]`` is the saturation of it."""

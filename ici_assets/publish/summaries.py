@@ -112,7 +112,30 @@ def returns_summary(table: pd.DataFrame, target: str, units: Mapping[str, str]) 
         per = f"{unit} of {target} per extra {units.get(str(r.node), 'unit')}".strip()
         value = with_interval(r.current_marginal_return, r.current_marginal_low, r.current_marginal_high)
         parts.append(f"**{r.node}** {value} {per}")
-    return "Marginal return at the current spend: " + "; ".join(parts) + "."
+    return "Marginal return at the current spend: " + "; ".join(parts) + "." + not_identified_sentence(table)
+
+
+def not_identified_nodes(table: pd.DataFrame) -> list[str]:
+    """The nodes of a decision table whose learned carryover or saturation the data do not identify
+    (``transform_identified`` false), in table order."""
+    if "transform_identified" not in table.columns:
+        return []
+    flagged = table[table["transform_identified"].eq(False).fillna(False).astype(bool)]
+    return [str(n) for n in dict.fromkeys(flagged["node"])]
+
+
+def not_identified_sentence(table: pd.DataFrame) -> str:
+    """' Not identified from the data: **social_spend**'s learned response ...' naming each flagged node (''
+    when none is): its curve, returns and ROI extrapolate a fit the data cannot pin down."""
+    nodes = not_identified_nodes(table)
+    if not nodes:
+        return ""
+    names = ", ".join(f"**{n}**" for n in nodes)
+    return (
+        f" Not identified from the data: the learned carryover or saturation of {names} (flagged on the SCM asset); "
+        "its response curve, marginal return and ROI extrapolate that fit, so read them as a guess: vary its spend "
+        "more to pin it down."
+    )
 
 
 def budget_summary(table: pd.DataFrame, target: str, unit: str, per: str) -> str:
@@ -127,7 +150,31 @@ def budget_summary(table: pd.DataFrame, target: str, unit: str, per: str) -> str
     sign = "+" if float(first["expected_uplift"]) >= 0 else ""
     head = " ".join(w for w in ("Move", moves, unit, per) if w) if moves else "Keep the current split"
     line = f"{head}: expected {target} {sign}{uplift} {per} ({float(first['uplift_pct']):+.1f} %)."
-    return line + binding_sentence(table)
+    return line + binding_sentence(table) + _budget_not_identified(table)
+
+
+def _budget_not_identified(table: pd.DataFrame) -> str:
+    """Per flagged node: held at its current level (binding 'not identified'), or moved on an extrapolation when
+    the user let it move (``move_not_identified``)."""
+    nodes = not_identified_nodes(table)
+    if not nodes:
+        return ""
+    by = table.drop_duplicates("node").set_index(table.drop_duplicates("node")["node"].astype(str))
+    held = [n for n in nodes if by.loc[n, "binding"] == "not identified"]
+    moved = [n for n in nodes if n not in held]
+    text = ""
+    if held:
+        text += (
+            f" Held at the current level: {', '.join(f'**{n}**' for n in held)}, whose learned response is not "
+            "identified from the data (flagged on the SCM asset; `move_not_identified: true` lets it move on that "
+            "extrapolation)."
+        )
+    if moved:
+        text += (
+            f" Not identified from the data: the learned response of {', '.join(f'**{n}**' for n in moved)} "
+            "(flagged on the SCM asset); its recommended move extrapolates that fit."
+        )
+    return text
 
 
 def binding_sentence(table: pd.DataFrame) -> str:
@@ -138,7 +185,8 @@ def binding_sentence(table: pd.DataFrame) -> str:
     held = [
         f"**{r['node']}** {r['binding']}"
         for _, r in table.iterrows()
-        if isinstance(r["binding"], str) and r["binding"] and r["binding"] != "target_marginal_return"
+        if isinstance(r["binding"], str)
+        and r["binding"] not in ("", "target_marginal_return", "not identified")  # that one: its own sentence
     ]
     target = table["target_marginal_return"].iloc[0] if "target_marginal_return" in table.columns else None
     stop = (

@@ -59,6 +59,11 @@ class BudgetMeta(_Strict):
         "per node.",
     )
     fixed: list[str] = Field(default_factory=list, description="Spend nodes held at their current level.")
+    move_not_identified: bool = Field(
+        default=False,
+        description="Let the split move a spend node whose learned carryover or saturation the data do not identify "
+        "(default: held at its current level, binding 'not identified': its response is an extrapolation).",
+    )
     target_marginal_return: float | None = Field(
         default=None,
         description="Instead of a total: spend each node until its marginal return (target per unit of spend) "
@@ -94,12 +99,14 @@ class BudgetMeta(_Strict):
         return {"bounds": list(self.bounds), "max_change": list(per_node), "fixed": list(self.fixed)}
 
     def constraints(self) -> dict[str, Any]:
-        """The engine's keywords (optimise_budget): bounds, max_change, fixed, target_marginal_return."""
+        """The engine's keywords (optimise_budget): bounds, max_change, fixed, target_marginal_return,
+        move_not_identified."""
         return {
             "bounds": self.bounds,
             "max_change": self.max_change,
             "fixed": self.fixed,
             "target_marginal_return": self.target_marginal_return,
+            "move_not_identified": self.move_not_identified,
         }
 
 

@@ -79,7 +79,9 @@ ICI_SCHEMA = "ici"
 #: Nullable columns added to the ``ici`` tables after their first release: a publish adds them to an older table
 #: (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``) instead of failing on it. ``calibrated``: the row comes from the
 #: SCM calibrated to the model's lift tests (true) or from the plain least-squares fit (false).
-ADDED_COLUMNS = frozenset({"calibrated"})
+#: ``transform_identified`` (spend response, channel returns, budget): whether the data identify the node's learned
+#: carryover and saturation (false: the decision extrapolates a flagged fit; null: the node has no learned ones).
+ADDED_COLUMNS = frozenset({"calibrated", "transform_identified"})
 _SHARES_COLUMNS = """
     asset_key text not null, model text not null, partition_key text, partition_kind text, node text not null,
     ici float not null, share float not null, share_low float, share_high float, code_version text not null,
@@ -122,7 +124,7 @@ _RESPONSE_COLUMNS = f"""
     expected_target float not null, low float, high float, mc_se float, marginal_return float,
     incremental_return float, extrapolated boolean, current_level float,
     current_marginal_return float, current_marginal_low float, current_marginal_high float, method text, {_RUN},
-    calibrated boolean
+    calibrated boolean, transform_identified boolean
 """
 #: E[target | do(node = level)] per spend node and level, with marginal returns: current rows per asset.
 SPEND_RESPONSE = table(ICI_SCHEMA, "spend_response", _RESPONSE_COLUMNS)
@@ -142,7 +144,7 @@ _BUDGET_COLUMNS = f"""
     at_bound boolean, binding text, max_change float, fixed boolean, target_marginal_return float,
     marginal_return_current float, marginal_return_recommended float, expected_current float,
     expected_recommended float, expected_uplift float, uplift_low float, uplift_high float, uplift_pct float,
-    no_diminishing_returns boolean, note text, {_RUN}, calibrated boolean
+    no_diminishing_returns boolean, note text, {_RUN}, calibrated boolean, transform_identified boolean
 """
 #: The recommended split of a total over the spend nodes beside the current one.
 BUDGET_ALLOCATION = table(ICI_SCHEMA, "budget_allocation", _BUDGET_COLUMNS)
@@ -161,7 +163,8 @@ _RETURNS_COLUMNS = f"""
     asset_key text not null, model text not null, target text not null, node text not null, spend float not null,
     incremental_target float not null, incremental_low float, incremental_high float, roi float not null,
     roi_low float, roi_high float, marginal_roi float, marginal_roi_low float, marginal_roi_high float,
-    spend_share float, contribution_share float, mc_se float, method text, {_RUN}, calibrated boolean
+    spend_share float, contribution_share float, mc_se float, method text, {_RUN}, calibrated boolean,
+    transform_identified boolean
 """
 #: Per spend node: incremental target against zero spend over the period, ROI and marginal ROI with intervals.
 CHANNEL_RETURNS = table(ICI_SCHEMA, "channel_returns", _RETURNS_COLUMNS)

@@ -42,8 +42,8 @@ def _column(values: Sequence, oid: int) -> object:
         return np.array(values, dtype="datetime64[us]")
     if oid == _TIMESTAMPTZ:
         return pd.to_datetime(pd.Series(values, dtype=object), utc=True).dt.as_unit("us").array
-    if oid == _BOOL and not any(v is None for v in values):
-        return np.array(values, dtype=bool)
+    if oid == _BOOL:  # DuckDB: bool, or pandas' nullable boolean when a value is NULL
+        return pd.array(values, dtype="boolean") if any(v is None for v in values) else np.array(values, dtype=bool)
     return np.array(values, dtype=object)
 
 

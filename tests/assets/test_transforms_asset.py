@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from ici_assets.assets.decisions import budget_asset, spend_response_asset
 from ici_assets.assets.ici import scm_asset, shares_asset
 from ici_assets.assets.resources import WarehouseResource, asset_resources
 from ici_assets.demo.transform_cases import GRAPH_EDGES, simulate_transform_case
@@ -102,15 +103,22 @@ def test_the_declarations_are_part_of_the_scm_code_version() -> None:
 
 @pytest.fixture(scope="module")
 def materialised(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
-    """main.weekly_nodes: 156 weeks of one national series; scm and shares materialised with TV and social declared."""
+    """main.weekly_nodes: 156 weeks of one national series; scm, shares, spend response and budget materialised with
+    TV and social declared."""
     data = simulate_transform_case(3).assign(period=lambda d: pd.to_datetime(d["period"]).dt.date)
     path = tmp_path_factory.mktemp("transforms") / "weekly.duckdb"
     with duckdb.connect(str(path)) as con:
         con.register("frame", data)
         con.execute("CREATE TABLE main.weekly_nodes AS SELECT * FROM frame")
-    spec = spec_with({"tv_spend": TV, "social_spend": SOCIAL})
+    decisions = {"decisions": {"spend_nodes": ["tv_spend", "social_spend"], "n_bootstrap": 20, "budget": {}}}
+    spec = spec_with({"tv_spend": TV, "social_spend": SOCIAL}, decisions)
     relation = Relation("main", "weekly_nodes")
-    assets = [scm_asset(spec, dg.AssetKey("weekly_nodes"), relation), shares_asset(spec, pool=None)]
+    assets = [
+        scm_asset(spec, dg.AssetKey("weekly_nodes"), relation),
+        shares_asset(spec, pool=None),
+        spend_response_asset(spec, pool=None),  # decisions through the flagged social_spend say so
+        budget_asset(spec, pool=None),
+    ]
     result = dg.materialize(assets, resources=asset_resources(WarehouseResource(path=str(path))), raise_on_error=False)
     return path, result
 
@@ -161,6 +169,34 @@ def test_scm_summary_names_the_values_and_warns_about_the_unidentified_node(mate
     assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
     assert "social_spend" in (warning.description or "") and "tv_spend" not in (warning.description or "")
     assert all(c.passed for n, c in checks.items() if n != "transforms_identified")
+
+
+def test_decisions_through_the_unidentified_node_say_so(materialised) -> None:
+    """The spend response, channel returns and budget of the same run: social_spend's rows have
+    transform_identified = false (TV's true), the summaries and metadata name it, the budget holds it."""
+    path, result = materialised
+    with duckdb.connect(str(path), read_only=True) as con:
+        flags = {
+            table: dict(con.execute(f"SELECT DISTINCT node, transform_identified FROM ici.{table}").fetchall())
+            for table in ("spend_response", "channel_returns", "budget_allocation")
+        }
+        binding = dict(con.execute("SELECT node, binding FROM ici.budget_allocation").fetchall())
+    assert all(f == {"tv_spend": True, "social_spend": False} for f in flags.values()), flags
+    assert binding["social_spend"] == "not identified"
+    metadata = {
+        m.asset_key.path[-1]: m.materialization.metadata
+        for m in result.get_asset_materialization_events()
+        if m.asset_key.path[-1] in ("spend_response", "budget")
+    }
+    assert "Not identified from the data: the learned carryover or saturation of **social_spend**" in (
+        metadata["spend_response"]["summary"].value
+    )
+    assert "Held at the current level: **social_spend**" in metadata["budget"]["summary"].value
+    assert (
+        metadata["spend_response"]["not_identified"].value
+        == metadata["budget"]["not_identified"].value
+        == ("social_spend")
+    )
 
 
 def test_the_chart_per_node_fits_the_dialog(materialised) -> None:

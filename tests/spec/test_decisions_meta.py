@@ -114,7 +114,10 @@ def test_budget_constraints_parse_and_reach_the_engine() -> None:
         "max_change": 0.2,
         "fixed": ["social"],
         "target_marginal_return": None,
+        "move_not_identified": False,
     }
+    opted = DecisionsMeta.model_validate({"spend_nodes": ["tv"], "budget": {"move_not_identified": True}})
+    assert opted.budget is not None and opted.budget.constraints()["move_not_identified"] is True
     target = DecisionsMeta.model_validate(
         {"spend_nodes": ["tv"], "budget": {"target_marginal_return": 2, "max_change": {"tv": 0.5}}}
     )

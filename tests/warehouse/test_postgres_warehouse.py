@@ -176,7 +176,7 @@ def test_a_table_of_an_older_release_gains_the_new_columns_and_keeps_its_rows(pg
     new_columns = SHARES_HISTORY.column_names[-2:]
     for warehouse in (pg_server.warehouse(db), DuckDBWarehouse(tmp_path / "w.duckdb")):
         warehouse.publish([Append(old, shares_rows("old", 10.0)[list(old.column_names)])])
-        warehouse.publish(shares_items(shares_rows("new", 20.0)))
+        warehouse.publish(shares_items(shares_rows("new", 20.0).assign(calibrated=False)))
         got = warehouse.read(Read(SHARES_HISTORY.relation, ("run_id", *new_columns), order_by=("run_id", "node")))
         assert got["run_id"].tolist() == ["new"] * 6 + ["old"] * 6
         assert got[new_columns].iloc[:6].notna().all().all() and got[new_columns].iloc[6:].isna().all().all()
