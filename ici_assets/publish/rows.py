@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ici_assets.publish.versions import SliceFacts
 from ici_assets.spec.model import IciSpec
@@ -35,6 +35,20 @@ def _date(value: str | None):
     import pandas as pd
 
     return pd.Timestamp(value).date() if value else None
+
+
+def run_columns(facts: SliceFacts, key: ResultKey) -> dict[str, Any]:
+    """The columns the per-run ``ici`` tables share: the rows' slice (its row count and period) and the code, data
+    version and run behind them."""
+    return {
+        "n_rows": facts.n_rows,
+        "period_start": _date(facts.period_start),
+        "period_end": _date(facts.period_end),
+        "code_version": key.code_version,
+        "data_version": facts.data_version,
+        "materialized_at": datetime.now(UTC),
+        "run_id": key.run_id,
+    }
 
 
 def shares_rows(

@@ -13,10 +13,9 @@ the percentages being the confounder's partial R^2 with each (docs/sql.md, "ici.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.rows import ResultKey, run_columns
 from ici_assets.publish.versions import SliceFacts
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import SENSITIVITY, SENSITIVITY_HISTORY, Append, Publish, Replace
@@ -108,13 +107,7 @@ def sensitivity_rows(spec: IciSpec, table: pd.DataFrame | None, facts: SliceFact
             "available": table["available"].astype(bool),
             "reason": table["reason"].where(table["reason"].notna(), None),
             "sentence": table["sentence"].where(table["sentence"].notna(), None),
-            "n_rows": facts.n_rows,
-            "period_start": pd.Timestamp(facts.period_start).date() if facts.period_start else None,
-            "period_end": pd.Timestamp(facts.period_end).date() if facts.period_end else None,
-            "code_version": key.code_version,
-            "data_version": facts.data_version,
-            "materialized_at": datetime.now(UTC),
-            "run_id": key.run_id,
+            **run_columns(facts, key),
         }
     )[SENSITIVITY.column_names]
 

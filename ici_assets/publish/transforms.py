@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ici_assets.publish.charts import DIALOG_WIDTH, wrap
-from ici_assets.publish.rows import ResultKey
+from ici_assets.publish.rows import ResultKey, run_columns
 from ici_assets.publish.versions import SliceFacts
 from ici_assets.spec.model import IciSpec
 from ici_assets.warehouse import TRANSFORMS, TRANSFORMS_HISTORY, Append, Publish, Replace
@@ -81,13 +80,7 @@ def transform_rows(spec: IciSpec, learned: LearnedTable | None, facts: SliceFact
             "unit": [_unit(spec, n, p) for n, p in zip(node, t["parameter"])],
             "max_lag": [_max_lag(spec, n, tr) for n, tr in zip(node, t["transform"])],
             "note": ["; ".join(learned.flags.get(n, [])) or None for n in node],
-            "n_rows": facts.n_rows,
-            "period_start": pd.Timestamp(facts.period_start).date() if facts.period_start else None,
-            "period_end": pd.Timestamp(facts.period_end).date() if facts.period_end else None,
-            "code_version": key.code_version,
-            "data_version": facts.data_version,
-            "materialized_at": datetime.now(UTC),
-            "run_id": key.run_id,
+            **run_columns(facts, key),
         }
     )[TRANSFORMS.column_names]
 
