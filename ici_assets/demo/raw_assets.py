@@ -5,8 +5,9 @@ real data loads its own tables with its ingestion tool
 (Airbyte, dlt, Fivetran, a COPY job...); its dbt sources point at them by name.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -16,6 +17,9 @@ from ici_assets.demo.tables import N_REGIONS, RAW_LAYOUTS
 from ici_assets.publish.metadata import column_schema, count
 from ici_assets.publish.versions import frame_hash
 from ici_assets.warehouse import WAREHOUSE_POOL
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RAW_TABLES = ("ad_spend", "web_sessions", "orders", "demand_index", "ground_truth_ici")
 RAW_DESCRIPTIONS = {
@@ -79,7 +83,7 @@ def _generate(
     context: dg.AssetExecutionContext, config: RawDemoConfig, warehouse: WarehouseResource, demo_dbt: DemoDbtProject
 ):
     """Generate the demo's raw tables (schema ``raw``) in one transaction."""
-    from ici_assets.demo import adstock_settings, generate_raw_tables, write_raw_tables
+    from ici_assets.demo import adstock_settings, generate_raw_tables
 
     decay, max_lag = adstock_settings(demo_dbt.project_dir)
     context.log.info(
@@ -87,16 +91,32 @@ def _generate(
         f"seed {config.seed}, TV adstock decay {decay} over {max_lag} days (dbt vars of {demo_dbt.project_dir})"
     )
     tables = generate_raw_tables(**config.model_dump(), tv_adstock_decay=decay, tv_adstock_max_lag=max_lag)
+    yield from _write_raw(context, warehouse, tables, RAW_TABLES, config.seed, log_versions=True)
+
+
+def _write_raw(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    tables: "dict[str, pd.DataFrame]",
+    names: tuple[str, ...],
+    seed: int,
+    *,
+    log_versions: bool = False,
+) -> Iterator[dg.MaterializeResult]:
+    """Write generated raw tables (schema ``raw``) in one transaction, then one materialisation per table with a
+    content hash as its data version: regenerating identical data leaves everything downstream fresh, so Dagster
+    knows a refit would change nothing."""
+    from ici_assets.demo import write_raw_tables
+
     write_raw_tables(warehouse.get(), tables)
-    for name in RAW_TABLES:
+    for name in names:
         frame = tables[name]
         version = frame_hash(frame)
-        context.log.info(f"raw.{name}: {len(frame):,} rows, data version {version}")
-        # A content hash as data version: regenerating identical data leaves everything
-        # downstream fresh, so Dagster knows a refit would change nothing.
+        if log_versions:
+            context.log.info(f"raw.{name}: {len(frame):,} rows, data version {version}")
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", name]),
-            metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
+            metadata={"dagster/row_count": len(frame), "seed": count(seed)},
             data_version=dg.DataVersion(version),
         )
 
@@ -131,7 +151,6 @@ def build_raw_media_tables(pool: str | None = WAREHOUSE_POOL, kind: str = "duckd
 
 def _generate_media(context: dg.AssetExecutionContext, config: RawMediaConfig, warehouse: WarehouseResource):
     """Generate the media model's raw table and its truth (schema ``raw``) in one transaction."""
-    from ici_assets.demo import write_raw_tables
     from ici_assets.demo.media import CTR_DROP_MONTH, TV_FLIGHT_MONTH, media_tables
 
     context.log.info(
@@ -139,14 +158,7 @@ def _generate_media(context: dg.AssetExecutionContext, config: RawMediaConfig, w
         f"TV flight in {TV_FLIGHT_MONTH}"
     )
     tables = media_tables(config.seed, config.n_regions)
-    write_raw_tables(warehouse.get(), tables)
-    for name in MEDIA_TABLES:
-        frame = tables[name]
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["raw", name]),
-            metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
-            data_version=dg.DataVersion(frame_hash(frame)),
-        )
+    yield from _write_raw(context, warehouse, tables, MEDIA_TABLES, config.seed)
 
 
 CALIBRATION_TABLES = ("weekly_sales", "lift_tests", "ground_truth_calibration")
@@ -171,19 +183,11 @@ def build_raw_calibration_tables(pool: str | None = WAREHOUSE_POOL, kind: str = 
     @dg.multi_asset(specs=_raw_specs(CALIBRATION_DESCRIPTIONS, kind), pool=pool, name="raw_calibration_tables")
     def _raw_calibration(context: dg.AssetExecutionContext, config: RawCalibrationConfig, warehouse: WarehouseResource):
         """Generate the weekly model's raw tables (schema ``raw``) in one transaction."""
-        from ici_assets.demo import write_raw_tables
         from ici_assets.demo.calibration_case import calibration_tables
 
         context.log.info(f"Generating the weekly calibration demo (seed {config.seed}): TV spend follows hidden demand")
         tables = calibration_tables(config.seed)
-        write_raw_tables(warehouse.get(), tables)
-        for name in CALIBRATION_TABLES:
-            frame = tables[name]
-            yield dg.MaterializeResult(
-                asset_key=dg.AssetKey(["raw", name]),
-                metadata={"dagster/row_count": len(frame), "seed": count(config.seed)},
-                data_version=dg.DataVersion(frame_hash(frame)),
-            )
+        yield from _write_raw(context, warehouse, tables, CALIBRATION_TABLES, config.seed)
 
     return _raw_calibration
 
