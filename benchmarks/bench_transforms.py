@@ -40,10 +40,7 @@ from ici_assets.demo.transform_cases import (
 from ici_assets.engine import Transform, compute_ici, fit_transforms
 
 GRAPH = nx.DiGraph(list(GRAPH_EDGES))
-SPEC = {
-    "tv_spend": {"carryover": "geometric", "saturation": "hill"},
-    "social_spend": {"carryover": "weibull", "saturation": "logistic"},
-}
+SPEC = WEEKLY_NATIONAL.declared
 TRUE_DECAY, TRUE_HALF = 0.7, 40_000.0
 HILL, MM = {"half_saturation": 40_000.0, "slope": 2.0}, {"half_saturation": 25_000.0}
 

@@ -64,6 +64,14 @@ class TransformCase:
     def max_lag(self) -> int:
         return max(ch.transform.max_lag for ch in self.channels)
 
+    @property
+    def declared(self) -> dict[str, dict[str, str]]:
+        """The true families as a model would declare them (``transforms=`` of the engine, the column meta)."""
+        return {
+            ch.name: {"carryover": ch.transform.carryover, "saturation": ch.transform.saturation}
+            for ch in self.channels
+        }
+
 
 WEEKLY_NATIONAL = TransformCase(
     channels=(

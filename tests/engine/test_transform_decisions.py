@@ -23,10 +23,7 @@ from ici_assets.engine.interventions import Interventional
 from ici_assets.engine.transforms import saturate
 
 GRAPH = nx.DiGraph(list(GRAPH_EDGES))
-TRUE_SPEC = {
-    "tv_spend": {"carryover": "geometric", "saturation": "hill"},
-    "social_spend": {"carryover": "weibull", "saturation": "logistic"},
-}
+TRUE_SPEC = WEEKLY_NATIONAL.declared
 #: TV (flighted, Hill) bought far past its half-saturation, social (always on, Michaelis-Menten) far below its own:
 #: the best split moves money from TV to social
 SATURATED_TV = replace(

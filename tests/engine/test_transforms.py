@@ -39,10 +39,7 @@ from ici_assets.engine.transforms import (
 )
 
 GRAPH = nx.DiGraph(list(GRAPH_EDGES))
-TRUE_SPEC = {
-    "tv_spend": {"carryover": "geometric", "saturation": "hill"},
-    "social_spend": {"carryover": "weibull", "saturation": "logistic"},
-}
+TRUE_SPEC = WEEKLY_NATIONAL.declared
 
 
 def test_carryover_weights_and_levels_match_hand_computations():
