@@ -115,13 +115,11 @@ def print_transforms(warehouse: Warehouse) -> None:
     learned = warehouse.read(Read(TRANSFORMS.relation, cols, order_by=("model", "node", "transform", "parameter")))
     if not len(learned):
         return
-    half = {"tv_spend": BASE.search_scale * math.log(2), "social_spend": BASE.social_scale * math.log(2)}
-    print("\nLearned saturation, EUR per region-day (ici.transforms; the media generator's curves are")
-    print(
-        "1 - exp(-spend / 2,500): half of the effect at "
-        + ", ".join(f"{n} {v:,.0f}" for n, v in half.items())
-        + " EUR):"
-    )
+    scales = {"tv_spend": BASE.search_scale, "social_spend": BASE.social_scale}
+    curves = ", ".join(f"{n} 1 - exp(-spend / {k:,.0f})" for n, k in scales.items())
+    half = ", ".join(f"{n} {k * math.log(2):,.0f}" for n, k in scales.items())
+    print(f"\nLearned saturation, EUR per region-day (ici.transforms; the media generator's curves are {curves}:")
+    print(f"half of the effect at {half} EUR):")
     print(learned.round(3).to_string(index=False))
 
 
