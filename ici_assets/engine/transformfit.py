@@ -250,7 +250,8 @@ def fit_transforms(
     """Learn the carryover and saturation of spend nodes from their children, with bootstrap intervals.
 
     ``transforms``: {node: {"carryover": {"kind": "geometric" | "weibull" | "none" | "auto", "max_lag": 8},
-    "saturation": {"kind": "hill" | "logistic" | "michaelis_menten" | "none" | "auto"}}} (a kind string is enough).
+    "saturation": {"kind": "hill" | "logistic" | "michaelis_menten" | "exponential" | "none" | "auto"}}} (a kind
+    string is enough).
     ``time_column`` (the period) and ``unit_column`` (e.g. region) order the carryover windows; ``model`` fills the
     table's model column. Intervals: the :class:`Bootstrap` keywords (``n_bootstrap=200`` ...).
 
